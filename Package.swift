@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+// Berth: a container engine for Linux. Targets follow DESIGN.md's module table.
+import PackageDescription
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berthd", targets: ["berthd"]),
+        .executable(name: "berth-runtime", targets: ["berth-runtime"]),
+        .executable(name: "berth-monitor", targets: ["berth-monitor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // C: syscalls Glibc does not expose, and code that must run before the Swift runtime.
+        .target(name: "CBerthSys"),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+
+        .target(name: "BerthFS", dependencies: ["CBerthSys"]),
+        .target(name: "OCI", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ContentStore", dependencies: ["OCI", "BerthFS", "CBerthSys", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "LayerArchive", dependencies: ["OCI", "BerthFS", "CArchive", "CBerthSys", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Snapshots", dependencies: ["OCI", "BerthFS", "LayerArchive", "CBerthSys"]),
+        .target(name: "Runtime", dependencies: ["OCI", "BerthFS", "CBerthSys"]),
+        .target(name: "Engine", dependencies: ["OCI", "BerthFS", "ContentStore", "LayerArchive", "Snapshots", "CBerthSys"]),
+        .target(name: "EngineAPI", dependencies: [
+            "Engine", "OCI",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+
+        .executableTarget(name: "berthd", dependencies: [
+            "EngineAPI", "Engine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "berth", dependencies: [
+            "OCI", "CBerthSys",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "berth-runtime", dependencies: [
+            "Runtime", "OCI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "berth-monitor", dependencies: ["BerthFS", "CBerthSys"]),
+
+        .testTarget(name: "BerthFSTests", dependencies: ["BerthFS"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "OCI"]),
+        .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "CArchive"]),
+        .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// EngineAPI — see DESIGN.md.

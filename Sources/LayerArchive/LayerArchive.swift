@@ -1,0 +1,1 @@
+// LayerArchive — see DESIGN.md.

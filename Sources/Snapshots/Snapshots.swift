@@ -1,0 +1,1 @@
+// Snapshots — see DESIGN.md.

@@ -1,0 +1,1 @@
+print("berth-monitor: not built yet")

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Berth builds and tests with. Idempotent; needs root.
+set -euo pipefail
+packages=(libarchive-dev libzstd-dev libseccomp-dev libcap-dev runc busybox-static iproute2 pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+python3 -c 'import docker, pytest' 2>/dev/null || pip install -q docker pytest
