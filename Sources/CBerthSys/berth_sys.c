@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <fcntl.h>
+#include <spawn.h>
 
 const int berth_CLONE_NEWNS = CLONE_NEWNS;
 const int berth_CLONE_NEWUTS = CLONE_NEWUTS;
@@ -126,3 +128,42 @@ int berth_recv_fd(int sock) {
     memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
     return fd;
 }
+
+// ---- Engine: spawning helper processes ----
+
+pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
+                  int stdin_fd, int stdout_fd, int stderr_fd, int fd3, int new_session) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    int fds[3] = { stdin_fd, stdout_fd, stderr_fd };
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] >= 0) posix_spawn_file_actions_adddup2(&actions, fds[i], i);
+        else posix_spawn_file_actions_addopen(&actions, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+    }
+    if (fd3 >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, fd3, 3);
+        posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    } else {
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    }
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (new_session) flags |= POSIX_SPAWN_SETSID;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, flags);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc == 0 ? pid : -rc;
+}
+
+int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int berth_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+const int berth_O_PATH = O_PATH;

@@ -1,1 +1,68 @@
-print("berthd: not built yet")
+import ArgumentParser
+import BerthFS
+import Engine
+import EngineAPI
+import Glibc
+
+/// `berthd`: the Berth daemon. Serves the Docker Engine API on a Unix socket.
+@main
+struct Berthd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "berthd", abstract: "The Berth container engine daemon.")
+
+    @Option(name: .long, help: "Persistent state directory.")
+    var root = "/var/lib/berth"
+
+    @Option(name: .long, help: "Runtime state directory (tmpfs).")
+    var execRoot = "/run/berth"
+
+    @Option(name: [.customShort("H"), .long], help: "Socket to serve the API on (unix:///path).")
+    var host = "unix:///run/berth/berth.sock"
+
+    @Option(name: .long, help: "Runtime used when a container names none: berth or runc.")
+    var defaultRuntime = "berth"
+
+    @Option(name: .long, help: "Path of berth-runtime (default: beside berthd).")
+    var runtimePath: String?
+
+    @Option(name: .long, help: "Path of berth-monitor (default: beside berthd).")
+    var monitorPath: String?
+
+    func run() async throws {
+        guard getuid() == 0 else { throw ValidationError("berthd must run as root") }
+        guard host.hasPrefix("unix://") else { throw ValidationError("--host must be unix:///path") }
+        let socketPath = String(host.dropFirst("unix://".count))
+        let directory = Self.executableDirectory()
+        var runtimes = ["berth": runtimePath ?? directory + "/berth-runtime"]
+        for candidate in ["/usr/sbin/runc", "/usr/bin/runc", "/usr/local/bin/runc"] where FileSystem.exists(candidate) {
+            runtimes["runc"] = candidate
+            break
+        }
+        guard runtimes[defaultRuntime] != nil else { throw ValidationError("unknown runtime \(defaultRuntime)") }
+        let configuration = EngineConfiguration(
+            root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
+            monitorPath: monitorPath ?? directory + "/berth-monitor")
+        signal(SIGPIPE, SIG_IGN)
+        let engine = try await EngineServices.start(configuration)
+        for problem in await engine.containers.startupProblems {
+            FileHandleOutput.standardError("berthd: \(problem)\n")
+        }
+        try FileSystem.makeDirectories(FileSystem.parent(of: socketPath), mode: 0o711)
+        let server = APIServer(router: EngineRouter.make(engine), socketPath: socketPath, spillDirectory: configuration.temporaryRoot)
+        FileHandleOutput.standardError("berthd: serving the Docker Engine API on unix://\(socketPath)\n")
+        try await server.run()
+    }
+
+    static func executableDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "/usr/local/bin" }
+        return FileSystem.parent(of: String(cString: buffer))
+    }
+}
+
+enum FileHandleOutput {
+    static func standardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -52,4 +52,20 @@ unsigned int berth_minor(unsigned long dev);
 int berth_send_fd(int sock, int fd);
 int berth_recv_fd(int sock);
 
+
+// ---- Engine: spawning helper processes ----
+
+// posix_spawn of `path` with the given stdio (-1 = /dev/null) and, when `fd3` >= 0, that
+// descriptor as fd 3; every other descriptor is closed in the child. With `new_session` the
+// child starts its own session (setsid), so it survives its parent. Returns the pid or -errno.
+pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
+                  int stdin_fd, int stdout_fd, int stderr_fd, int fd3, int new_session);
+
+// pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 and errno on error.
+int berth_pidfd_open(pid_t pid);
+
+// pipe2(2) and O_PATH, which Swift's Glibc module hides behind _GNU_SOURCE.
+int berth_pipe2(int fds[2], int flags);
+extern const int berth_O_PATH;
+
 #endif

@@ -1,0 +1,216 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthFS
+import Glibc
+import OCI
+
+/// Turns a container record into an OCI runtime bundle (`<dir>/bundle/config.json`) with
+/// docker's defaults: its namespaces, mounts, capabilities, masked paths and device rules, plus
+/// what the user asked for (`-v`, `--tmpfs`, `-m`, `--cpus`, `--pids-limit`, `--cap-add`, …).
+struct BundleWriter {
+    let containerDirectory: String
+    let rootfs: String
+    let volumesRoot: String
+    /// A static `tini` to bind at `/sbin/docker-init` for `--init`, if installed.
+    let initBinary: String?
+
+    var bundleDirectory: String { containerDirectory + "/bundle" }
+
+    func write(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String]) throws {
+        let spec = try makeSpec(record, user: user, imageEnv: imageEnv)
+        try FileSystem.makeDirectories(bundleDirectory, mode: 0o700)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try FileSystem.writeAtomically(bundleDirectory + "/config.json", bytes: Array(encoder.encode(spec)), mode: 0o600)
+    }
+
+    func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String]) throws -> RuntimeSpec {
+        let host = record.hostConfig
+        let hostNetwork = host.NetworkMode == "host"
+        let caps = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
+        let noNewPrivileges = (host.SecurityOpt ?? []).contains { $0 == "no-new-privileges" || $0 == "no-new-privileges:true" || $0 == "no-new-privileges=true" }
+        var args = [record.path] + record.args
+        var mounts = defaultMounts(privileged: host.Privileged ?? false)
+        if host.Init == true {
+            guard let initBinary else {
+                throw EngineError.invalidParameter("--init needs a static init binary; install Debian's tini package")
+            }
+            mounts.append(.init(destination: "/sbin/docker-init", type: "bind", source: initBinary, options: ["rbind", "ro"]))
+            args = ["/sbin/docker-init", "--"] + args
+        }
+        mounts += try userMounts(host)
+        for file in ["hostname", "hosts", "resolv.conf"] {
+            mounts.append(.init(destination: "/etc/" + file, type: "bind", source: containerDirectory + "/" + file, options: ["rbind", "rprivate"]))
+        }
+        var process = RuntimeSpec.Process(
+            terminal: record.config.Tty ?? false,
+            user: .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids),
+            args: args,
+            env: environment(record, imageEnv: imageEnv, home: user.home),
+            cwd: record.config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/",
+            capabilities: .init(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
+            rlimits: rlimits(host),
+            noNewPrivileges: noNewPrivileges)
+        process.oomScoreAdj = 0
+        var namespaces: [RuntimeSpec.Namespace] = [.init(type: "pid"), .init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
+        if !hostNetwork { namespaces.append(.init(type: "network")) }
+        var linux = RuntimeSpec.Linux(
+            namespaces: namespaces,
+            cgroupsPath: "/berth/\(record.id)",
+            resources: resources(host),
+            maskedPaths: (host.Privileged ?? false) ? [] : SecurityDefaults.maskedPaths,
+            readonlyPaths: (host.Privileged ?? false) ? [] : SecurityDefaults.readonlyPaths)
+        if !hostNetwork {
+            linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"]
+        }
+        return RuntimeSpec(
+            process: process,
+            root: .init(path: rootfs, readonly: host.ReadonlyRootfs ?? false),
+            hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? record.shortID,
+            mounts: mounts,
+            linux: linux,
+            annotations: ["org.berth.container.name": record.name])
+    }
+
+    private func defaultMounts(privileged: Bool) -> [RuntimeSpec.Mount] {
+        [
+            .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+            .init(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            .init(destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", privileged ? "rw" : "ro"]),
+            .init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", privileged ? "rw" : "ro"]),
+            .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            .init(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]),
+        ]
+    }
+
+    /// `-v SRC:DST[:ro|rw]` (a SRC without `/` is a named volume, created on first use),
+    /// `--tmpfs`, and `HostConfig.Mounts`.
+    private func userMounts(_ host: HostConfig) throws -> [RuntimeSpec.Mount] {
+        var result: [RuntimeSpec.Mount] = []
+        for bind in host.Binds ?? [] {
+            let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 2, parts.count <= 3, !parts[0].isEmpty, parts[1].hasPrefix("/") else {
+                throw EngineError.invalidParameter("invalid volume specification: '\(bind)'")
+            }
+            let options = parts.count == 3 ? parts[2].split(separator: ",").map(String.init) : []
+            for option in options where !["ro", "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared", "nocopy"].contains(option) {
+                throw EngineError.invalidParameter("invalid mode: \(option)")
+            }
+            let source = try hostSource(parts[0])
+            result.append(.init(destination: parts[1], type: "bind", source: source, options: ["rbind", options.contains("ro") ? "ro" : "rw"]))
+        }
+        for (target, optionString) in (host.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
+            var options = ["nosuid", "nodev", "noexec"]
+            options += optionString.split(separator: ",").map(String.init)
+            result.append(.init(destination: target, type: "tmpfs", source: "tmpfs", options: options))
+        }
+        for mount in host.Mounts ?? [] {
+            switch mount.Type ?? "volume" {
+            case "bind", "volume":
+                let source = try hostSource(mount.Source ?? "")
+                result.append(.init(destination: mount.Target, type: "bind", source: source, options: ["rbind", (mount.ReadOnly ?? false) ? "ro" : "rw"]))
+            case "tmpfs":
+                result.append(.init(destination: mount.Target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"]))
+            case let other:
+                throw EngineError.invalidParameter("mount type \"\(other)\" is not supported")
+            }
+        }
+        return result
+    }
+
+    private func hostSource(_ source: String) throws -> String {
+        if source.hasPrefix("/") {
+            guard FileSystem.exists(source) else {
+                throw EngineError.invalidParameter("invalid mount config for type \"bind\": bind source path does not exist: \(source)")
+            }
+            return source
+        }
+        guard !source.isEmpty, !source.contains("/"), source != ".", source != ".." else {
+            throw EngineError.invalidParameter("invalid volume name \"\(source)\"")
+        }
+        let data = "\(volumesRoot)/\(source)/_data"
+        try FileSystem.makeDirectories(data, mode: 0o755)
+        return data
+    }
+
+    private func environment(_ record: ContainerRecord, imageEnv: [String], home: String) -> [String] {
+        var env: [String] = []
+        func set(_ entry: String) {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            env.removeAll { $0.split(separator: "=", maxSplits: 1).first.map(String.init) == key }
+            env.append(entry)
+        }
+        set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        set("HOSTNAME=\(record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? record.shortID)")
+        imageEnv.forEach(set)
+        (record.config.Env ?? []).filter { $0.contains("=") }.forEach(set)
+        if record.config.Tty == true, !env.contains(where: { $0.hasPrefix("TERM=") }) { set("TERM=xterm") }
+        if !env.contains(where: { $0.hasPrefix("HOME=") }) { set("HOME=\(home)") }
+        return env
+    }
+
+    private func rlimits(_ host: HostConfig) -> [RuntimeSpec.Rlimit] {
+        // Set explicitly instead of inheriting the daemon's: the host's limits can exceed what a
+        // container may set (the failure podman shows on this machine).
+        var limits: [String: RuntimeSpec.Rlimit] = ["RLIMIT_NOFILE": .init(type: "RLIMIT_NOFILE", hard: 1048576, soft: 1048576)]
+        for ulimit in host.Ulimits ?? [] {
+            let type = "RLIMIT_" + ulimit.Name.uppercased()
+            limits[type] = .init(type: type, hard: UInt64(max(0, ulimit.Hard)), soft: UInt64(max(0, ulimit.Soft)))
+        }
+        return limits.values.sorted { $0.type < $1.type }
+    }
+
+    private func resources(_ host: HostConfig) -> RuntimeSpec.Resources {
+        var resources = RuntimeSpec.Resources(devices: SecurityDefaults.deviceRules)
+        if let memory = host.Memory, memory > 0 {
+            resources.memory = .init(limit: memory, swap: (host.MemorySwap ?? 0) > 0 ? host.MemorySwap : nil)
+        }
+        var cpu = RuntimeSpec.CPU()
+        if let nano = host.NanoCpus, nano > 0 {
+            cpu.period = 100_000
+            cpu.quota = nano * 100_000 / 1_000_000_000
+        }
+        if let quota = host.CpuQuota, quota > 0 { cpu.quota = quota }
+        if let period = host.CpuPeriod, period > 0 { cpu.period = UInt64(period) }
+        if let shares = host.CpuShares, shares > 0 { cpu.shares = UInt64(shares) }
+        if cpu != RuntimeSpec.CPU() { resources.cpu = cpu }
+        if let pids = host.PidsLimit, pids > 0 { resources.pids = .init(limit: pids) }
+        return resources
+    }
+}
+
+/// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
+enum EtcFiles {
+    static func write(into directory: String, hostname: String, hostNetwork: Bool) throws {
+        try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8))
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        if hostNetwork, let hostHosts = try? FileSystem.readFile("/etc/hosts") {
+            hosts = String(decoding: hostHosts, as: UTF8.self)
+        }
+        try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8))
+        try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolvConf(hostNetwork: hostNetwork).utf8))
+    }
+
+    /// The host's resolv.conf without loopback nameservers (unreachable from another network
+    /// namespace); docker's fallback servers when none remain.
+    static func resolvConf(hostNetwork: Bool) -> String {
+        let host = (try? FileSystem.readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if hostNetwork { return host }
+        var lines: [String] = []
+        var hasNameserver = false
+        for line in host.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.first == "nameserver" {
+                guard fields.count > 1, !fields[1].hasPrefix("127."), fields[1] != "::1" else { continue }
+                hasNameserver = true
+            }
+            lines.append(String(line))
+        }
+        if !hasNameserver { lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"] }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,129 @@
+/// A container's configuration as the Docker Engine API carries it (`POST /containers/create`
+/// body and `Config` in inspect). Field names are docker's; unknown fields are ignored.
+public struct ContainerConfig: Codable, Sendable, Equatable {
+    public var Hostname: String?
+    public var Domainname: String?
+    public var User: String?
+    public var AttachStdin: Bool?
+    public var AttachStdout: Bool?
+    public var AttachStderr: Bool?
+    public var ExposedPorts: [String: EmptyJSON]?
+    public var Tty: Bool?
+    public var OpenStdin: Bool?
+    public var StdinOnce: Bool?
+    public var Env: [String]?
+    public var Cmd: [String]?
+    public var Image: String?
+    public var Volumes: [String: EmptyJSON]?
+    public var WorkingDir: String?
+    public var Entrypoint: [String]?
+    public var Labels: [String: String]?
+    public var StopSignal: String?
+    public var StopTimeout: Int?
+    public var HostConfig: HostConfig?
+
+    public init() {}
+
+    // Docker accepts `Cmd` and `Entrypoint` as a string or an array.
+    enum CodingKeys: String, CodingKey {
+        case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, ExposedPorts, Tty, OpenStdin, StdinOnce, Env, Cmd, Image, Volumes, WorkingDir, Entrypoint, Labels, StopSignal, StopTimeout, HostConfig
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        Hostname = try c.decodeIfPresent(String.self, forKey: .Hostname)
+        Domainname = try c.decodeIfPresent(String.self, forKey: .Domainname)
+        User = try c.decodeIfPresent(String.self, forKey: .User)
+        AttachStdin = try c.decodeIfPresent(Bool.self, forKey: .AttachStdin)
+        AttachStdout = try c.decodeIfPresent(Bool.self, forKey: .AttachStdout)
+        AttachStderr = try c.decodeIfPresent(Bool.self, forKey: .AttachStderr)
+        ExposedPorts = try c.decodeIfPresent([String: EmptyJSON].self, forKey: .ExposedPorts)
+        Tty = try c.decodeIfPresent(Bool.self, forKey: .Tty)
+        OpenStdin = try c.decodeIfPresent(Bool.self, forKey: .OpenStdin)
+        StdinOnce = try c.decodeIfPresent(Bool.self, forKey: .StdinOnce)
+        Env = try c.decodeIfPresent([String].self, forKey: .Env)
+        Cmd = try c.decodeStringOrArray(forKey: .Cmd)
+        Image = try c.decodeIfPresent(String.self, forKey: .Image)
+        Volumes = try c.decodeIfPresent([String: EmptyJSON].self, forKey: .Volumes)
+        WorkingDir = try c.decodeIfPresent(String.self, forKey: .WorkingDir)
+        Entrypoint = try c.decodeStringOrArray(forKey: .Entrypoint)
+        Labels = try c.decodeIfPresent([String: String].self, forKey: .Labels)
+        StopSignal = try c.decodeIfPresent(String.self, forKey: .StopSignal)
+        StopTimeout = try c.decodeIfPresent(Int.self, forKey: .StopTimeout)
+        HostConfig = try c.decodeIfPresent(Engine.HostConfig.self, forKey: .HostConfig)
+    }
+}
+
+/// Host-side settings of a container (`HostConfig`), the subset Berth acts on plus what it
+/// echoes back in inspect. Unknown fields are ignored.
+public struct HostConfig: Codable, Sendable, Equatable {
+    public var Binds: [String]?
+    public var NetworkMode: String?
+    public var AutoRemove: Bool?
+    public var CapAdd: [String]?
+    public var CapDrop: [String]?
+    public var Privileged: Bool?
+    public var ReadonlyRootfs: Bool?
+    public var SecurityOpt: [String]?
+    public var Tmpfs: [String: String]?
+    public var Memory: Int64?
+    public var MemorySwap: Int64?
+    public var NanoCpus: Int64?
+    public var CpuShares: Int64?
+    public var CpuQuota: Int64?
+    public var CpuPeriod: Int64?
+    public var PidsLimit: Int64?
+    public var Init: Bool?
+    public var Runtime: String?
+    public var ShmSize: Int64?
+    public var Ulimits: [Ulimit]?
+    public var RestartPolicy: RestartPolicy?
+    public var Mounts: [MountSpec]?
+    public var LogConfig: LogConfig?
+    public var Dns: [String]?
+    public var ExtraHosts: [String]?
+
+    public init() {}
+}
+
+public struct Ulimit: Codable, Sendable, Equatable {
+    public var Name: String
+    public var Soft: Int64
+    public var Hard: Int64
+}
+
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    public var Name: String?
+    public var MaximumRetryCount: Int?
+}
+
+/// An entry of `HostConfig.Mounts` (`--mount`, docker-py).
+public struct MountSpec: Codable, Sendable, Equatable {
+    public var `Type`: String?
+    public var Source: String?
+    public var Target: String
+    public var ReadOnly: Bool?
+}
+
+public struct LogConfig: Codable, Sendable, Equatable {
+    public var `Type`: String?
+    public var Config: [String: String]?
+
+    public init(Type: String?, Config: [String: String]?) {
+        self.Type = Type
+        self.Config = Config
+    }
+}
+
+/// `{}` in docker's JSON maps such as ExposedPorts.
+public struct EmptyJSON: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+extension KeyedDecodingContainer {
+    func decodeStringOrArray(forKey key: Key) throws -> [String]? {
+        if let array = try? decodeIfPresent([String].self, forKey: key) { return array }
+        if let string = try decodeIfPresent(String.self, forKey: key) { return [string] }
+        return nil
+    }
+}

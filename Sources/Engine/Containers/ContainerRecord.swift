@@ -1,0 +1,49 @@
+import BerthFS
+import OCI
+
+/// Everything the engine persists about one container, in `containers/<id>/container.json`.
+/// The JSON keeps docker's names where inspect shows the same value.
+public struct ContainerRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var created: Timestamp
+    /// The image ID the container was created from.
+    public var image: Digest
+    /// The image as the user named it.
+    public var imageName: String
+    public var config: ContainerConfig
+    public var hostConfig: HostConfig
+    /// The command actually run: entrypoint + cmd after merging with the image.
+    public var path: String
+    public var args: [String]
+    public var state: ContainerState
+    public var restartCount: Int
+    public var runtime: String
+    /// Chain ID of the image's top layer (nil for an image without layers).
+    public var parentChainID: Digest?
+
+    /// The first 12 hex digits, docker's short ID.
+    public var shortID: String { String(id.prefix(12)) }
+}
+
+/// A container's life-cycle state, as docker's `State` object.
+public struct ContainerState: Codable, Sendable, Equatable {
+    /// `created`, `running`, `exited`, `removing` or `dead`.
+    public var status: Status
+    public var pid: Int32
+    public var exitCode: Int32
+    public var error: String
+    public var startedAt: Timestamp
+    public var finishedAt: Timestamp
+    public var oomKilled: Bool
+    /// PID of the container's monitor while it runs.
+    public var monitorPID: Int32
+
+    public enum Status: String, Codable, Sendable {
+        case created, running, exited, removing, dead
+    }
+
+    public static let created = ContainerState(status: .created, pid: 0, exitCode: 0, error: "", startedAt: .zero, finishedAt: .zero, oomKilled: false, monitorPID: 0)
+
+    public var isRunning: Bool { status == .running }
+}

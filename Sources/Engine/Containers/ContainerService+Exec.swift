@@ -1,0 +1,130 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthFS
+import OCI
+
+/// The body of `POST /containers/{id}/exec`.
+public struct ExecConfig: Codable, Sendable, Equatable {
+    public var AttachStdin: Bool?
+    public var AttachStdout: Bool?
+    public var AttachStderr: Bool?
+    public var Tty: Bool?
+    public var Env: [String]?
+    public var Cmd: [String]?
+    public var User: String?
+    public var WorkingDir: String?
+    public var Privileged: Bool?
+    public var DetachKeys: String?
+}
+
+/// An exec instance, kept in memory like docker's.
+public struct ExecRecord: Sendable, Equatable {
+    public var id: String
+    public var containerID: String
+    public var config: ExecConfig
+    public var running: Bool
+    public var exitCode: Int32?
+    public var pid: Int32
+    public var started: Bool
+}
+
+extension ContainerService {
+    /// `POST /containers/{id}/exec`: records an exec for a running container.
+    public func createExec(_ reference: String, config: ExecConfig) throws -> String {
+        let record = try resolve(reference)
+        guard record.state.isRunning else { throw EngineError.conflict("Container \(record.id) is not running") }
+        guard let cmd = config.Cmd, !cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
+        let id = Self.newID()
+        execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false)
+        return id
+    }
+
+    /// The exec instance `id`.
+    public func exec(_ id: String) throws -> ExecRecord {
+        guard let exec = execs[id] else { throw EngineError.noSuchExec(id) }
+        return exec
+    }
+
+    /// Directory of an exec's monitor (its attach socket and exit record).
+    func execDirectory(_ exec: ExecRecord) -> String {
+        directory(of: exec.containerID) + "/execs/" + exec.id
+    }
+
+    /// Starts an exec's process through a monitor; returns its attach socket path. The monitor
+    /// keeps the first 64 KiB of output for the client that connects right after.
+    public func startExec(_ id: String) async throws -> String {
+        var exec = try exec(id)
+        guard !exec.started else { throw EngineError.conflict("exec \(id) has already been started") }
+        let container = try resolve(exec.containerID)
+        guard container.state.isRunning else { throw EngineError.conflict("Container \(container.id) is not running") }
+        let dir = execDirectory(exec)
+        try FileSystem.makeDirectories(dir, mode: 0o700)
+        let bundleConfig = directory(of: container.id) + "/bundle/config.json"
+        let spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(FileSystem.readFile(bundleConfig)))
+        guard var process = spec.process else { throw EngineError.failure("bundle of \(container.id) has no process") }
+        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(exec.config.User.flatMap { $0.isEmpty ? nil : $0 } ?? container.config.User ?? "")
+        process.args = exec.config.Cmd ?? []
+        process.terminal = exec.config.Tty ?? false
+        process.user = .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids)
+        if let cwd = exec.config.WorkingDir, !cwd.isEmpty { process.cwd = cwd }
+        var env = process.env ?? []
+        for entry in exec.config.Env ?? [] where entry.contains("=") {
+            let key = entry.split(separator: "=", maxSplits: 1)[0]
+            env.removeAll { $0.split(separator: "=", maxSplits: 1).first == key }
+            env.append(entry)
+        }
+        process.env = env
+        let encoder = JSONEncoder()
+        try FileSystem.writeAtomically(dir + "/process.json", bytes: Array(encoder.encode(process)), mode: 0o600)
+        var arguments = ["exec", "--runtime", try runtimePath(container.runtime), "--runtime-root", configuration.runtimeRoot(for: container.runtime),
+                         "--id", container.id, "--process", dir + "/process.json", "--dir", dir]
+        if exec.config.Tty == true { arguments.append("--tty") }
+        if exec.config.AttachStdin == true { arguments.append("--stdin") }
+        exec.started = true
+        execs[id] = exec
+        let started = try await launcher.launch(arguments: arguments, directory: dir)
+        exec.running = true
+        exec.pid = started.processPID
+        execs[id] = exec
+        watcher.watch(pid: started.monitorPID) { [self] in Task { await self.execExited(id) } }
+        return dir + "/attach.sock"
+    }
+
+    func execExited(_ id: String) {
+        guard var exec = execs[id] else { return }
+        let path = execDirectory(exec) + "/exit.json"
+        if let bytes = try? FileSystem.readFile(path), let exit = try? JSONDecoder().decode(ExitRecord.self, from: Data(bytes)) {
+            exec.exitCode = exit.exitCode
+        } else {
+            exec.exitCode = 255
+        }
+        exec.running = false
+        execs[id] = exec
+        execWaiters.removeValue(forKey: id)?.forEach { $0.resume() }
+    }
+
+    /// Returns once the exec has finished (at once if it has).
+    public func waitForExec(_ id: String) async {
+        guard let exec = execs[id], exec.running || !exec.started || exec.exitCode == nil else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            execWaiters[id, default: []].append(continuation)
+        }
+    }
+
+    /// Sets the pty size of a running exec.
+    public func resizeExec(_ id: String, rows: Int, columns: Int) async throws {
+        let exec = try exec(id)
+        guard exec.running else { throw EngineError.conflict("exec \(id) is not running") }
+        try await MonitorControl.resize(socket: execDirectory(exec) + "/attach.sock", rows: rows, columns: columns)
+    }
+}
+
+extension ContainerService {
+    /// IDs of the exec instances of a container (inspect's `ExecIDs`).
+    public func execIDs(of containerID: String) -> [String] {
+        execs.values.filter { $0.containerID == containerID }.map(\.id).sorted()
+    }
+}

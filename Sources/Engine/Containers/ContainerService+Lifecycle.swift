@@ -1,0 +1,279 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthFS
+import Glibc
+import OCI
+
+/// What `wait` waits for (docker's `condition=`).
+public enum WaitCondition: String, Sendable {
+    case notRunning = "not-running"
+    case nextExit = "next-exit"
+    case removed
+}
+
+/// The answer of `wait`.
+public struct WaitResult: Sendable, Equatable {
+    public var statusCode: Int32
+    public var error: String?
+}
+
+struct Waiter {
+    let token: UInt64
+    let condition: WaitCondition
+    let continuation: CheckedContinuation<WaitResult?, Never>
+}
+
+/// What the monitor records when the container's process ends (docs/internals.md §2).
+struct ExitRecord: Decodable {
+    var exitCode: Int32
+    var finishedAt: String?
+}
+
+extension ContainerService {
+    // MARK: Start
+
+    /// `docker start`: mounts the rootfs, writes the bundle, starts the monitor (which creates
+    /// the container), lets pending attach clients connect, then starts the process. Throws
+    /// `notModified` when it already runs.
+    public func start(_ reference: String) async throws {
+        var record = try resolve(reference)
+        guard !record.state.isRunning else { throw EngineError.notModified }
+        let dir = directory(of: record.id)
+        let rootfs = dir + "/rootfs"
+        for file in ["exit.json", "monitor.pid", "attach.sock", "init.pid"] { unlink(dir + "/" + file) }
+        try snapshots.mount(container: record.id, at: rootfs)
+        let started: MonitorLauncher.Started
+        do {
+            let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "")
+            try EtcFiles.write(into: dir, hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? (record.hostConfig.NetworkMode == "host" ? Self.hostName() : record.shortID), hostNetwork: record.hostConfig.NetworkMode == "host")
+            let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, volumesRoot: configuration.root + "/volumes", initBinary: Self.initBinary())
+            try bundle.write(record, user: user, imageEnv: [])
+            started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
+        } catch {
+            try? snapshots.unmount(rootfs)
+            record.state.error = "\(error)"
+            try? update(record)
+            throw error
+        }
+        record.state = ContainerState(status: .running, pid: started.processPID, exitCode: 0, error: "", startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: started.monitorPID)
+        try update(record)
+        let id = record.id
+        watcher.watch(pid: started.monitorPID) { [self] in Task { await self.monitorExited(id) } }
+        await releaseAttachWaiters(id)
+        let runtime = runtimeCommand(record)
+        let result = try await ProcessRunner.run(runtime + ["start", id])
+        if result.status != 0 {
+            _ = try? await ProcessRunner.run(runtime + ["kill", id, "KILL"])
+            throw MonitorLauncher.classify(result.stderrText.isEmpty ? "runtime start failed with status \(result.status)" : result.stderrText)
+        }
+    }
+
+    private func launchMonitor(for record: ContainerRecord, bundle: String) async throws -> MonitorLauncher.Started {
+        let runtime = try runtimePath(record.runtime)
+        var arguments = ["container", "--runtime", runtime, "--runtime-root", configuration.runtimeRoot(for: record.runtime),
+                         "--bundle", bundle, "--id", record.id, "--dir", directory(of: record.id)]
+        if record.config.Tty == true { arguments.append("--tty") }
+        if record.config.OpenStdin == true { arguments.append("--stdin") }
+        if record.config.StdinOnce == true { arguments.append("--stdin-once") }
+        return try await launcher.launch(arguments: arguments, directory: directory(of: record.id))
+    }
+
+    func runtimePath(_ name: String) throws -> String {
+        guard let path = configuration.runtimes[name] else { throw EngineError.invalidParameter("unknown runtime \(name)") }
+        return path
+    }
+
+    /// `<runtime> --root <state dir>`, ready for a subcommand.
+    func runtimeCommand(_ record: ContainerRecord) -> [String] {
+        [(try? runtimePath(record.runtime)) ?? "/bin/false", "--root", configuration.runtimeRoot(for: record.runtime)]
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+
+    static func initBinary() -> String? {
+        ["/usr/bin/tini-static", "/usr/bin/docker-init"].first { FileSystem.exists($0) }
+    }
+
+    // MARK: Attach rendezvous
+
+    /// Waits until the container's monitor is up (now, if it runs) and returns the path of its
+    /// attach socket. Attach requests made before `start` are held here; `start` lets the
+    /// process run only after they connected, so no output is lost.
+    public func attachSocket(_ reference: String) async throws -> (path: String, tty: Bool, id: String) {
+        let record = try resolve(reference)
+        let path = directory(of: record.id) + "/attach.sock"
+        if !record.state.isRunning {
+            guard record.state.status == .created || record.state.status == .exited else {
+                throw EngineError.conflict("You cannot attach to a stopped container, start it first")
+            }
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                attachWaiters[record.id, default: []].append(continuation)
+            }
+        }
+        return (path, record.config.Tty ?? false, record.id)
+    }
+
+    /// Called by the API once a held attach client has connected to the monitor.
+    public func attachConnected(_ id: String) {
+        pendingAttachConnections[id, default: 0] -= 1
+    }
+
+    private func releaseAttachWaiters(_ id: String) async {
+        let held = attachWaiters.removeValue(forKey: id) ?? []
+        guard !held.isEmpty else { return }
+        pendingAttachConnections[id] = held.count
+        held.forEach { $0.resume() }
+        // Bounded: a client that vanished must not keep the container from starting.
+        for _ in 0..<500 where (pendingAttachConnections[id] ?? 0) > 0 {
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+        pendingAttachConnections[id] = nil
+    }
+
+    // MARK: Exit
+
+    /// Records the verdict of a monitor that ended: the exit status it wrote, or — when it died
+    /// without one — what can be known about the container.
+    func monitorExited(_ id: String) async {
+        guard var record = containers[id], record.state.isRunning else { return }
+        let dir = directory(of: id)
+        if let bytes = try? FileSystem.readFile(dir + "/exit.json"), let exit = try? JSONDecoder().decode(ExitRecord.self, from: Data(bytes)) {
+            record.state.exitCode = exit.exitCode
+            record.state.finishedAt = exit.finishedAt.flatMap(Timestamp.init(rfc3339:)) ?? .now()
+        } else if record.state.pid > 0, Self.processExists(record.state.pid) {
+            // The monitor died but the container still runs: keep reporting it as running and
+            // watch the process itself; its status can no longer be collected.
+            record.state.error = "monitor died; the container's output is no longer collected"
+            record.state.monitorPID = 0
+            try? update(record)
+            let pid = record.state.pid
+            watcher.watch(pid: pid) { [self] in Task { await self.unmonitoredProcessExited(id) } }
+            return
+        } else {
+            record.state.exitCode = 255
+            record.state.error = "monitor died before recording the exit status"
+            record.state.finishedAt = .now()
+        }
+        await finishExit(record)
+    }
+
+    func unmonitoredProcessExited(_ id: String) async {
+        guard var record = containers[id], record.state.isRunning else { return }
+        record.state.exitCode = 255
+        record.state.error = "monitor died; exit status unknown"
+        record.state.finishedAt = .now()
+        _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", id])
+        await finishExit(record)
+    }
+
+    private func finishExit(_ record: ContainerRecord) async {
+        var record = record
+        record.state.status = .exited
+        record.state.pid = 0
+        record.state.monitorPID = 0
+        try? snapshots.unmount(directory(of: record.id) + "/rootfs")
+        try? update(record)
+        resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
+        if record.hostConfig.AutoRemove == true {
+            try? await remove(record.id, force: true)
+        }
+    }
+
+    /// Whether a process with this PID exists and is not a zombie.
+    static func processExists(_ pid: Int32) -> Bool {
+        guard let stat = try? FileSystem.readFile("/proc/\(pid)/stat") else { return false }
+        let text = String(decoding: stat, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return false }
+        return !text[close...].hasPrefix(") Z")
+    }
+
+    // MARK: Wait
+
+    /// `docker wait`: the exit status once `condition` holds; nil if `timeout` passed first.
+    public func wait(_ reference: String, condition: WaitCondition, timeoutNanoseconds: UInt64? = nil) async throws -> WaitResult? {
+        let record = try resolve(reference)
+        if condition == .notRunning && !record.state.isRunning {
+            return WaitResult(statusCode: record.state.exitCode, error: nil)
+        }
+        nextToken += 1
+        let token = nextToken
+        let id = record.id
+        if let timeoutNanoseconds {
+            Task {
+                try? await Task.sleep(nanoseconds: timeoutNanoseconds)
+                self.expireWaiter(id, token: token)
+            }
+        }
+        return await withCheckedContinuation { continuation in
+            waiters[id, default: []].append(Waiter(token: token, condition: condition, continuation: continuation))
+        }
+    }
+
+    private func expireWaiter(_ id: String, token: UInt64) {
+        guard let index = waiters[id]?.firstIndex(where: { $0.token == token }) else { return }
+        waiters[id]?.remove(at: index).continuation.resume(returning: nil)
+    }
+
+    func resumeWaiters(_ id: String, conditions: Set<WaitCondition>, result: WaitResult) {
+        var kept: [Waiter] = []
+        for waiter in waiters[id] ?? [] {
+            if conditions.contains(waiter.condition) { waiter.continuation.resume(returning: result) } else { kept.append(waiter) }
+        }
+        waiters[id] = kept.isEmpty ? nil : kept
+    }
+
+    // MARK: Signals
+
+    /// `docker kill`: sends `signal` (name or number; default KILL) to the container's process.
+    public func kill(_ reference: String, signal: String?) async throws {
+        let record = try resolve(reference)
+        guard record.state.isRunning else {
+            throw EngineError.conflict("Cannot kill container: \(reference): Container \(record.id) is not running")
+        }
+        let name = try Signals.normalize(signal ?? "KILL")
+        let result = try await ProcessRunner.run(runtimeCommand(record) + ["kill", record.id, name])
+        if result.status != 0, containers[record.id]?.state.isRunning == true {
+            throw EngineError.failure("cannot kill container \(record.id): \(result.stderrText)")
+        }
+    }
+
+    /// `docker stop`: the stop signal, then KILL after `timeout` seconds (the container's
+    /// StopTimeout or 10 by default). Throws `notModified` when it is not running.
+    public func stop(_ reference: String, timeout: Int?) async throws {
+        let record = try resolve(reference)
+        guard record.state.isRunning else { throw EngineError.notModified }
+        let seconds = timeout ?? record.config.StopTimeout ?? 10
+        let signal = record.config.StopSignal.flatMap { $0.isEmpty ? nil : $0 } ?? "TERM"
+        if seconds != 0 {
+            try? await kill(record.id, signal: signal)
+            let waitNanos = seconds < 0 ? nil : UInt64(seconds) * 1_000_000_000
+            if await waitQuietly(record.id, condition: .notRunning, timeoutNanoseconds: waitNanos) != nil { return }
+        }
+        try? await kill(record.id, signal: "KILL")
+        _ = await waitQuietly(record.id, condition: .notRunning, timeoutNanoseconds: 30_000_000_000)
+    }
+
+    /// `docker restart`.
+    public func restart(_ reference: String, timeout: Int?) async throws {
+        do { try await stop(reference, timeout: timeout) } catch EngineError.notModified {}
+        try await start(reference)
+    }
+
+    private func waitQuietly(_ id: String, condition: WaitCondition, timeoutNanoseconds: UInt64?) async -> WaitResult? {
+        (try? await wait(id, condition: condition, timeoutNanoseconds: timeoutNanoseconds)) ?? nil
+    }
+
+    /// Sets the pty size of a running container with a TTY.
+    public func resize(_ reference: String, rows: Int, columns: Int) async throws {
+        let record = try resolve(reference)
+        guard record.state.isRunning else { throw EngineError.conflict("Container \(record.id) is not running") }
+        try await MonitorControl.resize(socket: directory(of: record.id) + "/attach.sock", rows: rows, columns: columns)
+    }
+}

@@ -1,0 +1,39 @@
+import BerthFS
+import Glibc
+
+extension ContainerService {
+    /// `docker rm`: refuses a running container unless `force` (then kills it first); removes
+    /// its writable layer, its directory and its record, and wakes `wait(condition: removed)`.
+    public func remove(_ reference: String, force: Bool) async throws {
+        var record = try resolve(reference)
+        if record.state.isRunning {
+            guard force else { throw EngineError.containerRunning(record.id) }
+            try? await kill(record.id, signal: "KILL")
+            _ = try? await wait(record.id, condition: .notRunning, timeoutNanoseconds: 30_000_000_000)
+            record = try resolve(record.id)
+            if record.state.isRunning {
+                throw EngineError.failure("could not kill running container \(record.id), cannot remove")
+            }
+        }
+        guard record.state.status != .removing else {
+            throw EngineError.conflict("removal of container \(record.id) is already in progress")
+        }
+        record.state.status = .removing
+        containers[record.id] = record
+        let dir = directory(of: record.id)
+        try? snapshots.unmount(dir + "/rootfs")
+        _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
+        do {
+            try snapshots.remove(container: record.id)
+            try FileSystem.removeTree(dir)
+        } catch {
+            record.state.status = .dead
+            record.state.error = "removal failed: \(error)"
+            try? update(record)
+            throw EngineError.failure("unable to remove container \(record.id): \(error)")
+        }
+        containers[record.id] = nil
+        execs = execs.filter { $0.value.containerID != record.id }
+        resumeWaiters(record.id, conditions: [.removed, .notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
+    }
+}

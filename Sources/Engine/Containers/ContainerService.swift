@@ -1,0 +1,155 @@
+import BerthFS
+import Glibc
+import OCI
+import Snapshots
+
+/// The containers of this engine: their records, their life cycle and the processes that run
+/// them. Guarantees: every state change is persisted (atomically) before it is reported; a
+/// container's record is never lost because the daemon or a monitor died; the reported state
+/// follows what the monitor recorded, never a guess.
+public actor ContainerService {
+    let configuration: EngineConfiguration
+    let images: ImageService
+    let snapshots: OverlaySnapshotter
+    let store: ContainerStoreFile
+    let launcher: MonitorLauncher
+    let watcher = ExitWatcher()
+    var containers: [String: ContainerRecord] = [:]
+    var waiters: [String: [Waiter]] = [:]
+    var attachWaiters: [String: [CheckedContinuation<Void, Error>]] = [:]
+    var pendingAttachConnections: [String: Int] = [:]
+    var execs: [String: ExecRecord] = [:]
+    var execWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    var nextToken: UInt64 = 0
+    /// Problems found while loading state, reported by `berthd` at start-up.
+    public internal(set) var startupProblems: [String] = []
+
+    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter) {
+        self.configuration = configuration
+        self.images = images
+        self.snapshots = snapshots
+        self.store = ContainerStoreFile(root: configuration.containersRoot)
+        self.launcher = MonitorLauncher(monitorPath: configuration.monitorPath)
+    }
+
+    // MARK: Lookup
+
+    /// Finds a container by full ID, name (with or without `/`) or unique ID prefix.
+    public func resolve(_ reference: String) throws -> ContainerRecord {
+        if let record = containers[reference] { return record }
+        let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
+        if let record = containers.values.first(where: { $0.name == name }) { return record }
+        let matches = containers.values.filter { $0.id.hasPrefix(reference) }
+        if matches.count == 1, !reference.isEmpty { return matches[0] }
+        if matches.count > 1 { throw EngineError.invalidParameter("multiple IDs found with provided prefix: \(reference)") }
+        throw EngineError.noSuchContainer(reference)
+    }
+
+    /// All containers (only running ones unless `all`), newest first.
+    public func list(all: Bool) -> [ContainerRecord] {
+        containers.values.filter { all || $0.state.isRunning }.sorted { $0.created > $1.created }
+    }
+
+    /// The ID of a container using image `id`, if any.
+    public func user(ofImage id: Digest) -> String? {
+        containers.values.first { $0.image == id }?.id
+    }
+
+    /// Host path of a container's directory (logs, hostname, hosts, resolv.conf).
+    public func directory(of id: String) -> String { store.directory(of: id) }
+
+    /// Path of the container's json-file log.
+    public func logPath(of id: String) -> String { directory(of: id) + "/container-json.log" }
+
+    // MARK: Create
+
+    /// `docker create`: merges `config` with the image's defaults, prepares the container's
+    /// writable layer and records it. Returns the new ID.
+    public func create(name requestedName: String?, config requested: ContainerConfig) async throws -> String {
+        guard let imageName = requested.Image, !imageName.isEmpty else {
+            throw EngineError.invalidParameter("config must name an image")
+        }
+        let image = try await images.resolve(imageName)
+        let imageConfig = try await images.config(of: image)
+        let name = try requestedName.flatMap { $0.isEmpty ? nil : try ContainerNames.validate($0) } ?? uniqueRandomName()
+        if let holder = containers.values.first(where: { $0.name == name }) {
+            throw EngineError.nameInUse(name: name, id: holder.id)
+        }
+        var config = requested
+        let defaults = imageConfig.config ?? ContainerDefaults()
+        let host = requested.HostConfig ?? HostConfig()
+        config.HostConfig = nil
+        if config.Entrypoint == nil || config.Entrypoint == [] {
+            config.Entrypoint = requested.Entrypoint == [] ? nil : defaults.Entrypoint
+            if config.Cmd == nil || config.Cmd == [] { config.Cmd = defaults.Cmd }
+        }
+        config.Env = (defaults.Env ?? []) + (requested.Env ?? [])
+        if (config.WorkingDir ?? "").isEmpty { config.WorkingDir = defaults.WorkingDir }
+        if (config.User ?? "").isEmpty { config.User = defaults.User }
+        if config.StopSignal == nil { config.StopSignal = defaults.StopSignal }
+        config.Labels = (defaults.Labels ?? [:]).merging(requested.Labels ?? [:]) { $1 }
+        let command = (config.Entrypoint ?? []) + (config.Cmd ?? [])
+        guard let path = command.first else {
+            throw EngineError.invalidParameter("no command specified")
+        }
+        let runtime = host.Runtime.flatMap { $0.isEmpty ? nil : $0 } ?? configuration.defaultRuntime
+        guard configuration.runtimes[runtime] != nil else {
+            throw EngineError.invalidParameter("unknown or invalid runtime name: \(runtime)")
+        }
+        try validate(host)
+        let id = Self.newID()
+        let parent = try await images.topChainID(of: image)
+        var hostConfig = host
+        hostConfig.Runtime = runtime
+        if (hostConfig.NetworkMode ?? "").isEmpty || hostConfig.NetworkMode == "default" { hostConfig.NetworkMode = "none" }
+        let record = ContainerRecord(
+            id: id, name: name, created: .now(), image: image.id, imageName: imageName,
+            config: config, hostConfig: hostConfig, path: path, args: Array(command.dropFirst()),
+            state: .created, restartCount: 0, runtime: runtime, parentChainID: parent)
+        try FileSystem.makeDirectories(directory(of: id), mode: 0o700)
+        do {
+            try snapshots.prepare(container: id, parent: parent)
+            try store.save(record)
+        } catch {
+            try? snapshots.remove(container: id)
+            try? FileSystem.removeTree(directory(of: id))
+            throw error
+        }
+        containers[id] = record
+        return id
+    }
+
+    private func validate(_ host: HostConfig) throws {
+        switch host.NetworkMode ?? "default" {
+        case "", "default", "none", "host": break
+        case "bridge": throw EngineError.invalidParameter("network bridge is not available yet: use --network none or --network host")
+        case let other: throw EngineError.invalidParameter("network \(other) not found")
+        }
+        if let memory = host.Memory, memory != 0, memory < 6 * 1024 * 1024 {
+            throw EngineError.invalidParameter("Minimum memory limit allowed is 6MB")
+        }
+        if let nano = host.NanoCpus, nano < 0 || nano > Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 1_000_000_000 {
+            throw EngineError.invalidParameter("Range of CPUs is from 0.01 to \(sysconf(Int32(_SC_NPROCESSORS_ONLN))).00, as there are only \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs available")
+        }
+        _ = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
+    }
+
+    private func uniqueRandomName() -> String {
+        var name = ContainerNames.random()
+        while containers.values.contains(where: { $0.name == name }) { name = ContainerNames.random() + String(Int.random(in: 0...9)) }
+        return name
+    }
+
+    static func newID() -> String {
+        (0..<4).map { _ in
+            let s = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }.joined()
+    }
+
+    /// Persists `record` and makes it the current one.
+    func update(_ record: ContainerRecord) throws {
+        try store.save(record)
+        containers[record.id] = record
+    }
+}

@@ -1,0 +1,75 @@
+import BerthFS
+import CBerthSys
+import Glibc
+
+/// Resolves docker's `--user user[:group]` against the container's own `/etc/passwd` and
+/// `/etc/group`, read inside the container's root (a symlink in the image cannot make the
+/// engine read a host file).
+struct UserResolver {
+    let rootfs: String
+
+    struct Resolved: Equatable {
+        var uid: UInt32
+        var gid: UInt32
+        var additionalGids: [UInt32]
+        var home: String
+    }
+
+    func resolve(_ spec: String) throws -> Resolved {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        let userPart = parts.first ?? ""
+        let groupPart = parts.count > 1 ? parts[1] : nil
+        let passwd = entries(of: "/etc/passwd")
+        let groups = entries(of: "/etc/group")
+        var uid: UInt32 = 0, gid: UInt32 = 0, name = "root", home = "/"
+        if userPart.isEmpty {
+            if let root = passwd.first(where: { $0.count > 5 && $0[2] == "0" }) { home = root[5] }
+        } else if let numeric = UInt32(userPart) {
+            uid = numeric
+            if let entry = passwd.first(where: { $0.count > 5 && $0[2] == userPart }) {
+                gid = UInt32(entry[3]) ?? 0
+                name = entry[0]
+                home = entry[5]
+            } else {
+                name = ""
+            }
+        } else {
+            guard let entry = passwd.first(where: { $0.count > 5 && $0[0] == userPart }),
+                  let u = UInt32(entry[2]), let g = UInt32(entry[3]) else {
+                throw EngineError.invalidParameter("unable to find user \(userPart): no matching entries in passwd file")
+            }
+            uid = u; gid = g; name = entry[0]; home = entry[5]
+        }
+        if let groupPart {
+            if let numeric = UInt32(groupPart) {
+                gid = numeric
+            } else if let entry = groups.first(where: { $0.count > 2 && $0[0] == groupPart }), let g = UInt32(entry[2]) {
+                gid = g
+            } else {
+                throw EngineError.invalidParameter("unable to find group \(groupPart): no matching entries in group file")
+            }
+        }
+        var additional: [UInt32] = []
+        if !name.isEmpty && groupPart == nil {
+            for entry in groups where entry.count > 3 {
+                let members = entry[3].split(separator: ",").map(String.init)
+                if members.contains(name), let g = UInt32(entry[2]), g != gid, !additional.contains(g) { additional.append(g) }
+            }
+        }
+        return Resolved(uid: uid, gid: gid, additionalGids: additional, home: home.isEmpty ? "/" : home)
+    }
+
+    /// The colon-separated lines of a file inside the root; empty when it is missing.
+    private func entries(of path: String) -> [[String]] {
+        let rootFD = open(rootfs, berth_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return [] }
+        defer { close(rootFD) }
+        let fd = berth_openat2(rootFD, path, UInt64(O_RDONLY | O_CLOEXEC), 0, UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        guard let bytes = try? FileSystem.readAll(fd), bytes.count < 16 << 20 else { return [] }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map {
+            $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import BerthFS
+import ContentStore
+import Snapshots
+
+/// The engine's services, wired together once by `berthd` and shared by every API route.
+public struct EngineServices: Sendable {
+    public let configuration: EngineConfiguration
+    public let images: ImageService
+    public let containers: ContainerService
+    /// A stable ID for this engine (docker's `info.ID`), kept in `<root>/engine-id`.
+    public let daemonID: String
+
+    /// Creates the directory layout, opens the stores and reconciles containers left by a
+    /// previous daemon.
+    public static func start(_ configuration: EngineConfiguration) async throws -> EngineServices {
+        try configuration.prepareDirectories()
+        for stale in FileSystem.listDirectory(configuration.temporaryRoot) {
+            try? FileSystem.removeTree(configuration.temporaryRoot + "/" + stale)
+        }
+        let content = try ContentStore(root: configuration.contentRoot)
+        let snapshots = try OverlaySnapshotter(root: configuration.snapshotsRoot)
+        let images = try ImageService(configuration: configuration, content: content, snapshots: snapshots)
+        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots)
+        await containers.loadAndReconcile()
+        let idPath = configuration.root + "/engine-id"
+        let id: String
+        if let bytes = try? FileSystem.readFile(idPath), bytes.count == 64 {
+            id = String(decoding: bytes, as: UTF8.self)
+        } else {
+            id = ContainerService.newID()
+            try FileSystem.writeAtomically(idPath, bytes: Array(id.utf8))
+        }
+        return EngineServices(configuration: configuration, images: images, containers: containers, daemonID: id)
+    }
+}

@@ -1,0 +1,40 @@
+import BerthFS
+
+/// Where the engine keeps its state and which programs it runs. Built once by `berthd` from its
+/// flags; every service receives it in its initialiser.
+public struct EngineConfiguration: Sendable {
+    /// Persistent data root (`/var/lib/berth`): content, snapshots, metadata, containers.
+    public var root: String
+    /// Runtime state root on tmpfs (`/run/berth`): runtime state directories.
+    public var execRoot: String
+    /// OCI runtimes by name; `berth` is Berth's own runtime.
+    public var runtimes: [String: String]
+    /// The runtime used when a container does not name one.
+    public var defaultRuntime: String
+    /// Path of the `berth-monitor` executable.
+    public var monitorPath: String
+
+    public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String) {
+        self.root = root
+        self.execRoot = execRoot
+        self.runtimes = runtimes
+        self.defaultRuntime = defaultRuntime
+        self.monitorPath = monitorPath
+    }
+
+    public var contentRoot: String { root + "/content" }
+    public var snapshotsRoot: String { root + "/snapshots" }
+    public var metadataRoot: String { root + "/metadata" }
+    public var containersRoot: String { root + "/containers" }
+    public var temporaryRoot: String { root + "/tmp" }
+
+    /// The state directory handed to a runtime with `--root`.
+    public func runtimeRoot(for runtime: String) -> String { execRoot + "/runtime-" + runtime }
+
+    /// Creates the directory layout (0700: layers may hold setuid files host users must not reach).
+    public func prepareDirectories() throws {
+        for dir in [root, execRoot, contentRoot, snapshotsRoot, metadataRoot, containersRoot, temporaryRoot] {
+            try FileSystem.makeDirectories(dir, mode: 0o700)
+        }
+    }
+}

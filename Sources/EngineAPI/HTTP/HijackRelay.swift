@@ -1,0 +1,117 @@
+import NIOCore
+import NIOPosix
+
+/// Splices a hijacked client connection to a monitor's attach socket: client bytes become the
+/// container's stdin, monitor frames become the client's output (headers stripped for a TTY).
+/// A client half-close is passed on as a half-close; the monitor closing (the process ended)
+/// closes the client after everything was flushed.
+final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let plan: HijackPlan
+    // Touched only on the client channel's event loop.
+    private var pending: [ByteBuffer] = []
+    private var clientInputClosed = false
+    private var monitor: Channel?
+    private var clientContext: ChannelHandlerContext?
+
+    init(plan: HijackPlan) {
+        self.plan = plan
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        clientContext = context
+    }
+
+    /// Connects to the monitor (waiting for the container to start if needed).
+    func begin(channel client: Channel) {
+        let plan = self.plan
+        let loop = client.eventLoop
+        let relay = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            do {
+                let (path, hello) = try await plan.connect()
+                let monitor = try await ClientBootstrap(group: loop)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(MonitorSide(client: client, raw: plan.raw))
+                        }
+                    }
+                    .connect(unixDomainSocketPath: path).get()
+                try await monitor.writeAndFlush(ByteBuffer(string: hello)).get()
+                await plan.connected()
+                loop.execute { relay.value.attached(monitor) }
+                try? await monitor.closeFuture.get()
+            } catch {
+                client.close(promise: nil)
+            }
+            await plan.finished()
+        }
+    }
+
+    private func attached(_ channel: Channel) {
+        monitor = channel
+        for buffer in pending { channel.write(buffer, promise: nil) }
+        pending = []
+        channel.flush()
+        if clientInputClosed { channel.close(mode: .output, promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let monitor { monitor.writeAndFlush(buffer, promise: nil) } else { pending.append(buffer) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            clientInputClosed = true
+            monitor?.close(mode: .output, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        monitor?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// The monitor's end of the splice: forwards output to the client, optionally without stdcopy
+/// headers, and closes the client when the monitor hangs up.
+private final class MonitorSide: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let client: Channel
+    private let raw: Bool
+    private var deframer = StdCopyDeframer()
+
+    init(client: Channel, raw: Bool) {
+        self.client = client
+        self.raw = raw
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if raw {
+            let payload = deframer.feed(&buffer)
+            if !payload.isEmpty { client.writeAndFlush(ByteBuffer(bytes: payload), promise: nil) }
+        } else {
+            client.writeAndFlush(buffer, promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client.writeAndFlush(ByteBuffer(), promise: nil)
+        client.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

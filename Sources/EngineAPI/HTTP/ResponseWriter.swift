@@ -1,0 +1,71 @@
+import BerthFS
+import Engine
+import NIOCore
+import NIOHTTP1
+
+/// Writes an `APIResponse` to a channel as HTTP/1.1, with the headers docker sends on every
+/// response (`Api-Version`, `Server`, `Ostype`, …).
+struct ResponseWriter {
+    let channel: Channel
+
+    static func standardHeaders() -> [(String, String)] {
+        [("Api-Version", APIVersion.current.description), ("Docker-Experimental", "false"), ("Ostype", "linux"),
+         ("Server", "Berth/\(BerthVersion.version) (linux)")]
+    }
+
+    func write(_ response: APIResponse, keepAlive: Bool) async {
+        switch response {
+        case .data(let status, let contentType, let body, let extra):
+            var headers = HTTPHeaders(Self.standardHeaders() + extra)
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Content-Length", value: String(body.count))
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
+            if !body.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+        case .empty(let status):
+            var headers = HTTPHeaders(Self.standardHeaders())
+            if status != .notModified && status != .noContent { headers.add(name: "Content-Length", value: "0") }
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
+            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+        case .stream(let status, let contentType, let extra, let producer):
+            var headers = HTTPHeaders(Self.standardHeaders() + extra)
+            headers.add(name: "Content-Type", value: contentType)
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            let channel = self.channel
+            try? await channel.writeAndFlush(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))).get()
+            let writer = StreamWriter { bytes in
+                guard channel.isActive else { throw ClientGone() }
+                do {
+                    try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: bytes)))).get()
+                } catch {
+                    throw ClientGone()
+                }
+            }
+            do {
+                try await producer(writer)
+            } catch is ClientGone {
+                return
+            } catch {
+                let message = "\(error)"
+                try? await writer.writeJSON(ProgressError(message: message))
+            }
+            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+        case .hijack:
+            break
+        }
+    }
+}
+
+/// docker's in-stream error object: `{"errorDetail":{"message":…},"error":…}`.
+struct ProgressError: Encodable {
+    struct Detail: Encodable { var message: String }
+    var errorDetail: Detail
+    var error: String
+
+    init(message: String) {
+        errorDetail = Detail(message: message)
+        error = message
+    }
+}

@@ -1,0 +1,159 @@
+import BerthFS
+import Engine
+
+/// `GET /containers/json` rows.
+struct ContainerSummary: Encodable {
+    var Id: String
+    var Names: [String]
+    var Image: String
+    var ImageID: String
+    var Command: String
+    var Created: Int64
+    var Ports: [String] = []
+    var Labels: [String: String]
+    var State: String
+    var Status: String
+    var HostConfig: [String: String]
+    var NetworkSettings = ["Networks": [String: String]()]
+    var Mounts: [String] = []
+
+    init(_ r: ContainerRecord, now: Timestamp) {
+        Id = r.id
+        Names = ["/" + r.name]
+        Image = r.imageName
+        ImageID = r.image.description
+        Command = ([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+        Created = r.created.seconds
+        Labels = r.config.Labels ?? [:]
+        State = r.state.status.rawValue
+        Status = Self.status(r.state, now: now)
+        HostConfig = ["NetworkMode": r.hostConfig.NetworkMode ?? "none"]
+    }
+
+    /// docker's human status: `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
+    static func status(_ s: ContainerState, now: Timestamp) -> String {
+        switch s.status {
+        case .running: return "Up " + HumanDuration.describe(seconds: now.seconds - s.startedAt.seconds)
+        case .exited: return "Exited (\(s.exitCode)) \(HumanDuration.describe(seconds: now.seconds - s.finishedAt.seconds)) ago"
+        case .created: return "Created"
+        case .removing: return "Removal In Progress"
+        case .dead: return "Dead"
+        }
+    }
+}
+
+/// docker's `units.HumanDuration`.
+enum HumanDuration {
+    static func describe(seconds: Int64) -> String {
+        let s = max(0, seconds)
+        if s < 1 { return "Less than a second" }
+        if s == 1 { return "1 second" }
+        if s < 60 { return "\(s) seconds" }
+        let minutes = s / 60
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = (Double(s) / 3600).rounded()
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(Int(hours)) hours" }
+        if hours < 24 * 7 * 2 { return "\(Int(hours / 24)) days" }
+        if hours < 24 * 30 * 2 { return "\(Int(hours / 24 / 7)) weeks" }
+        if hours < 24 * 365 * 2 { return "\(Int(hours / 24 / 30)) months" }
+        return "\(Int(hours / 24 / 365)) years"
+    }
+}
+
+/// `GET /containers/{id}/json`.
+struct ContainerInspect: Encodable {
+    struct StateInfo: Encodable {
+        var Status: String
+        var Running: Bool
+        var Paused = false
+        var Restarting = false
+        var OOMKilled: Bool
+        var Dead: Bool
+        var Pid: Int32
+        var ExitCode: Int32
+        var Error: String
+        var StartedAt: String
+        var FinishedAt: String
+    }
+    struct MountInfo: Encodable {
+        var `Type`: String
+        var Source: String
+        var Destination: String
+        var Mode: String
+        var RW: Bool
+        var Propagation = "rprivate"
+    }
+    var Id: String
+    var Created: String
+    var Path: String
+    var Args: [String]
+    var State: StateInfo
+    var Image: String
+    var ResolvConfPath: String
+    var HostnamePath: String
+    var HostsPath: String
+    var LogPath: String
+    var Name: String
+    var RestartCount: Int
+    var Driver = "overlay2"
+    var Platform = "linux"
+    var MountLabel = ""
+    var ProcessLabel = ""
+    var AppArmorProfile = ""
+    var ExecIDs: [String]?
+    var HostConfig: Engine.HostConfig
+    var GraphDriver = GraphDriverInfo()
+    var Mounts: [MountInfo]
+    var Config: ContainerConfig
+    var NetworkSettings: NetworkSettingsInfo
+
+    init(_ r: ContainerRecord, directory: String, execIDs: [String]) {
+        Id = r.id
+        Created = r.created.rfc3339Nano
+        Path = r.path
+        Args = r.args
+        State = StateInfo(
+            Status: r.state.status.rawValue, Running: r.state.isRunning, OOMKilled: r.state.oomKilled,
+            Dead: r.state.status == .dead, Pid: r.state.pid, ExitCode: r.state.exitCode, Error: r.state.error,
+            StartedAt: r.state.startedAt.rfc3339Nano, FinishedAt: r.state.finishedAt.rfc3339Nano)
+        Image = r.image.description
+        ResolvConfPath = directory + "/resolv.conf"
+        HostnamePath = directory + "/hostname"
+        HostsPath = directory + "/hosts"
+        LogPath = directory + "/container-json.log"
+        Name = "/" + r.name
+        RestartCount = r.restartCount
+        ExecIDs = execIDs.isEmpty ? nil : execIDs
+        var host = r.hostConfig
+        if host.LogConfig == nil { host.LogConfig = LogConfig(Type: "json-file", Config: [:]) }
+        if host.ShmSize == nil { host.ShmSize = 67_108_864 }
+        HostConfig = host
+        var config = r.config
+        config.Image = r.imageName
+        if (config.Hostname ?? "").isEmpty { config.Hostname = r.shortID }
+        Config = config
+        Mounts = (r.hostConfig.Binds ?? []).compactMap { bind in
+            let parts = bind.split(separator: ":").map(String.init)
+            guard parts.count >= 2 else { return nil }
+            let mode = parts.count > 2 ? parts[2] : ""
+            return MountInfo(Type: parts[0].hasPrefix("/") ? "bind" : "volume", Source: parts[0], Destination: parts[1], Mode: mode, RW: !mode.split(separator: ",").contains("ro"))
+        }
+        NetworkSettings = NetworkSettingsInfo(mode: r.hostConfig.NetworkMode ?? "none")
+    }
+}
+
+struct NetworkSettingsInfo: Encodable {
+    var Bridge = ""
+    var SandboxID = ""
+    var Ports: [String: String] = [:]
+    var IPAddress = ""
+    var Gateway = ""
+    var MacAddress = ""
+    var Networks: [String: [String: String]]
+
+    init(mode: String) {
+        Networks = [mode: ["NetworkID": mode, "EndpointID": "", "Gateway": "", "IPAddress": "", "MacAddress": ""]]
+    }
+}

@@ -1,0 +1,151 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthFS
+import Engine
+import NIOHTTP1
+
+/// `/containers/...`: create, list, inspect, start/stop/kill/restart/wait, remove, logs,
+/// top, changes, resize and attach.
+struct ContainerRoutes {
+    let engine: EngineServices
+
+    func register(in router: inout Router) {
+        let containers = engine.containers
+        router.add(.POST, "/containers/create") { request, _ in
+            let config: ContainerConfig
+            do {
+                config = try JSONDecoder().decode(ContainerConfig.self, from: Data(request.body.allBytes()))
+            } catch {
+                throw APIError.badRequest("invalid JSON in the container configuration: \(error)")
+            }
+            let id = try await containers.create(name: request.query("name"), config: config)
+            return .json(.created, CreateResponse(Id: id))
+        }
+        router.add(.GET, "/containers/json") { request, _ in
+            let now = Timestamp.now()
+            var rows = await containers.list(all: request.flag("all")).map { ContainerSummary($0, now: now) }
+            if let limit = try request.integer("limit"), limit > 0 { rows = Array(rows.prefix(limit)) }
+            return .json(.ok, rows)
+        }
+        router.add(.GET, "/containers/{id}/json") { _, params in
+            let record = try await containers.resolve(params["id"] ?? "")
+            let execIDs = await containers.execIDs(of: record.id)
+            return .json(.ok, ContainerInspect(record, directory: await containers.directory(of: record.id), execIDs: execIDs))
+        }
+        router.add(.POST, "/containers/{id}/start") { _, params in
+            try await containers.start(params["id"] ?? "")
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/stop") { request, params in
+            try await containers.stop(params["id"] ?? "", timeout: try request.integer("t"))
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/restart") { request, params in
+            try await containers.restart(params["id"] ?? "", timeout: try request.integer("t"))
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/kill") { request, params in
+            try await containers.kill(params["id"] ?? "", signal: request.query("signal").flatMap { $0.isEmpty ? nil : $0 })
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/wait") { request, params in
+            let condition = WaitCondition(rawValue: request.query("condition") ?? "not-running") ?? .notRunning
+            let id = try await containers.resolve(params["id"] ?? "").id
+            return .stream(.ok, contentType: "application/json") { writer in
+                let result = try await containers.wait(id, condition: condition)
+                try await writer.writeJSON(WaitBody(StatusCode: Int(result?.statusCode ?? -1)))
+            }
+        }
+        router.add(.DELETE, "/containers/{id}") { request, params in
+            try await containers.remove(params["id"] ?? "", force: request.flag("force"))
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/resize") { request, params in
+            try await containers.resize(params["id"] ?? "", rows: try request.integer("h") ?? 24, columns: try request.integer("w") ?? 80)
+            return .data(.ok, contentType: "text/plain", body: [])
+        }
+        router.add(.GET, "/containers/{id}/changes") { _, params in
+            let changes = try await containers.changes(params["id"] ?? "")
+            return .json(.ok, changes.map { ChangeRow(Path: $0.path, Kind: $0.kind) })
+        }
+        router.add(.GET, "/containers/{id}/top") { request, params in
+            let (titles, processes) = try await containers.top(params["id"] ?? "", psArgs: request.query("ps_args"))
+            return .json(.ok, TopBody(Titles: titles, Processes: processes))
+        }
+        router.add(.GET, "/containers/{id}/logs") { request, params in
+            try await logs(request, params["id"] ?? "")
+        }
+        router.add(.POST, "/containers/{id}/attach") { request, params in
+            try await attach(request, params["id"] ?? "")
+        }
+    }
+
+    private func logs(_ request: APIRequest, _ reference: String) async throws -> APIResponse {
+        let stdout = request.flag("stdout"), stderr = request.flag("stderr")
+        guard stdout || stderr else { throw APIError.badRequest("Bad parameters: you must choose at least one stream") }
+        let containers = engine.containers
+        let record = try await containers.resolve(reference)
+        let tty = record.config.Tty ?? false
+        let tail = request.query("tail").flatMap { $0 == "all" ? nil : Int($0) }
+        let timestamps = request.flag("timestamps")
+        let follow = request.flag("follow")
+        let reader = JSONLogReader(path: await containers.logPath(of: record.id))
+        let id = record.id
+        return .stream(.ok, contentType: tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream") { writer in
+            try await reader.stream(tail: tail, follow: follow, stillRunning: { (try? await containers.resolve(id).state.isRunning) ?? false }) { entry in
+                let isStdout = entry.stream == "stdout"
+                guard (isStdout && stdout) || (!isStdout && stderr) else { return }
+                var payload = Array(entry.log.utf8)
+                if timestamps { payload = Array((entry.time + " ").utf8) + payload }
+                try await writer.write(tty ? payload : StdCopy.frame(stream: isStdout ? 1 : 2, payload))
+            }
+        }
+    }
+
+    private func attach(_ request: APIRequest, _ reference: String) async throws -> APIResponse {
+        let containers = engine.containers
+        let record = try await containers.resolve(reference)
+        let tty = record.config.Tty ?? false
+        let stdin = request.flag("stdin"), stdout = request.flag("stdout"), stderr = request.flag("stderr")
+        let hello = "attach stdin=\(stdin ? 1 : 0) stdout=\(stdout ? 1 : 0) stderr=\(stderr ? 1 : 0)\n"
+        let multiplexed = !tty && (request.version ?? .current) >= APIVersion(major: 1, minor: 42)
+        let id = record.id
+        return .hijack(HijackPlan(
+            connect: { (try await containers.attachSocket(id).path, hello) },
+            connected: { await containers.attachConnected(id) },
+            finished: {},
+            raw: tty,
+            contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
+    }
+}
+
+struct CreateResponse: Encodable {
+    var Id: String
+    var Warnings: [String] = []
+}
+
+struct WaitBody: Encodable {
+    var StatusCode: Int
+    var Error: [String: String]? = nil
+
+    enum CodingKeys: String, CodingKey { case StatusCode, Error }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(StatusCode, forKey: .StatusCode)
+        try c.encode(Error, forKey: .Error)
+    }
+}
+
+struct ChangeRow: Encodable {
+    var Path: String
+    var Kind: Int
+}
+
+struct TopBody: Encodable {
+    var Titles: [String]
+    var Processes: [[String]]
+}

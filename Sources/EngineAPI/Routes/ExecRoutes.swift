@@ -1,0 +1,88 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Engine
+import NIOHTTP1
+
+/// `/containers/{id}/exec` and `/exec/{id}/...`.
+struct ExecRoutes {
+    let engine: EngineServices
+
+    func register(in router: inout Router) {
+        let containers = engine.containers
+        router.add(.POST, "/containers/{id}/exec") { request, params in
+            let config: ExecConfig
+            do {
+                config = try JSONDecoder().decode(ExecConfig.self, from: Data(request.body.allBytes()))
+            } catch {
+                throw APIError.badRequest("invalid JSON in the exec configuration: \(error)")
+            }
+            let id = try await containers.createExec(params["id"] ?? "", config: config)
+            return .json(.created, ["Id": id])
+        }
+        router.add(.POST, "/exec/{id}/start") { request, params in
+            struct StartBody: Decodable { var Detach: Bool?; var Tty: Bool? }
+            let bytes = try request.body.allBytes()
+            let body = bytes.isEmpty ? StartBody() : try JSONDecoder().decode(StartBody.self, from: Data(bytes))
+            let id = params["id"] ?? ""
+            let exec = try await containers.exec(id)
+            if body.Detach == true {
+                _ = try await containers.startExec(id)
+                return .data(.ok, contentType: "application/json", body: [])
+            }
+            let tty = exec.config.Tty ?? false
+            let hello = "attach stdin=\(exec.config.AttachStdin == true ? 1 : 0) stdout=1 stderr=1\n"
+            let multiplexed = !tty && (request.version ?? .current) >= APIVersion(major: 1, minor: 42)
+            return .hijack(HijackPlan(
+                connect: { (try await containers.startExec(id), hello) },
+                connected: {},
+                finished: { await containers.waitForExec(id) },
+                raw: tty,
+                contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
+        }
+        router.add(.POST, "/exec/{id}/resize") { request, params in
+            try await containers.resizeExec(params["id"] ?? "", rows: try request.integer("h") ?? 24, columns: try request.integer("w") ?? 80)
+            return .data(.ok, contentType: "text/plain", body: [])
+        }
+        router.add(.GET, "/exec/{id}/json") { _, params in
+            let exec = try await containers.exec(params["id"] ?? "")
+            return .json(.ok, ExecInspect(exec))
+        }
+    }
+}
+
+struct ExecInspect: Encodable {
+    struct ProcessSettings: Encodable {
+        var tty: Bool
+        var entrypoint: String
+        var arguments: [String]
+        var privileged: Bool
+        var user: String
+    }
+    var ID: String
+    var Running: Bool
+    var ExitCode: Int32?
+    var ProcessConfig: ProcessSettings
+    var OpenStdin: Bool
+    var OpenStderr: Bool
+    var OpenStdout: Bool
+    var CanRemove = false
+    var ContainerID: String
+    var DetachKeys = ""
+    var Pid: Int32
+
+    init(_ e: ExecRecord) {
+        ID = e.id
+        Running = e.running
+        ExitCode = e.exitCode
+        let cmd = e.config.Cmd ?? []
+        ProcessConfig = ProcessSettings(tty: e.config.Tty ?? false, entrypoint: cmd.first ?? "", arguments: Array(cmd.dropFirst()), privileged: e.config.Privileged ?? false, user: e.config.User ?? "")
+        OpenStdin = e.config.AttachStdin ?? false
+        OpenStderr = e.config.AttachStderr ?? false
+        OpenStdout = e.config.AttachStdout ?? false
+        ContainerID = e.containerID
+        Pid = e.pid
+    }
+}

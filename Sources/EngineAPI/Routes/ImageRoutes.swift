@@ -1,0 +1,224 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthFS
+import Engine
+import Glibc
+import NIOHTTP1
+import OCI
+
+/// `/images/...` and `/commit`: list, inspect, history, tag, remove, import, load, save, commit.
+struct ImageRoutes {
+    let engine: EngineServices
+
+    func register(in router: inout Router) {
+        let images = engine.images
+        let containers = engine.containers
+        router.add(.GET, "/images/json") { _, _ in
+            var summaries: [ImageSummary] = []
+            for (record, tags) in await images.list() {
+                let size = await images.size(of: record)
+                let labels = (try? await images.config(of: record))?.config?.Labels
+                summaries.append(ImageSummary(Id: record.id.description, RepoTags: tags, Created: record.created.seconds, Size: size, VirtualSize: size, Labels: labels))
+            }
+            return .json(.ok, summaries)
+        }
+        router.add(.GET, "/images/{name*}/json") { _, params in
+            let record = try await resolveImage(params["name"] ?? "")
+            return .json(.ok, try await inspect(record))
+        }
+        router.add(.GET, "/images/{name*}/history") { _, params in
+            let record = try await resolveImage(params["name"] ?? "")
+            let config = try await images.config(of: record)
+            let manifest = try await images.manifest(of: record)
+            var layerSizes = manifest.layers.map(\.size).makeIterator()
+            var rows: [HistoryRow] = []
+            for step in config.history ?? [] {
+                let size = step.empty_layer == true ? 0 : (layerSizes.next() ?? 0)
+                rows.append(HistoryRow(Id: "<missing>", Created: step.created.flatMap(Timestamp.init(rfc3339:))?.seconds ?? 0, CreatedBy: step.created_by ?? "", Tags: nil, Size: size, Comment: step.comment ?? ""))
+            }
+            rows.reverse()
+            if !rows.isEmpty {
+                rows[0].Id = record.id.description
+                rows[0].Tags = await images.tags(of: record.id)
+            }
+            return .json(.ok, rows)
+        }
+        router.add(.POST, "/images/{name*}/tag") { request, params in
+            guard let repo = request.query("repo"), !repo.isEmpty else { throw APIError.badRequest("repository name must have at least one component") }
+            let tag = request.query("tag").flatMap { $0.isEmpty ? nil : $0 }
+            try await images.tag(params["name"] ?? "", as: tag.map { "\(repo):\($0)" } ?? repo)
+            return .empty(.created)
+        }
+        router.add(.DELETE, "/images/{name*}") { request, params in
+            let removals = try await images.remove(params["name"] ?? "", force: request.flag("force")) { id in
+                await containers.user(ofImage: id)
+            }
+            let body: [[String: String]] = removals.map {
+                switch $0 {
+                case .untagged(let tag): return ["Untagged": tag]
+                case .deleted(let id): return ["Deleted": id.description]
+                }
+            }
+            return .json(.ok, body)
+        }
+        router.add(.POST, "/images/create") { request, _ in
+            if request.query("fromSrc") != nil { return try importImage(request) }
+            let name = request.query("fromImage") ?? ""
+            throw EngineError.noSuchImage("pull access denied for \(name): pulling from registries is not available in this Berth build yet")
+        }
+        router.add(.POST, "/images/load") { request, _ in
+            guard case .file(let path) = request.body else {
+                if case .bytes(let bytes) = request.body { return try await loadFromBytes(bytes) }
+                throw APIError.badRequest("the request has no image archive in its body")
+            }
+            let lines = try await images.load(archivePath: path)
+            return .stream(.ok, contentType: "application/json") { writer in
+                for line in lines { try await writer.writeJSON(["stream": line + "\n"]) }
+            }
+        }
+        router.add(.GET, "/images/get") { request, _ in try await save(request.query["names"] ?? [], request) }
+        router.add(.GET, "/images/{name*}/get") { request, params in try await save([params["name"] ?? ""], request) }
+        router.add(.POST, "/commit") { request, _ in
+            guard let container = request.query("container") else { throw APIError.badRequest("container is required") }
+            var repo = request.query("repo")
+            if let r = repo, r.hasPrefix("docker.io/") { repo = String(r.dropFirst("docker.io/".count)) }
+            let id = try await containers.commit(container, repository: repo, tag: request.query("tag"), author: request.query("author"),
+                                                 comment: request.query("comment"), changes: changeLines(request))
+            return .json(.created, ["Id": id.description])
+        }
+    }
+
+    private func resolveImage(_ name: String) async throws -> ImageRecord {
+        do {
+            return try await engine.images.resolve(name)
+        } catch EngineError.noSuchImage(let shown) {
+            throw APIError.notFound("No such image: \(shown)")
+        }
+    }
+
+    /// `changes` may come repeated or newline-separated.
+    private func changeLines(_ request: APIRequest) -> [String] {
+        (request.query["changes"] ?? []).flatMap { $0.split(separator: "\n").map(String.init) }
+    }
+
+    private func importImage(_ request: APIRequest) throws -> APIResponse {
+        guard request.query("fromSrc") == "-" else { throw APIError.badRequest("importing from a URL is not supported; send the tarball as the body (fromSrc=-)") }
+        var reference = request.query("repo").flatMap { $0.isEmpty ? nil : $0 }
+        if let repo = reference, let tag = request.query("tag"), !tag.isEmpty { reference = "\(repo):\(tag)" }
+        let target = reference
+        let changes = changeLines(request)
+        let message = request.query("message")
+        let images = engine.images
+        let temporary = engine.configuration.temporaryRoot
+        let body = request.body
+        return .stream(.ok, contentType: "application/json") { writer in
+            let path: String
+            switch body {
+            case .file(let p): path = p
+            case .bytes(let bytes):
+                path = "\(temporary)/import-\(UInt64.random(in: 0...UInt64.max))"
+                try FileSystem.writeAtomically(path, bytes: bytes, mode: 0o600)
+            case .none:
+                throw APIError.badRequest("the request has no tarball in its body")
+            }
+            defer { if case .bytes = body { unlink(path) } }
+            let id = try await images.importRootFS(tarPath: path, reference: target, changes: changes, message: message)
+            try await writer.writeJSON(["status": id.description])
+        }
+    }
+
+    private func loadFromBytes(_ bytes: [UInt8]) async throws -> APIResponse {
+        let path = "\(engine.configuration.temporaryRoot)/load-\(UInt64.random(in: 0...UInt64.max))"
+        try FileSystem.writeAtomically(path, bytes: bytes, mode: 0o600)
+        defer { unlink(path) }
+        let lines = try await engine.images.load(archivePath: path)
+        return .stream(.ok, contentType: "application/json") { writer in
+            for line in lines { try await writer.writeJSON(["stream": line + "\n"]) }
+        }
+    }
+
+    private func save(_ names: [String], _ request: APIRequest) async throws -> APIResponse {
+        guard !names.isEmpty else { throw APIError.badRequest("no image names given") }
+        let format = ImageArchiveFormat(rawValue: request.query("format") ?? "docker") ?? .docker
+        let path = "\(engine.configuration.temporaryRoot)/save-\(UInt64.random(in: 0...UInt64.max)).tar"
+        try await engine.images.save(names: names, format: format, to: path)
+        return .stream(.ok, contentType: "application/x-tar") { writer in
+            defer { unlink(path) }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw EngineError.failure("cannot read the saved archive") }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                try await writer.write(Array(buffer[0..<n]))
+            }
+        }
+    }
+
+    private func inspect(_ record: ImageRecord) async throws -> ImageInspect {
+        let config = try await engine.images.config(of: record)
+        let size = await engine.images.size(of: record)
+        return ImageInspect(
+            Id: record.id.description, RepoTags: await engine.images.tags(of: record.id), RepoDigests: record.repoDigests ?? [],
+            Comment: config.history?.last?.comment ?? "", Created: config.created ?? record.created.rfc3339Nano,
+            Author: config.author ?? "", Config: config.config ?? ContainerDefaults(), Architecture: config.architecture,
+            Os: config.os, Size: size, VirtualSize: size,
+            RootFS: .init(Type: "layers", Layers: config.rootfs.diff_ids.map(\.description)),
+            Metadata: ["LastTagTime": (record.lastTagTime ?? .zero).rfc3339Nano])
+    }
+}
+
+struct ImageSummary: Encodable {
+    var Id: String
+    var ParentId = ""
+    var RepoTags: [String]
+    var RepoDigests: [String] = []
+    var Created: Int64
+    var Size: Int64
+    var SharedSize: Int64 = -1
+    var VirtualSize: Int64
+    var Labels: [String: String]?
+    var Containers = -1
+}
+
+struct HistoryRow: Encodable {
+    var Id: String
+    var Created: Int64
+    var CreatedBy: String
+    var Tags: [String]?
+    var Size: Int64
+    var Comment: String
+}
+
+struct ImageInspect: Encodable {
+    struct RootFSInfo: Encodable {
+        var `Type`: String
+        var Layers: [String]
+    }
+    var Id: String
+    var RepoTags: [String]
+    var RepoDigests: [String]
+    var Parent = ""
+    var Comment: String
+    var Created: String
+    var Container = ""
+    var DockerVersion = ""
+    var Author: String
+    var Config: ContainerDefaults
+    var Architecture: String
+    var Os: String
+    var Size: Int64
+    var VirtualSize: Int64
+    var GraphDriver = GraphDriverInfo()
+    var RootFS: RootFSInfo
+    var Metadata: [String: String]
+}
+
+struct GraphDriverInfo: Encodable {
+    var Name = "overlay2"
+    var Data: [String: String] = [:]
+}
