@@ -48,9 +48,10 @@ extension ContainerService {
         return exec
     }
 
-    /// Directory of an exec's monitor (its attach socket and exit record).
+    /// Directory of an exec's monitor (its attach socket and exit record), short for the same
+    /// reason as `monitorDirectory(of:)`.
     func execDirectory(_ exec: ExecRecord) -> String {
-        directory(of: exec.containerID) + "/execs/" + exec.id
+        configuration.execRoot + "/e/" + exec.id.prefix(16)
     }
 
     /// Starts an exec's process through a monitor; returns its attach socket path. The monitor

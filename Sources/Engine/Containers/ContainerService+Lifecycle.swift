@@ -43,7 +43,12 @@ extension ContainerService {
         guard !record.state.isRunning else { throw EngineError.notModified }
         let dir = directory(of: record.id)
         let rootfs = dir + "/rootfs"
-        for file in ["exit.json", "monitor.pid", "attach.sock", "init.pid"] { unlink(dir + "/" + file) }
+        let monitorDir = monitorDirectory(of: record.id)
+        try? FileSystem.removeTree(monitorDir)
+        try FileSystem.makeDirectories(monitorDir, mode: 0o700)
+        guard symlink(logPath(of: record.id), monitorDir + "/container-json.log") == 0 else {
+            throw EngineError.failure("cannot prepare \(monitorDir): \(String(cString: strerror(errno)))")
+        }
         try snapshots.mount(container: record.id, at: rootfs)
         let started: MonitorLauncher.Started
         do {
@@ -74,11 +79,11 @@ extension ContainerService {
     private func launchMonitor(for record: ContainerRecord, bundle: String) async throws -> MonitorLauncher.Started {
         let runtime = try runtimePath(record.runtime)
         var arguments = ["container", "--runtime", runtime, "--runtime-root", configuration.runtimeRoot(for: record.runtime),
-                         "--bundle", bundle, "--id", record.id, "--dir", directory(of: record.id)]
+                         "--bundle", bundle, "--id", record.id, "--dir", monitorDirectory(of: record.id)]
         if record.config.Tty == true { arguments.append("--tty") }
         if record.config.OpenStdin == true { arguments.append("--stdin") }
         if record.config.StdinOnce == true { arguments.append("--stdin-once") }
-        return try await launcher.launch(arguments: arguments, directory: directory(of: record.id))
+        return try await launcher.launch(arguments: arguments, directory: monitorDirectory(of: record.id))
     }
 
     func runtimePath(_ name: String) throws -> String {
@@ -108,7 +113,7 @@ extension ContainerService {
     /// process run only after they connected, so no output is lost.
     public func attachSocket(_ reference: String) async throws -> (path: String, tty: Bool, id: String) {
         let record = try resolve(reference)
-        let path = directory(of: record.id) + "/attach.sock"
+        let path = monitorDirectory(of: record.id) + "/attach.sock"
         if !record.state.isRunning {
             guard record.state.status == .created || record.state.status == .exited else {
                 throw EngineError.conflict("You cannot attach to a stopped container, start it first")
@@ -143,8 +148,7 @@ extension ContainerService {
     /// without one — what can be known about the container.
     func monitorExited(_ id: String) async {
         guard var record = containers[id], record.state.isRunning else { return }
-        let dir = directory(of: id)
-        if let bytes = try? FileSystem.readFile(dir + "/exit.json"), let exit = try? JSONDecoder().decode(ExitRecord.self, from: Data(bytes)) {
+        if let bytes = try? FileSystem.readFile(monitorDirectory(of: id) + "/exit.json"), let exit = try? JSONDecoder().decode(ExitRecord.self, from: Data(bytes)) {
             record.state.exitCode = exit.exitCode
             record.state.finishedAt = exit.finishedAt.flatMap(Timestamp.init(rfc3339:)) ?? .now()
         } else if record.state.pid > 0, Self.processExists(record.state.pid) {
@@ -274,6 +278,6 @@ extension ContainerService {
     public func resize(_ reference: String, rows: Int, columns: Int) async throws {
         let record = try resolve(reference)
         guard record.state.isRunning else { throw EngineError.conflict("Container \(record.id) is not running") }
-        try await MonitorControl.resize(socket: directory(of: record.id) + "/attach.sock", rows: rows, columns: columns)
+        try await MonitorControl.resize(socket: monitorDirectory(of: record.id) + "/attach.sock", rows: rows, columns: columns)
     }
 }

@@ -26,6 +26,7 @@ extension ContainerService {
         do {
             try snapshots.remove(container: record.id)
             try FileSystem.removeTree(dir)
+            try? FileSystem.removeTree(monitorDirectory(of: record.id))
         } catch {
             record.state.status = .dead
             record.state.error = "removal failed: \(error)"
@@ -33,6 +34,7 @@ extension ContainerService {
             throw EngineError.failure("unable to remove container \(record.id): \(error)")
         }
         containers[record.id] = nil
+        for exec in execs.values where exec.containerID == record.id { try? FileSystem.removeTree(execDirectory(exec)) }
         execs = execs.filter { $0.value.containerID != record.id }
         resumeWaiters(record.id, conditions: [.removed, .notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
     }

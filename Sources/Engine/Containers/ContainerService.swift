@@ -58,8 +58,13 @@ public actor ContainerService {
     /// Host path of a container's directory (logs, hostname, hosts, resolv.conf).
     public func directory(of id: String) -> String { store.directory(of: id) }
 
-    /// Path of the container's json-file log.
+    /// Path of the container's json-file log (persistent, in the container's directory).
     public func logPath(of id: String) -> String { directory(of: id) + "/container-json.log" }
+
+    /// The monitor's working directory: on the runtime tmpfs and short, because it holds Unix
+    /// sockets, whose paths are limited to 107 bytes. Its `container-json.log` is a symlink to
+    /// the persistent log.
+    func monitorDirectory(of id: String) -> String { configuration.execRoot + "/m/" + id.prefix(16) }
 
     // MARK: Create
 

@@ -24,7 +24,7 @@ struct SystemRoutes {
         return SystemInfo(
             ID: engine.daemonID, Containers: containers.count, ContainersRunning: running, ContainersPaused: 0,
             ContainersStopped: containers.count - running, Images: await engine.images.list().count,
-            Driver: "overlay2", DriverStatus: [["Backing Filesystem", "extfs"]],
+            Driver: "overlay2", DriverStatus: [["Backing Filesystem", Host.filesystemType(of: engine.configuration.root)]],
             KernelVersion: Host.kernelVersion(), OperatingSystem: Host.operatingSystem(), OSType: "linux",
             Architecture: Host.machine(), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             MemTotal: Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE))),
@@ -32,9 +32,17 @@ struct SystemRoutes {
             CgroupDriver: "cgroupfs", CgroupVersion: Host.cgroupVersion(),
             DefaultRuntime: engine.configuration.defaultRuntime,
             Runtimes: engine.configuration.runtimes.mapValues { ["path": $0] },
-            Swarm: ["LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": "false", "Error": ""],
+            Swarm: SwarmInfo(),
             RegistryConfig: RegistryConfig(), SecurityOptions: ["name=cgroupns"], Warnings: [])
     }
+}
+
+struct SwarmInfo: Encodable {
+    var LocalNodeState = "inactive"
+    var NodeID = ""
+    var NodeAddr = ""
+    var ControlAvailable = false
+    var Error = ""
 }
 
 struct RegistryConfig: Encodable {
@@ -52,7 +60,7 @@ struct SystemInfo: Encodable {
     var MemTotal: Int64
     var Name, ServerVersion, DockerRootDir, CgroupDriver, CgroupVersion, DefaultRuntime: String
     var Runtimes: [String: [String: String]]
-    var Swarm: [String: String]
+    var Swarm: SwarmInfo
     var RegistryConfig: RegistryConfig
     var SecurityOptions: [String]
     var Warnings: [String]
@@ -113,6 +121,20 @@ enum Host {
             return String(value)
         }
         return "Linux"
+    }
+
+    /// The type of the file system holding `path` (longest matching mount point).
+    static func filesystemType(of path: String) -> String {
+        let mounts = (try? FileSystem.readFile("/proc/self/mounts")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var best = (length: -1, type: "unknown")
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 2 else { continue }
+            let point = String(fields[1])
+            let matches = path == point || path.hasPrefix(point == "/" ? "/" : point + "/")
+            if matches && point.count > best.length { best = (point.count, String(fields[2])) }
+        }
+        return best.type
     }
 
     static func cgroupVersion() -> String {
