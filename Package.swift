@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore"]),
+        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v5]
 )

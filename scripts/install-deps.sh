@@ -11,4 +11,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-python3 -c 'import docker, pytest' 2>/dev/null || pip install -q docker pytest
+python3 -c 'import docker, pytest, pexpect' 2>/dev/null || pip install -q docker pytest pexpect

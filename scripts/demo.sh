@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets Berth up on this machine and runs a container: installs the Debian packages it needs,
+# builds release binaries, installs them in /usr/local/bin, starts berthd in the background,
+# makes a busybox image from Debian's busybox-static (no registry needed) and runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --static-swift-stdlib
+bin=$(swift build -c release --show-bin-path)
+install -m 0755 "$bin/berth" "$bin/berthd" "$bin/berth-runtime" "$bin/berth-monitor" /usr/local/bin/
+if ! berth version >/dev/null 2>&1; then
+  mkdir -p /var/log
+  nohup berthd >/var/log/berthd.log 2>&1 &
+  for _ in $(seq 100); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+if ! berth image inspect busybox:latest >/dev/null 2>&1; then
+  tarball=$(mktemp --suffix=.tar)
+  bash scripts/make-busybox-rootfs.sh "$tarball"
+  berth import -c 'CMD ["sh"]' "$tarball" busybox:latest
+  rm -f "$tarball"
+fi
+berth run --rm busybox sh -c 'echo "Hello from a Berth container: $(hostname), pid $$, $(id)"'

@@ -1,0 +1,173 @@
+"""Shared helpers for Berth's end-to-end tests: where the binaries are, a busybox root
+filesystem made from Debian's busybox-static, and a real berthd on a private root and socket
+that cleans up after itself (containers, monitors, mounts, files) even when a test fails."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BERTH_BUILD_DIR", os.path.join(REPO, ".build", "debug"))
+
+
+def binary(name):
+    path = os.path.join(BUILD, name)
+    if not os.path.exists(path):
+        raise RuntimeError(f"{path} is missing: build with `swift build` first")
+    return path
+
+
+def make_busybox_tar(directory):
+    """A busybox rootfs tarball (scripts/make-busybox-rootfs.sh) in `directory`."""
+    out = os.path.join(directory, "busybox-rootfs.tar")
+    subprocess.run(["bash", os.path.join(REPO, "scripts", "make-busybox-rootfs.sh"), out], check=True)
+    return out
+
+
+def mounts_under(path):
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1] for line in f]
+    return [p for p in points if p == path or p.startswith(path + "/")]
+
+
+def processes_mentioning(text):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    pids.append(int(entry))
+        except OSError:
+            pass
+    return pids
+
+
+class Daemon:
+    """A berthd with its own root, exec root and socket under a fresh /tmp directory."""
+
+    def __init__(self, default_runtime="berth"):
+        # Short base path: monitor sockets live under it (Unix socket paths are limited).
+        self.base = tempfile.mkdtemp(prefix="bt-", dir="/tmp")
+        self.root = os.path.join(self.base, "root")
+        self.exec_root = os.path.join(self.base, "run")
+        self.socket = os.path.join(self.base, "berth.sock")
+        self.host = "unix://" + self.socket
+        self.default_runtime = default_runtime
+        self.proc = None
+        self.log_path = os.path.join(self.base, "berthd.log")
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [binary("berthd"), "--root", self.root, "--exec-root", self.exec_root, "--host", self.host,
+             "--default-runtime", self.default_runtime],
+            stdout=log, stderr=log, start_new_session=True)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("berthd exited: " + self.log())
+            if self.ping():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("berthd did not answer /_ping: " + self.log())
+
+    def ping(self):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(2)
+            s.connect(self.socket)
+            s.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            ok = s.recv(100).startswith(b"HTTP/1.1 200")
+            s.close()
+            return ok
+        except OSError:
+            return False
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def docker(self, *args, input=None, check=False, timeout=60, env=None):
+        """Runs the real docker CLI against this daemon."""
+        e = dict(os.environ, DOCKER_HOST=self.host, DOCKER_BUILDKIT="0")
+        e.pop("DOCKER_CONTEXT", None)
+        if env:
+            e.update(env)
+        r = subprocess.run(["docker", *args], input=input, capture_output=True, timeout=timeout, env=e)
+        if check and r.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+        return r
+
+    def berth(self, *args, input=None, check=False, timeout=60):
+        """Runs Berth's own CLI against this daemon."""
+        r = subprocess.run([binary("berth"), "-H", self.host, *args], input=input, capture_output=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"berth {' '.join(args)} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+        return r
+
+    def client(self):
+        import docker
+        return docker.DockerClient(base_url=self.host, version="1.44", timeout=60)
+
+    def import_busybox(self, tar, tag="busybox:latest"):
+        with open(tar, "rb") as f:
+            self.docker("import", "-c", 'CMD ["sh"]', "-", tag, input=f.read(), check=True)
+
+    def cleanup(self):
+        """Removes every container, stops the daemon, then makes sure nothing is left behind."""
+        if self.proc and self.proc.poll() is None:
+            ids = self.docker("ps", "-aq", timeout=30).stdout.split()
+            if ids:
+                self.docker("rm", "-f", *[i.decode() for i in ids], timeout=60)
+        self.stop()
+        for pid in processes_mentioning(self.base):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for runtime_root in (os.path.join(self.exec_root, "runtime-runc"), os.path.join(self.exec_root, "runtime-berth")):
+            if os.path.isdir(runtime_root):
+                for cid in os.listdir(runtime_root):
+                    runtime = "runc" if runtime_root.endswith("runc") else binary("berth-runtime")
+                    subprocess.run([runtime, "--root", runtime_root, "delete", "--force", cid], capture_output=True)
+        for point in sorted(mounts_under(self.base), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+        remove_cgroups("berth")
+
+
+def remove_cgroups(prefix):
+    """Removes empty leftover cgroups named /<prefix>/<id> in every hierarchy."""
+    for hierarchy in os.listdir("/sys/fs/cgroup"):
+        parent = os.path.join("/sys/fs/cgroup", hierarchy, prefix)
+        if not os.path.isdir(parent):
+            continue
+        for child in os.listdir(parent):
+            path = os.path.join(parent, child)
+            if os.path.isdir(path):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass
