@@ -46,8 +46,8 @@ public struct StreamWriter: Sendable {
 /// The client went away while a response was streaming.
 public struct ClientGone: Error {}
 
-/// How a hijacked connection is served: the monitor socket to splice it to, and whether the
-/// output must lose its stdcopy headers (TTY).
+/// How a hijacked connection is served: the monitor socket to splice it to and the first line
+/// to send it.
 public struct HijackPlan: Sendable {
     /// Returns the monitor socket path once the stream may begin (after `start` for an
     /// attach made before it), and the first line to send to the monitor.
@@ -56,8 +56,6 @@ public struct HijackPlan: Sendable {
     public var connected: @Sendable () async -> Void
     /// Called when the stream has ended.
     public var finished: @Sendable () async -> Void
-    /// Strip stdcopy frame headers (a TTY stream is raw).
-    public var raw: Bool
     /// Content type announced in the 101/200 response.
     public var contentType: String
 }

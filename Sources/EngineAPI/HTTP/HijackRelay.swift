@@ -2,7 +2,8 @@ import NIOCore
 import NIOPosix
 
 /// Splices a hijacked client connection to a monitor's attach socket: client bytes become the
-/// container's stdin, monitor frames become the client's output (headers stripped for a TTY).
+/// container's stdin, the monitor's output (stdcopy frames, or raw bytes for a TTY — already
+/// docker's wire format) is copied to the client verbatim.
 /// A client half-close is passed on as a half-close; the monitor closing (the process ended)
 /// closes the client after everything was flushed.
 final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
@@ -35,7 +36,7 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
                 let monitor = try await ClientBootstrap(group: loop)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(MonitorSide(client: client, raw: plan.raw))
+                            try channel.pipeline.syncOperations.addHandler(MonitorSide(client: client))
                         }
                     }
                     .connect(unixDomainSocketPath: path).get()
@@ -82,28 +83,19 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
     }
 }
 
-/// The monitor's end of the splice: forwards output to the client, optionally without stdcopy
-/// headers, and closes the client when the monitor hangs up.
+/// The monitor's end of the splice: forwards output to the client and closes the client when
+/// the monitor hangs up.
 private final class MonitorSide: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let client: Channel
-    private let raw: Bool
-    private var deframer = StdCopyDeframer()
 
-    init(client: Channel, raw: Bool) {
+    init(client: Channel) {
         self.client = client
-        self.raw = raw
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if raw {
-            let payload = deframer.feed(&buffer)
-            if !payload.isEmpty { client.writeAndFlush(ByteBuffer(bytes: payload), promise: nil) }
-        } else {
-            client.writeAndFlush(buffer, promise: nil)
-        }
+        client.writeAndFlush(unwrapInboundIn(data), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -117,7 +117,6 @@ struct ContainerRoutes {
             connect: { (try await containers.attachSocket(id).path, hello) },
             connected: { await containers.attachConnected(id) },
             finished: {},
-            raw: tty,
             contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
     }
 }

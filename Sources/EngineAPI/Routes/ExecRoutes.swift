@@ -39,8 +39,7 @@ struct ExecRoutes {
                 connect: { (try await containers.startExec(id), hello) },
                 connected: {},
                 finished: { await containers.waitForExec(id) },
-                raw: tty,
-                contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
+                    contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
         }
         router.add(.POST, "/exec/{id}/resize") { request, params in
             try await containers.resizeExec(params["id"] ?? "", rows: try request.integer("h") ?? 24, columns: try request.integer("w") ?? 80)
