@@ -26,7 +26,8 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
     case sizeLimitExceeded(limit: Int64)
     /// An entry has a type a layer may not contain (e.g. a socket).
     case unsupportedEntryType(entry: String, type: String)
-    /// A parent of the entry exists in this layer but is not a directory.
+    /// A parent of the entry is not a directory of this layer: a file, or a symbolic link that
+    /// does not lead to a directory inside the layer.
     case parentNotDirectory(entry: String)
     /// A system call failed while materialising or reading an entry.
     case fileSystem(entry: String, operation: String, errno: Int32)
@@ -58,7 +59,7 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unsupportedEntryType(entry, type):
             return "layer entry \"\(entry)\" is a \(type), which a layer may not contain"
         case let .parentNotDirectory(entry):
-            return "a parent of layer entry \"\(entry)\" is not a directory"
+            return "a parent of layer entry \"\(entry)\" is not a directory inside the layer (a file, or a symbolic link that leads nowhere in this layer)"
         case let .fileSystem(entry, operation, code):
             return "\(operation) for layer entry \"\(entry)\" failed: \(String(cString: strerror(code)))"
         case let .writeFailed(path, reason):
