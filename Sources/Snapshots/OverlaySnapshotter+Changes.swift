@@ -24,14 +24,14 @@ extension OverlaySnapshotter {
 }
 
 /// One walk of an upper directory.
-private struct ChangeScan {
+struct ChangeScan {
     let lowers: [Int32]
     var changes: [Change] = []
 
     /// Records the changes under `dir`; returns whether there were any.
     mutating func directory(_ dir: Int32, path: String, lowerHidden: Bool) throws -> Bool {
         var changed = false
-        for name in try names(dir, path: path) {
+        for name in try ChangeScan.names(dir, path: path) {
             let child = path + "/" + name
             var st = stat()
             guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
@@ -102,7 +102,8 @@ private struct ChangeScan {
         return n == 1 && value == 0x79
     }
 
-    private func names(_ dir: Int32, path: String) throws -> [String] {
+    /// The names in `dir`, without `.` and `..`.
+    static func names(_ dir: Int32, path: String) throws -> [String] {
         let copy = dup(dir)
         guard copy >= 0, let stream = fdopendir(copy) else {
             if copy >= 0 { close(copy) }
@@ -131,4 +132,35 @@ private let lgetxattrFunction: GetXattr? = {
 private func lgetxattrCall(_ path: String, _ name: String, _ value: UnsafeMutableRawPointer, _ size: Int) -> Int {
     guard let function = lgetxattrFunction else { return -1 }
     return function(path, name, value, size)
+}
+
+extension OverlaySnapshotter {
+    /// Disk space used by the container's writable layer, in bytes (docker's `SizeRw`):
+    /// allocated blocks of everything in its upper directory, hard links counted once.
+    public func usage(container id: String) throws -> Int64 {
+        _ = try lowerDirectories(container: id)
+        let upper = upperDirectory(container: id)
+        let fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SnapshotError.fileSystem(operation: "open", path: upper, errno: errno) }
+        defer { close(fd) }
+        var seen = Set<UInt64>()
+        return try blocksUsed(fd, path: upper, seen: &seen) * 512
+    }
+
+    private func blocksUsed(_ dir: Int32, path: String, seen: inout Set<UInt64>) throws -> Int64 {
+        var total: Int64 = 0
+        for name in try ChangeScan.names(dir, path: path) {
+            var st = stat()
+            guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            if st.st_nlink > 1 && !seen.insert(UInt64(st.st_ino)).inserted { continue }
+            total += Int64(st.st_blocks)
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard sub >= 0 else { continue }
+                defer { close(sub) }
+                total += try blocksUsed(sub, path: path + "/" + name, seen: &seen)
+            }
+        }
+        return total
+    }
 }

@@ -14,7 +14,9 @@ extension OverlaySnapshotter {
         let lowers = try lowerDirectories(container: id)
         try wrap("create mount point", target) { try FileSystem.makeDirectories(target, mode: 0o755) }
         let dir = containerDirectory(id)
-        let tail = ",upperdir=\(dir)/upper,workdir=\(dir)/work"
+        // Features that would put overlay-private metadata (redirects, metacopy stubs, index
+        // links) in the upper directory are off, so the upper stays a plain OCI changeset.
+        let tail = ",upperdir=\(dir)/upper,workdir=\(dir)/work,index=off,redirect_dir=off,metacopy=off"
         var options = "lowerdir=" + lowers.joined(separator: ":") + tail
         var descriptors: [Int32] = []
         defer { for fd in descriptors { close(fd) } }

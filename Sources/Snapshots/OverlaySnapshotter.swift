@@ -26,6 +26,10 @@ public struct OverlaySnapshotter: Sendable {
 
     /// Opens (creating if needed) a snapshotter at `root`; `limits` bound every layer unpacked.
     public init(root: String, limits: LayerLimits = .default) throws {
+        // The root becomes part of overlay mount options, where these characters separate values.
+        guard root.hasPrefix("/"), !root.contains(where: { $0 == "," || $0 == ":" || $0 == "\\" }) else {
+            throw SnapshotError.unsupportedRoot(root)
+        }
         self.root = root
         self.applier = LayerApplier(limits: limits)
         try FileSystem.makeDirectories(root, mode: 0o700)
@@ -90,6 +94,14 @@ public struct OverlaySnapshotter: Sendable {
     public func remove(container id: String) throws {
         try validate(id)
         try wrap("remove", containerDirectory(id)) { try FileSystem.removeTree(containerDirectory(id)) }
+    }
+
+    /// Removes `layers/tmp-*` left by unpacks that a crash interrupted. Call once at daemon
+    /// start, before any unpack runs: an unpack in progress would lose its directory.
+    public func removeTemporaryLayers() throws {
+        for name in FileSystem.listDirectory("\(root)/layers") where name.hasPrefix("tmp-") {
+            try wrap("remove", "\(root)/layers/\(name)") { try FileSystem.removeTree("\(root)/layers/\(name)") }
+        }
     }
 
     /// The container's writable upper directory. `id` must be one `prepare` accepted.

@@ -5,6 +5,8 @@ import OCI
 public enum SnapshotError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A layer's uncompressed content does not hash to the diff ID the image config promised.
     case diffIDMismatch(layer: String, expected: Digest, actual: Digest)
+    /// The snapshotter root is relative or holds a character overlay mount options cannot carry.
+    case unsupportedRoot(String)
     /// A chain ID names no unpacked layer.
     case layerNotFound(Digest)
     /// A container ID is not a safe single path component.
@@ -22,6 +24,8 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case let .diffIDMismatch(layer, expected, actual):
             return "layer \(layer) has diff ID \(actual), but the image config expects \(expected); the image is corrupt or was tampered with"
+        case let .unsupportedRoot(path):
+            return "snapshot root \(path) must be an absolute path without ',', ':' or '\\'"
         case let .layerNotFound(chainID):
             return "no unpacked layer with chain ID \(chainID); pull the image again"
         case let .invalidContainerID(id):

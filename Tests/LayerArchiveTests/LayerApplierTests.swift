@@ -93,6 +93,34 @@ import Testing
         #expect(status(sandbox.target + "/m").map { $0.st_mode & 0o777 } == 0o711)
     }
 
+    @Test func emptyLayerOfZeroBlocksHasDockersDiffID() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        // Docker's empty layer: two zero blocks, found in many older images.
+        let path = sandbox.tar()
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        _ = [UInt8](repeating: 0, count: 1024).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let result = try LayerApplier().apply(layerAt: path, to: sandbox.target)
+        #expect(result.diffID.description == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef")
+        #expect(result.uncompressedSize == 1024)
+        #expect(snapshot(sandbox.target).count == 1)
+    }
+
+    @Test func bytesAfterTheEndMarkerCountInTheDiffID() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let path = sandbox.layer([.file("a", "a")])
+        var bytes = try #require(readBytes(path))
+        bytes += [UInt8](repeating: 0, count: 4096)
+        let fd = open(path, O_WRONLY | O_TRUNC)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let result = try LayerApplier().apply(layerAt: path, to: sandbox.target)
+        #expect(result.diffID == Digest.sha256(of: bytes))
+        #expect(result.uncompressedSize == Int64(bytes.count))
+    }
+
     @Test func truncatedGzipFailsCleanly() throws {
         let sandbox = Sandbox()
         defer { sandbox.cleanup() }

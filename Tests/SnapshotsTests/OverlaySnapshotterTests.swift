@@ -153,6 +153,31 @@ import Testing
         }
     }
 
+    @Test func usageCountsTheWritableLayer() throws {
+        let sandbox = try SnapshotSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.snapshotter.prepare(container: "u", parent: nil)
+        #expect(try sandbox.snapshotter.usage(container: "u") == 0)
+        let upper = sandbox.snapshotter.upperDirectory(container: "u")
+        put(upper + "/data", String(repeating: "x", count: 100_000))
+        #expect(try sandbox.snapshotter.usage(container: "u") >= 100_000)
+    }
+
+    @Test func rootsOverlayCannotNameAreRefused() {
+        #expect(throws: SnapshotError.unsupportedRoot("/tmp/a,b")) { try OverlaySnapshotter(root: "/tmp/a,b") }
+        #expect(throws: SnapshotError.unsupportedRoot("relative")) { try OverlaySnapshotter(root: "relative") }
+    }
+
+    @Test func interruptedUnpacksAreCleanedUp() throws {
+        let sandbox = try SnapshotSandbox()
+        defer { sandbox.cleanup() }
+        let layers = sandbox.snapshotter.root + "/layers"
+        mkdir(layers + "/tmp-crashed", 0o755)
+        put(layers + "/tmp-crashed/partial", "x")
+        try sandbox.snapshotter.removeTemporaryLayers()
+        #expect(names(layers).isEmpty)
+    }
+
     @Test func removeLayerForgetsTheChain() throws {
         let sandbox = try SnapshotSandbox()
         defer { sandbox.cleanup() }
