@@ -104,15 +104,10 @@ final class ArchiveSink {
     /// Final bytes: hashed for the blob digest and written to the file.
     fileprivate func acceptFile(_ bytes: UnsafeRawBufferPointer) -> Int {
         fileHasher.update(bytes)
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = failure ?? .writeFailed(path: path, reason: String(cString: strerror(errno)))
-                return -1
-            }
-            done += n
+        let code = writeFully(fd, bytes)
+        guard code == 0 else {
+            failure = failure ?? .writeFailed(path: path, reason: String(cString: strerror(code)))
+            return -1
         }
         return bytes.count
     }

@@ -129,15 +129,8 @@ struct EntryUnpacker {
         guard fd >= 0 else { throw LayerError.fileSystem(entry: entry, operation: "create file", errno: errno) }
         defer { close(fd) }
         let end = try reader.readData { offset, block in
-            var done = 0
-            while done < block.count {
-                let n = pwrite(fd, block.baseAddress! + done, block.count - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw LayerError.fileSystem(entry: entry, operation: "write file", errno: errno)
-                }
-                done += n
-            }
+            let code = writeFully(fd, block, at: offset)
+            guard code == 0 else { throw LayerError.fileSystem(entry: entry, operation: "write file", errno: code) }
         }
         if end < size && ftruncate(fd, off_t(size)) != 0 {
             throw LayerError.fileSystem(entry: entry, operation: "extend sparse file", errno: errno)

@@ -34,6 +34,7 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Writing the output archive failed.
     case writeFailed(path: String, reason: String)
 
+    /// The failure as one sentence naming the entry or path to look at.
     public var description: String {
         switch self {
         case let .unreadable(path, reason):

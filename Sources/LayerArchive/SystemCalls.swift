@@ -68,3 +68,24 @@ func flistxattr(_ fd: Int32, _ list: UnsafeMutablePointer<CChar>?, _ size: Int) 
     guard let f = flistxattrFunction else { errno = ENOSYS; return -1 }
     return f(fd, list, size)
 }
+
+/// Writes all of `bytes` to `fd` (with `pwrite` at `offset` when given), retrying short
+/// writes and EINTR. Returns 0, or the errno of the failure.
+func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil) -> Int32 {
+    guard let base = bytes.baseAddress else { return 0 }
+    var done = 0
+    while done < bytes.count {
+        let n: Int
+        if let offset {
+            n = pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done))
+        } else {
+            n = write(fd, base + done, bytes.count - done)
+        }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        done += n
+    }
+    return 0
+}

@@ -20,6 +20,7 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A file-system call failed.
     case fileSystem(operation: String, path: String, errno: Int32)
 
+    /// The failure as one sentence naming the entry or path to look at.
     public var description: String {
         switch self {
         case let .diffIDMismatch(layer, expected, actual):
