@@ -71,9 +71,12 @@ final class ArchiveSink {
         if !closed { close(fd) }
     }
 
-    /// Writes an entry header; the entry's data must follow through `writeData`.
+    /// Writes an entry header; the entry's data must follow through `writeData`. A warning
+    /// still writes the entry: in the C locale libarchive stores non-ASCII names as raw bytes
+    /// (`hdrcharset=BINARY`), which every tar reader returns unchanged.
     func writeHeader(_ entry: OpaquePointer) throws {
-        guard archive_write_header(tar, entry) == ARCHIVE_OK else { throw error(tar) }
+        let result = archive_write_header(tar, entry)
+        guard result == ARCHIVE_OK || result == ARCHIVE_WARN else { throw error(tar) }
     }
 
     /// Writes the current entry's data.

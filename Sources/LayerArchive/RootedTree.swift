@@ -24,7 +24,7 @@ final class RootedTree {
             var fd: Int32
             repeat {
                 fd = berth_openat2(rootFD, name, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), 0,
-                                   UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
+                                   UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS | BERTH_RESOLVE_NO_XDEV))
             } while fd < 0 && errno == EAGAIN
             return fd
         }

@@ -58,6 +58,26 @@ import Testing
         #expect(readText(copy + "/var/fresh") == "fresh")
     }
 
+    @Test func nonASCIINamesRoundTripByteForByte() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let accented = sandbox.target + "/caf" + String(decoding: [0xc3, 0xa9], as: UTF8.self)
+        writeFile(accented, "utf8")
+        let raw: [UInt8] = Array((sandbox.target + "/raw-").utf8) + [0xe9, 0]
+        let fd = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o644) } }
+        close(fd)
+        symlink("café", sandbox.target + "/link-日本")
+        let output = sandbox.tar("names.tar")
+        _ = try DiffWriter().writeArchive(of: sandbox.target, to: output)
+        let copy = sandbox.root + "/copy"
+        mkdir(copy, 0o755)
+        _ = try LayerApplier().apply(layerAt: output, to: copy)
+        #expect(readText(copy + "/café") == "utf8")
+        #expect(status(copy + "/link-日本").map { $0.st_mode & S_IFMT } == S_IFLNK)
+        let rawCopy: [UInt8] = Array((copy + "/raw-").utf8) + [0xe9, 0]
+        #expect(rawCopy.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { access($0.baseAddress!, F_OK) } } == 0)
+    }
+
     @Test func failedWriteLeavesNoOutput() {
         let sandbox = Sandbox()
         defer { sandbox.cleanup() }

@@ -62,7 +62,9 @@ enum Fixture {
             }
             let size = item.type == S_IFREG && item.hardlink == nil ? item.contents.count : 0
             archive_entry_set_size(entry, Int64(size))
-            #expect(archive_write_header(archive, entry) == ARCHIVE_OK, "header for \(item.path)")
+            // ARCHIVE_WARN: a non-ASCII name stored as raw bytes in the C locale.
+            let written = archive_write_header(archive, entry)
+            #expect(written == ARCHIVE_OK || written == ARCHIVE_WARN, "header for \(item.path)")
             if size > 0 {
                 item.contents.withUnsafeBytes { _ = archive_write_data(archive, $0.baseAddress, $0.count) }
             }

@@ -93,6 +93,17 @@ import Testing
         #expect(status(sandbox.target + "/m").map { $0.st_mode & 0o777 } == 0o711)
     }
 
+    @Test func nonASCIINamesKeepTheirExactBytes() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let layer = sandbox.layer([.dir("café"), .file("café/naïve-日本.txt", "utf8"), .symlink("lien", to: "café/naïve-日本.txt")])
+        _ = try LayerApplier().apply(layerAt: layer, to: sandbox.target)
+        #expect(readText(sandbox.target + "/café/naïve-日本.txt") == "utf8")
+        var target = [CChar](repeating: 0, count: 256)
+        let n = readlink(sandbox.target + "/lien", &target, 255)
+        #expect(n > 0 && String(cString: target) == "café/naïve-日本.txt")
+    }
+
     @Test func emptyLayerOfZeroBlocksHasDockersDiffID() throws {
         let sandbox = Sandbox()
         defer { sandbox.cleanup() }
