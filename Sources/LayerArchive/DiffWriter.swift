@@ -54,8 +54,7 @@ public struct DiffWriter: Sendable {
             guard root >= 0 else { throw LayerError.fileSystem(entry: directory, operation: "open directory", errno: errno) }
             defer { close(root) }
             let sink = try ArchiveSink(path: outputPath, compression: compression)
-            var walker = TreeWalker(sink: sink, overlay: overlay)
-            try walker.walk(root, prefix: [])
+            try TreeWalker(sink: sink, overlay: overlay).walkDirectory(root, prefix: [])
             return try sink.finish()
         } catch {
             unlink(outputPath)
@@ -65,7 +64,7 @@ public struct DiffWriter: Sendable {
 }
 
 /// Emits one directory's entries, then recurses.
-private struct TreeWalker {
+private final class TreeWalker {
     let sink: ArchiveSink
     let overlay: Bool
     /// First path written for each multiply-linked inode.
@@ -77,12 +76,9 @@ private struct TreeWalker {
         self.overlay = overlay
     }
 
-    mutating func walk(_ dir: Int32, prefix: [UInt8]) throws {
-        defer { if prefix.isEmpty { buffer.deallocate() } }
-        try walkDirectory(dir, prefix: prefix)
-    }
+    deinit { buffer.deallocate() }
 
-    private mutating func walkDirectory(_ dir: Int32, prefix: [UInt8]) throws {
+    func walkDirectory(_ dir: Int32, prefix: [UInt8]) throws {
         for name in try sortedNames(dir, entry: prefix) {
             let path = prefix.isEmpty ? name : prefix + [0x2f] + name
             var st = stat()
@@ -133,7 +129,7 @@ private struct TreeWalker {
         }
     }
 
-    private mutating func writeFile(_ dir: Int32, _ name: [UInt8], path: [UInt8], status st: stat, entry: OpaquePointer) throws {
+    private func writeFile(_ dir: Int32, _ name: [UInt8], path: [UInt8], status st: stat, entry: OpaquePointer) throws {
         if st.st_nlink > 1 {
             let key = HardlinkKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if let first = links[key] {

@@ -16,7 +16,7 @@ struct EntryMetadata {
     let times: [timespec]
     let xattrs: [(name: String, value: [UInt8])]
 
-    init(_ entry: OpaquePointer, shown: String, limits: LayerLimits) throws {
+    init(_ entry: OpaquePointer, shown: String, pathBytes: Int, limits: LayerLimits) throws {
         type = archive_entry_filetype(entry) & S_IFMT
         permissions = archive_entry_perm(entry) & 0o7777
         guard let uid = uid_t(exactly: archive_entry_uid(entry)), let gid = gid_t(exactly: archive_entry_gid(entry)),
@@ -30,8 +30,8 @@ struct EntryMetadata {
             ? timespec(tv_sec: archive_entry_atime(entry), tv_nsec: archive_entry_atime_nsec(entry)) : mtime
         times = [atime, mtime]
 
-        var headerBytes = (bytes(archive_entry_pathname(entry))?.count ?? 0)
-            + (bytes(archive_entry_hardlink(entry) ?? archive_entry_symlink(entry))?.count ?? 0)
+        let link = archive_entry_hardlink(entry) ?? archive_entry_symlink(entry)
+        var headerBytes = pathBytes + (link.map { strlen($0) } ?? 0)
         var xattrs: [(name: String, value: [UInt8])] = []
         archive_entry_xattr_reset(entry)
         var name: UnsafePointer<CChar>?

@@ -25,7 +25,7 @@ struct EntryUnpacker {
         let shown = displayName(raw)
         guard raw.count <= limits.maxPathLength else { throw LayerError.pathTooLong(entry: shown, limit: limits.maxPathLength) }
         guard let path = EntryPath(raw) else { throw LayerError.pathEscapesRoot(entry: shown) }
-        let meta = try EntryMetadata(entry, shown: shown, limits: limits)
+        let meta = try EntryMetadata(entry, shown: shown, pathBytes: raw.count, limits: limits)
 
         // Whiteouts and AUFS metadata (image-spec layer.md, "Whiteouts").
         if path.components.dropLast().contains(where: { $0.starts(with: metaPrefix) }) { return }
@@ -69,7 +69,7 @@ struct EntryUnpacker {
     }
 
     /// Sets the recorded directory times; call after the last entry.
-    func finish() throws {
+    func finish() {
         for (path, times) in directoryTimes {
             guard let name = path.name else {
                 let fd = tree.resolve(path, flags: O_RDONLY | O_DIRECTORY)
@@ -165,5 +165,5 @@ struct EntryUnpacker {
 /// The bytes of a C string, or nil for a null pointer.
 func bytes(_ string: UnsafePointer<CChar>?) -> [UInt8]? {
     guard let string else { return nil }
-    return Array(UnsafeBufferPointer(start: string, count: strlen(string))).map { UInt8(bitPattern: $0) }
+    return Array(UnsafeRawBufferPointer(start: string, count: strlen(string)))
 }

@@ -52,7 +52,7 @@ public struct LayerApplier: Sendable {
             try unpacker.unpack(entry)
         }
         try stream.drain()
-        try unpacker.finish()
+        unpacker.finish()
         return AppliedLayer(diffID: stream.hasher.finalize(), uncompressedSize: stream.hasher.count)
     }
 }
