@@ -32,16 +32,17 @@ public struct OverlaySnapshotter: Sendable {
         }
         self.root = root
         self.applier = LayerApplier(limits: limits)
-        try FileSystem.makeDirectories(root, mode: 0o700)
-        for sub in ["layers", "chains", "containers", "empty"] {
-            try FileSystem.makeDirectories("\(root)/\(sub)", mode: 0o700)
+        for sub in ["", "/layers", "/chains", "/containers", "/empty"] {
+            try wrap("create", root + sub) { try FileSystem.makeDirectories(root + sub, mode: 0o700) }
         }
     }
 
     /// Ensures every prefix of the chain is unpacked once under its chain ID. `layers` are
     /// base first; each is (diffID expected, path of the blob). Verifies diff IDs: a layer
-    /// whose content does not match throws `diffIDMismatch` and leaves nothing behind.
-    /// Returns the chain ID of each prefix, base first.
+    /// whose content does not match throws `SnapshotError.diffIDMismatch`, a hostile or damaged
+    /// one the `LayerError` saying why, and either leaves nothing of that layer behind.
+    /// Layers already unpacked are not read again. Returns the chain ID of each prefix, base
+    /// first. Safe to call concurrently, from threads or processes, for the same chain.
     public func unpack(_ layers: [LayerSource]) throws -> [Digest] {
         let ids = chainIDs(of: layers.map(\.diffID))
         for (index, layer) in layers.enumerated() where !hasLayer(chainID: ids[index]) {

@@ -85,6 +85,23 @@ import Testing
         #expect(names(sandbox.snapshotter.root + "/chains").isEmpty)
     }
 
+    @Test func damagedLayerLeavesNoLayerBehind() throws {
+        let sandbox = try SnapshotSandbox()
+        defer { sandbox.cleanup() }
+        let good = try sandbox.layer { put("\($0)/f", "content") }
+        let bad = try sandbox.layer { d in
+            for n in 0..<50 { put("\(d)/file\(n)", String(repeating: "\(n)", count: 10_000 + n)) }
+        }
+        var st = stat()
+        stat(bad.path, &st)
+        truncate(bad.path, st.st_size / 2)
+        #expect(throws: LayerError.self) { try sandbox.snapshotter.unpack([good, bad]) }
+        let chain = chainIDs(of: [good.diffID, bad.diffID])
+        #expect(sandbox.snapshotter.hasLayer(chainID: chain[0]))
+        #expect(!sandbox.snapshotter.hasLayer(chainID: chain[1]))
+        #expect(names(sandbox.snapshotter.root + "/layers") == [chain[0].encoded])
+    }
+
     @Test func concurrentUnpacksOfOneChainAgree() throws {
         let sandbox = try SnapshotSandbox()
         defer { sandbox.cleanup() }
