@@ -2,17 +2,6 @@ import CArchive
 import Glibc
 import OCI
 
-/// How a written archive is compressed.
-public enum LayerCompression: Sendable, Equatable {
-    /// A plain tar (`application/vnd.oci.image.layer.v1.tar`).
-    case none
-    /// gzip (`…layer.v1.tar+gzip`), without a timestamp in the gzip header so equal trees give
-    /// equal digests.
-    case gzip
-    /// zstd (`…layer.v1.tar+zstd`).
-    case zstd
-}
-
 /// A PAX tar writer whose output is hashed (the diff ID), then compressed by a second
 /// libarchive writer in "raw" format, hashed again (the blob digest) and written to a file:
 /// one pass, both digests.
@@ -35,7 +24,7 @@ final class ArchiveSink {
             throw LayerError.writeFailed(path: path, reason: "out of memory")
         }
         self.tar = tar
-        compressor = compression == .none ? nil : archive_write_new()
+        compressor = compression == .plain ? nil : archive_write_new()
         archive_write_set_format_pax_restricted(tar)
         archive_write_set_bytes_per_block(tar, Int32(layerBufferSize))
         archive_write_set_bytes_in_last_block(tar, 1)

@@ -41,9 +41,9 @@ public struct DiffWriter: Sendable {
     }
 
     /// Writes every file under `directory` as they are (device nodes stay device nodes), for
-    /// `export` and `import`; `compression` picks the file format.
+    /// `export` and `import`; `compression` picks the file format (plain by default).
     public func writeArchive(of directory: String, to outputPath: String,
-                             compression: LayerCompression = .none) throws -> WrittenLayer {
+                             compression: LayerCompression = .plain) throws -> WrittenLayer {
         try write(directory, to: outputPath, compression: compression, overlay: false)
     }
 

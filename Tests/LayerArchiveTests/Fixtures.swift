@@ -33,12 +33,12 @@ struct FixtureEntry {
 
 /// Writes fixture tars with libarchive's writer.
 enum Fixture {
-    static func write(_ entries: [FixtureEntry], to path: String, compression: LayerCompression = .none) {
+    static func write(_ entries: [FixtureEntry], to path: String, compression: LayerCompression = .plain) {
         let archive = archive_write_new()!
         defer { archive_write_free(archive) }
         archive_write_set_format_pax_restricted(archive)
         switch compression {
-        case .none: break
+        case .plain: break
         case .gzip: archive_write_add_filter_gzip(archive)
         case .zstd: archive_write_add_filter_zstd(archive)
         }
@@ -110,7 +110,7 @@ final class Sandbox {
     func tar(_ name: String = "layer.tar") -> String { root + "/" + name }
 
     /// Writes `entries` as a tar in the sandbox and returns its path.
-    func layer(_ entries: [FixtureEntry], name: String = "layer.tar", compression: LayerCompression = .none) -> String {
+    func layer(_ entries: [FixtureEntry], name: String = "layer.tar", compression: LayerCompression = .plain) -> String {
         let path = tar(name)
         Fixture.write(entries, to: path, compression: compression)
         return path
