@@ -30,6 +30,8 @@ import Testing
         let first = try DiffWriter().writeLayer(fromUpper: sandbox.target, to: sandbox.tar("one.tgz"))
         let second = try DiffWriter().writeLayer(fromUpper: sandbox.target, to: sandbox.tar("two.tgz"))
         #expect(first == second)
+        // No timestamp in the gzip header (RFC 1952 MTIME, bytes 4-7): digests do not depend on when.
+        #expect(try #require(readBytes(sandbox.tar("one.tgz")))[4..<8].allSatisfy { $0 == 0 })
     }
 
     @Test func upperWhiteoutsAndOpaqueDirectoriesBecomeOCIEntries() throws {
