@@ -17,19 +17,19 @@ extension OverlaySnapshotter {
         let fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotError.fileSystem(operation: "open", path: upper, errno: errno) }
         defer { close(fd) }
-        var scan = ChangeScan(lowers: lowerFDs)
-        _ = try scan.directory(fd, path: "", lowerHidden: false)
+        var scan = ChangeScan()
+        _ = try scan.directory(fd, path: "", lowers: lowerFDs)
         return scan.changes.sorted { $0.path < $1.path }
     }
 }
 
-/// One walk of an upper directory.
+/// One walk of an upper directory against the lower layers, with overlayfs's lookup rules.
 struct ChangeScan {
-    let lowers: [Int32]
     var changes: [Change] = []
 
-    /// Records the changes under `dir`; returns whether there were any.
-    mutating func directory(_ dir: Int32, path: String, lowerHidden: Bool) throws -> Bool {
+    /// Records the changes under `dir`, whose merged view draws on `lowers` (top-most first);
+    /// returns whether there were any.
+    mutating func directory(_ dir: Int32, path: String, lowers: [Int32]) throws -> Bool {
         var changed = false
         for name in try ChangeScan.names(dir, path: path) {
             let child = path + "/" + name
@@ -44,18 +44,17 @@ struct ChangeScan {
                 changed = true
                 continue
             }
-            let lower = lowerHidden ? nil : lowerStatus(child)
+            let (lower, below) = lookup(child, in: lowers)
             guard type == S_IFDIR else {
                 changes.append(Change(path: child, kind: lower == nil ? .added : .modified))
                 changed = true
                 continue
             }
-            let opaque = isOpaque(dir, name)
-            let lowerIsDirectory = lower.map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
+            let opaque = isOpaque("/proc/self/fd/\(dir)/\(name)", follow: false)
             var recorded = true
             if lower == nil {
                 changes.append(Change(path: child, kind: .added))
-            } else if opaque || !lowerIsDirectory || !sameAttributes(st, lower) {
+            } else if opaque || !sameDirectory(st, lower) {
                 changes.append(Change(path: child, kind: .modified))
             } else {
                 recorded = false
@@ -63,7 +62,7 @@ struct ChangeScan {
             let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard sub >= 0 else { throw SnapshotError.fileSystem(operation: "open", path: child, errno: errno) }
             defer { close(sub) }
-            let inner = try directory(sub, path: child, lowerHidden: lowerHidden || opaque || !lowerIsDirectory)
+            let inner = try directory(sub, path: child, lowers: opaque ? [] : below)
             if inner && !recorded {
                 // docker reports the parents of a change as modified even when their own
                 // attributes did not change.
@@ -74,9 +73,12 @@ struct ChangeScan {
         return changed
     }
 
-    /// The status of `path` in the top-most lower layer that has it, unless a whiteout in a
-    /// higher layer hides it.
-    private func lowerStatus(_ path: String) -> stat? {
+    /// What the merged view of the lowers shows at `path`, and which lowers the merged
+    /// directory there (if it is one) draws its content from: the search stops at a whiteout,
+    /// a non-directory, or after an opaque directory. Lower paths resolve inside each layer.
+    private func lookup(_ path: String, in lowers: [Int32]) -> (stat?, [Int32]) {
+        var found: stat?
+        var below: [Int32] = []
         for lower in lowers {
             let fd = berth_openat2(lower, path, UInt64(UInt32(bitPattern: pathOnly | O_NOFOLLOW | O_CLOEXEC)), 0,
                                    UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
@@ -84,22 +86,27 @@ struct ChangeScan {
             defer { close(fd) }
             var st = stat()
             guard fstat(fd, &st) == 0 else { continue }
-            if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return nil }
-            return st
+            if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { break }
+            if found == nil { found = st }
+            guard (st.st_mode & S_IFMT) == S_IFDIR else { break }
+            below.append(lower)
+            if isOpaque("/proc/self/fd/\(fd)", follow: true) { break }
         }
-        return nil
+        return (found, below)
     }
 
-    private func sameAttributes(_ a: stat, _ b: stat?) -> Bool {
-        guard let b else { return false }
+    private func sameDirectory(_ a: stat, _ b: stat?) -> Bool {
+        guard let b, (b.st_mode & S_IFMT) == S_IFDIR else { return false }
         return a.st_mode == b.st_mode && a.st_uid == b.st_uid && a.st_gid == b.st_gid
             && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec
     }
 
-    private func isOpaque(_ dir: Int32, _ name: String) -> Bool {
+    /// Whether `trusted.overlay.opaque` is `y` on `path` (its final link followed only when
+    /// `follow`, as for a `/proc/self/fd` link to a descriptor of ours).
+    private func isOpaque(_ path: String, follow: Bool) -> Bool {
+        guard let function = follow ? getxattrFunction : lgetxattrFunction else { return false }
         var value: UInt8 = 0
-        let n = lgetxattrCall("/proc/self/fd/\(dir)/\(name)", "trusted.overlay.opaque", &value, 1)
-        return n == 1 && value == 0x79
+        return function(path, "trusted.overlay.opaque", &value, 1) == 1 && value == 0x79
     }
 
     /// The names in `dir`, without `.` and `..`.
@@ -123,15 +130,14 @@ struct ChangeScan {
 
 private typealias GetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
 
-/// lgetxattr(2), looked up in the C library because Swift's Glibc module omits <sys/xattr.h>.
-private let lgetxattrFunction: GetXattr? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lgetxattr") else { return nil }
-    return unsafeBitCast(symbol, to: GetXattr.self)
-}()
+/// getxattr(2) and lgetxattr(2), looked up in the C library because Swift's Glibc module omits
+/// <sys/xattr.h>.
+private let getxattrFunction = libc("getxattr")
+private let lgetxattrFunction = libc("lgetxattr")
 
-private func lgetxattrCall(_ path: String, _ name: String, _ value: UnsafeMutableRawPointer, _ size: Int) -> Int {
-    guard let function = lgetxattrFunction else { return -1 }
-    return function(path, name, value, size)
+private func libc(_ name: String) -> GetXattr? {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+    return unsafeBitCast(symbol, to: GetXattr.self)
 }
 
 extension OverlaySnapshotter {

@@ -63,6 +63,39 @@ import Testing
         #expect(mode(s.root + "/containers/c1") == nil)
     }
 
+    @Test func changesFollowOverlayLookupAcrossLayers() throws {
+        let sandbox = try SnapshotSandbox()
+        defer { sandbox.cleanup() }
+        let base = try sandbox.layer { d in
+            for sub in ["etc", "old", "old/sub"] { mkdir("\(d)/\(sub)", 0o755) }
+            put("\(d)/etc/passwd", "root")
+            put("\(d)/old/sub/file", "x")
+        }
+        let top = try sandbox.layer { d in
+            mkdir("\(d)/etc", 0o755)
+            markOpaque("\(d)/etc")
+            put("\(d)/etc/hosts", "hosts")
+            mknod("\(d)/old", S_IFCHR, 0)
+        }
+        let s = sandbox.snapshotter
+        let chain = try s.unpack([base, top])
+        try s.prepare(container: "c", parent: chain[1])
+        let merged = sandbox.mountPoint()
+        try s.mount(container: "c", at: merged)
+        defer { try? s.unmount(merged) }
+        #expect(contents(merged + "/etc/passwd") == nil)
+        put(merged + "/etc/passwd", "hidden below an opaque dir: added")
+        put(merged + "/etc/hosts", "changed")
+        mkdir(merged + "/old", 0o755)
+        mkdir(merged + "/old/sub", 0o755)
+        put(merged + "/old/sub/file", "deleted in a higher layer: added")
+        #expect(try s.changes(container: "c") == [
+            Change(path: "/etc", kind: .modified), Change(path: "/etc/hosts", kind: .modified),
+            Change(path: "/etc/passwd", kind: .added), Change(path: "/old", kind: .added),
+            Change(path: "/old/sub", kind: .added), Change(path: "/old/sub/file", kind: .added),
+        ])
+    }
+
     @Test func storeDirectoriesAreClosedToOtherUsers() throws {
         let sandbox = try SnapshotSandbox()
         defer { sandbox.cleanup() }
