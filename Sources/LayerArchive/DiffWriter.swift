@@ -25,9 +25,10 @@ public struct WrittenLayer: Sendable, Equatable {
 ///
 /// Guarantees: entries are in a deterministic order (each directory's names sorted bytewise,
 /// a directory before its content), carry numeric owner, mode, mtime and extended attributes
-/// (never `trusted.overlay.*`), and hard links within the tree are written once and linked
-/// after; so the same tree always gives the same diff ID. The tree is walked through
-/// descriptors without following symbolic links. On error the output file is removed.
+/// (never the overlay's own `trusted.overlay.*` or `user.overlay.*`), and hard links within
+/// the tree are written once and linked after; so the same tree always gives the same diff
+/// ID. The tree is walked through descriptors without following symbolic links. On error the
+/// output file is removed.
 public struct DiffWriter: Sendable {
     /// A writer.
     public init() {}
@@ -103,7 +104,7 @@ private final class TreeWalker {
             var opaque = false
             for (key, value) in try extendedAttributes(dir, name, path: path) {
                 if key == "trusted.overlay.opaque" { opaque = value == [0x79] }
-                if key.hasPrefix("trusted.overlay.") { continue }
+                if key.hasPrefix("trusted.overlay.") || key.hasPrefix("user.overlay.") { continue }
                 value.withUnsafeBytes { archive_entry_xattr_add_entry(entry, key, $0.baseAddress, $0.count) }
             }
             switch type {

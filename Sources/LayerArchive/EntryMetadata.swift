@@ -1,9 +1,12 @@
 import CArchive
 import Glibc
 
-/// Extended-attribute prefixes only the overlay filesystem may set: taking them from a layer
-/// would let it forge whiteouts, opaque directories or redirects.
-private let forbiddenXattrPrefixes = ["trusted.overlay.", "user.overlay."]
+/// Overlay metadata a layer may not carry: taken from a layer it would forge whiteouts, opaque
+/// directories or redirects. The `trusted.` form (what Berth's overlay mounts read) refuses the
+/// layer; the `user.` form (read only by rootless `userxattr` mounts) is dropped, so images
+/// committed from such uppers still unpack.
+private let forbiddenXattrPrefix = "trusted.overlay."
+private let droppedXattrPrefix = "user.overlay."
 
 /// Ownership, permissions, times and extended attributes of one tar entry, checked against the
 /// limits before anything is created.
@@ -44,9 +47,8 @@ struct EntryMetadata {
             guard headerBytes <= limits.maxHeaderBytes else {
                 throw LayerError.headerTooLarge(entry: shown, limit: limits.maxHeaderBytes)
             }
-            if forbiddenXattrPrefixes.contains(where: { key.hasPrefix($0) }) {
-                throw LayerError.forbiddenXattr(entry: shown, name: key)
-            }
+            if key.hasPrefix(forbiddenXattrPrefix) { throw LayerError.forbiddenXattr(entry: shown, name: key) }
+            if key.hasPrefix(droppedXattrPrefix) { continue }
             let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
             xattrs.append((key, bytes))
         }

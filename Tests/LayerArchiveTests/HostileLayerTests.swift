@@ -245,13 +245,24 @@ import Testing
         #expect(sandbox.canaryIntact)
     }
 
-    @Test(arguments: ["trusted.overlay.opaque", "trusted.overlay.redirect", "user.overlay.origin"])
+    @Test(arguments: ["trusted.overlay.opaque", "trusted.overlay.redirect", "trusted.overlay.metacopy"])
     func t19OverlayXattrsFromALayerAreRefused(name: String) {
         let sandbox = Sandbox()
         defer { sandbox.cleanup() }
         let layer = sandbox.layer([FixtureEntry(path: "d", type: S_IFDIR, mode: 0o755, xattrs: [(name, [0x79])])])
         #expect(expectFailure(sandbox, layer) == .forbiddenXattr(entry: "d/", name: name))
         #expect(xattr(sandbox.target + "/d", name) == nil)
+        #expect(sandbox.canaryIntact)
+    }
+
+    @Test func t19RootlessOverlayXattrsAreDropped() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let layer = sandbox.layer([FixtureEntry(path: "d", type: S_IFDIR, mode: 0o755,
+                                                xattrs: [("user.overlay.opaque", [0x79]), ("user.kept", [0x31])])])
+        _ = try LayerApplier().apply(layerAt: layer, to: sandbox.target)
+        #expect(xattr(sandbox.target + "/d", "user.overlay.opaque") == nil)
+        #expect(xattr(sandbox.target + "/d", "user.kept") == "1")
         #expect(sandbox.canaryIntact)
     }
 
