@@ -22,9 +22,11 @@ struct EntryMetadata {
     init(_ entry: OpaquePointer, shown: String, pathBytes: Int, limits: LayerLimits) throws {
         type = archive_entry_filetype(entry) & S_IFMT
         permissions = archive_entry_perm(entry) & 0o7777
-        guard let uid = uid_t(exactly: archive_entry_uid(entry)), let gid = gid_t(exactly: archive_entry_gid(entry)),
-              uid != uid_t.max, gid != gid_t.max else {
-            throw LayerError.fileSystem(entry: shown, operation: "take owner \(archive_entry_uid(entry)):\(archive_entry_gid(entry))", errno: EINVAL)
+        let rawUID = archive_entry_uid(entry)
+        let rawGID = archive_entry_gid(entry)
+        // (uid_t)-1 means "unchanged" to chown, so it cannot be an owner either.
+        guard let uid = uid_t(exactly: rawUID), let gid = gid_t(exactly: rawGID), uid != uid_t.max, gid != gid_t.max else {
+            throw LayerError.invalidOwner(entry: shown, uid: rawUID, gid: rawGID)
         }
         self.uid = uid
         self.gid = gid

@@ -15,6 +15,8 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidWhiteout(entry: String)
     /// An entry carries an extended attribute Berth refuses to take from a layer.
     case forbiddenXattr(entry: String, name: String)
+    /// An entry's owner is not a valid Linux user or group ID.
+    case invalidOwner(entry: String, uid: Int64, gid: Int64)
     /// An entry's path is longer than the limit.
     case pathTooLong(entry: String, limit: Int)
     /// An entry's metadata (path, link target and extended attributes together) is larger than
@@ -49,6 +51,8 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
             return "invalid whiteout entry \"\(entry)\": the name it hides is empty, '.' or '..'"
         case let .forbiddenXattr(entry, name):
             return "layer entry \"\(entry)\" carries the extended attribute \(name), which only the overlay filesystem may set"
+        case let .invalidOwner(entry, uid, gid):
+            return "layer entry \"\(entry)\" has owner \(uid):\(gid), which is not a valid user and group ID"
         case let .pathTooLong(entry, limit):
             return "layer entry \"\(entry.prefix(120))...\" has a path longer than \(limit) bytes"
         case let .headerTooLarge(entry, limit):

@@ -215,6 +215,14 @@ import Testing
         #expect(sandbox.canaryIntact)
     }
 
+    @Test func ownersOutsideTheIDRangeAreRefused() {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let layer = sandbox.layer([FixtureEntry(path: "f", uid: 1 << 33, gid: 0)])
+        #expect(expectFailure(sandbox, layer) == .invalidOwner(entry: "f", uid: 1 << 33, gid: 0))
+        #expect(sandbox.canaryIntact)
+    }
+
     @Test func t17DuplicatesLastEntryWinsAndSymlinksAreReplaced() throws {
         let sandbox = Sandbox()
         defer { sandbox.cleanup() }
