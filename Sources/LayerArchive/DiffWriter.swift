@@ -1,0 +1,185 @@
+import CArchive
+import CBerthSys
+import Glibc
+import OCI
+
+/// What writing a layer produced: the descriptor's digest and size, and the diff ID for the
+/// image config.
+public struct WrittenLayer: Sendable, Equatable {
+    /// sha256 of the file as written (compressed).
+    public var digest: Digest
+    /// Bytes of the file as written.
+    public var size: Int64
+    /// sha256 of the uncompressed tar.
+    public var diffID: Digest
+
+    /// A result with the given values.
+    public init(digest: Digest, size: Int64, diffID: Digest) {
+        self.digest = digest
+        self.size = size
+        self.diffID = diffID
+    }
+}
+
+/// Writes directory trees as tar archives.
+///
+/// Guarantees: entries are in a deterministic order (each directory's names sorted bytewise,
+/// a directory before its content), carry numeric owner, mode, mtime and extended attributes
+/// (never the overlay's own `trusted.overlay.*` or `user.overlay.*`), and hard links within
+/// the tree are written once and linked after; so the same tree always gives the same diff
+/// ID. The tree is walked through descriptors without following symbolic links. On error the
+/// output file is removed.
+public struct DiffWriter: Sendable {
+    /// A writer.
+    public init() {}
+
+    /// Writes the OCI changeset of an overlay upper directory as a gzip tar to `outputPath`
+    /// (image-spec layer.md, "Whiteouts"): a whiteout (0/0 character device) becomes a
+    /// `.wh.NAME` entry, an opaque directory (`trusted.overlay.opaque=y`) its directory entry
+    /// followed by `.wh..wh..opq`.
+    public func writeLayer(fromUpper upper: String, to outputPath: String) throws -> WrittenLayer {
+        try write(upper, to: outputPath, compression: .gzip, overlay: true)
+    }
+
+    /// Writes every file under `directory` as they are (device nodes stay device nodes), for
+    /// `export` and `import`; `compression` picks the file format (plain by default).
+    public func writeArchive(of directory: String, to outputPath: String,
+                             compression: LayerCompression = .plain) throws -> WrittenLayer {
+        try write(directory, to: outputPath, compression: compression, overlay: false)
+    }
+
+    private func write(_ directory: String, to outputPath: String, compression: LayerCompression,
+                       overlay: Bool) throws -> WrittenLayer {
+        do {
+            let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard root >= 0 else { throw LayerError.fileSystem(entry: directory, operation: "open directory", errno: errno) }
+            defer { close(root) }
+            let sink = try ArchiveSink(path: outputPath, compression: compression)
+            try TreeWalker(sink: sink, overlay: overlay).walkDirectory(root, prefix: [])
+            return try sink.finish()
+        } catch {
+            unlink(outputPath)
+            throw error
+        }
+    }
+}
+
+/// Emits one directory's entries, then recurses.
+private final class TreeWalker {
+    let sink: ArchiveSink
+    let overlay: Bool
+    /// First path written for each multiply-linked inode.
+    var links: [HardlinkKey: [UInt8]] = [:]
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: layerBufferSize, alignment: 16)
+
+    init(sink: ArchiveSink, overlay: Bool) {
+        self.sink = sink
+        self.overlay = overlay
+    }
+
+    deinit { buffer.deallocate() }
+
+    func walkDirectory(_ dir: Int32, prefix: [UInt8]) throws {
+        for name in try sortedNames(dir, entry: prefix) {
+            let path = prefix.isEmpty ? name : prefix + [0x2f] + name
+            var st = stat()
+            guard withCString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                throw LayerError.fileSystem(entry: displayName(path), operation: "stat", errno: errno)
+            }
+            let type = st.st_mode & S_IFMT
+            if type == S_IFSOCK { continue }
+            let entry = try newEntry()
+            defer { archive_entry_free(entry) }
+            let isWhiteout = overlay && type == S_IFCHR && st.st_rdev == 0
+            withCString(isWhiteout ? whiteoutPath(prefix, name) : path) { archive_entry_copy_pathname(entry, $0) }
+            archive_entry_set_uid(entry, la_int64_t(st.st_uid))
+            archive_entry_set_gid(entry, la_int64_t(st.st_gid))
+            archive_entry_set_mtime(entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+            if isWhiteout {
+                archive_entry_set_mode(entry, S_IFREG | (st.st_mode & 0o777))
+                try sink.writeHeader(entry)
+                continue
+            }
+            archive_entry_set_mode(entry, st.st_mode)
+            var opaque = false
+            for (key, value) in try extendedAttributes(dir, name, path: path) {
+                if key == "trusted.overlay.opaque" { opaque = value == [0x79] }
+                if key.hasPrefix("trusted.overlay.") || key.hasPrefix("user.overlay.") { continue }
+                value.withUnsafeBytes { archive_entry_xattr_add_entry(entry, key, $0.baseAddress, $0.count) }
+            }
+            switch type {
+            case S_IFREG: try writeFile(dir, name, path: path, status: st, entry: entry)
+            case S_IFLNK:
+                let target = try readLink(dir, name, path: path)
+                withCString(target) { archive_entry_copy_symlink(entry, $0) }
+                try sink.writeHeader(entry)
+            case S_IFCHR, S_IFBLK:
+                archive_entry_set_rdevmajor(entry, dev_t(berth_major(UInt(st.st_rdev))))
+                archive_entry_set_rdevminor(entry, dev_t(berth_minor(UInt(st.st_rdev))))
+                try sink.writeHeader(entry)
+            case S_IFDIR:
+                try sink.writeHeader(entry)
+                if overlay && opaque { try writeOpaqueMarker(path, status: st) }
+                let child = withCString(name) { openat(dir, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                guard child >= 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "open directory", errno: errno) }
+                defer { close(child) }
+                try walkDirectory(child, prefix: path)
+            default:
+                try sink.writeHeader(entry)
+            }
+        }
+    }
+
+    private func writeFile(_ dir: Int32, _ name: [UInt8], path: [UInt8], status st: stat, entry: OpaquePointer) throws {
+        if st.st_nlink > 1 {
+            let key = HardlinkKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if let first = links[key] {
+                withCString(first) { archive_entry_copy_hardlink(entry, $0) }
+                archive_entry_set_size(entry, 0)
+                return try sink.writeHeader(entry)
+            }
+            links[key] = path
+        }
+        archive_entry_set_size(entry, la_int64_t(st.st_size))
+        let fd = withCString(name) { openat(dir, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "open file", errno: errno) }
+        defer { close(fd) }
+        try sink.writeHeader(entry)
+        var remaining = Int64(st.st_size)
+        while remaining > 0 {
+            let n = read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "read file", errno: errno) }
+            // A file that shrank while being read is padded by libarchive to its header size.
+            if n == 0 { break }
+            try sink.writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            remaining -= Int64(n)
+        }
+    }
+
+    private func writeOpaqueMarker(_ directory: [UInt8], status st: stat) throws {
+        let marker = try newEntry()
+        defer { archive_entry_free(marker) }
+        withCString(directory + Array("/.wh..wh..opq".utf8)) { archive_entry_copy_pathname(marker, $0) }
+        archive_entry_set_mode(marker, S_IFREG | 0o644)
+        archive_entry_set_uid(marker, la_int64_t(st.st_uid))
+        archive_entry_set_gid(marker, la_int64_t(st.st_gid))
+        archive_entry_set_mtime(marker, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+        try sink.writeHeader(marker)
+    }
+
+    private func whiteoutPath(_ prefix: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        (prefix.isEmpty ? [] : prefix + [0x2f]) + Array(".wh.".utf8) + name
+    }
+}
+
+/// A fresh libarchive entry; the caller frees it.
+func newEntry() throws -> OpaquePointer {
+    guard let entry = archive_entry_new() else { throw LayerError.writeFailed(path: "", reason: "out of memory") }
+    return entry
+}
+
+private struct HardlinkKey: Hashable {
+    let device: UInt64
+    let inode: UInt64
+}

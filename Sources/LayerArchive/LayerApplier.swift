@@ -1,0 +1,58 @@
+import CArchive
+import Glibc
+import OCI
+
+/// What applying a layer produced.
+public struct AppliedLayer: Sendable, Equatable {
+    /// sha256 of the uncompressed tar stream (image-spec config.md, "Layer DiffID").
+    public var diffID: Digest
+    /// Bytes of the uncompressed tar stream.
+    public var uncompressedSize: Int64
+
+    /// A result with the given values.
+    public init(diffID: Digest, uncompressedSize: Int64) {
+        self.diffID = diffID
+        self.uncompressedSize = uncompressedSize
+    }
+}
+
+/// Unpacks layer tars onto a directory as an overlayfs lower layer.
+///
+/// Guarantees: nothing outside the target directory is ever created, modified or removed,
+/// whatever the layer holds (`..` names, absolute names, symbolic links to `/`, hard links
+/// outward, whiteouts through links); the layer is read once, decompressed in-process, and its
+/// diff ID computed in that same pass. On error the target directory may hold part of the
+/// layer: callers unpack into a temporary directory and remove it on failure.
+public struct LayerApplier: Sendable {
+    /// The bounds enforced while unpacking.
+    public let limits: LayerLimits
+
+    /// An applier enforcing `limits`.
+    public init(limits: LayerLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Unpacks a layer tar (plain, gzip or zstd; detected from content) into `directory`,
+    /// converting OCI whiteouts to overlayfs whiteouts (image-spec layer.md, "Whiteouts"): a
+    /// `.wh.NAME` entry becomes a 0/0 character device `NAME`, `.wh..wh..opq` sets
+    /// `trusted.overlay.opaque=y` on its directory, other `.wh..wh.` (AUFS) entries are
+    /// ignored. Later entries replace earlier ones of the same name (a directory over a
+    /// directory merges). Ownership, modes (setuid included), times, extended attributes,
+    /// device nodes and fifos are preserved. Returns the layer's diff ID (sha256 of the
+    /// uncompressed tar) and its uncompressed size.
+    public func apply(layerAt path: String, to directory: String) throws -> AppliedLayer {
+        let stream = try DecompressedStream(path: path, limit: limits.maxUncompressedSize)
+        let reader = try TarReader(stream: stream, path: path)
+        let tree = try RootedTree(path: directory)
+        var unpacker = EntryUnpacker(tree: tree, reader: reader, limits: limits)
+        var count = 0
+        while let entry = try reader.next() {
+            count += 1
+            guard count <= limits.maxEntries else { throw LayerError.tooManyEntries(limit: limits.maxEntries) }
+            try unpacker.unpack(entry)
+        }
+        try stream.drain()
+        unpacker.finish()
+        return AppliedLayer(diffID: stream.hasher.finalize(), uncompressedSize: stream.hasher.count)
+    }
+}

@@ -1,1 +1,0 @@
-// LayerArchive — see DESIGN.md.
