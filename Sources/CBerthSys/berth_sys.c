@@ -16,6 +16,7 @@
 #include <linux/openat2.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/xattr.h>
 
 const int berth_CLONE_NEWNS = CLONE_NEWNS;
 const int berth_CLONE_NEWUTS = CLONE_NEWUTS;
@@ -167,3 +168,12 @@ int berth_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int berth_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 const int berth_O_PATH = O_PATH;
+
+int berth_setxattr(const char *path, const char *name, const void *value, size_t size, int flags) { return setxattr(path, name, value, size, flags); }
+int berth_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags) { return lsetxattr(path, name, value, size, flags); }
+int berth_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags) { return fsetxattr(fd, name, value, size, flags); }
+ssize_t berth_getxattr(const char *path, const char *name, void *value, size_t size) { return getxattr(path, name, value, size); }
+ssize_t berth_lgetxattr(const char *path, const char *name, void *value, size_t size) { return lgetxattr(path, name, value, size); }
+ssize_t berth_fgetxattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }
+ssize_t berth_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
+ssize_t berth_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }

@@ -19,6 +19,8 @@ public struct EngineServices: Sendable {
         }
         let content = try ContentStore(root: configuration.contentRoot)
         let snapshots = try OverlaySnapshotter(root: configuration.snapshotsRoot)
+        try snapshots.removeTemporaryLayers()
+        content.removeStaleIngests()
         let images = try ImageService(configuration: configuration, content: content, snapshots: snapshots)
         let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots)
         await containers.loadAndReconcile()

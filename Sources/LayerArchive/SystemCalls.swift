@@ -1,72 +1,45 @@
+import CBerthSys
 import Glibc
 
-// Swift's Glibc module is built without _GNU_SOURCE and does not include <sys/xattr.h>, so
-// O_PATH and the xattr calls are not visible. The constant is Linux's generic value; the
-// functions are looked up in the C library itself, whose ABI they follow exactly.
+// Swift's Glibc module is built without _GNU_SOURCE and does not include <sys/xattr.h>; these
+// names forward to the C shim so the rest of the target reads like plain C.
 
-/// `O_PATH` from <fcntl.h> (Linux, all architectures Berth supports).
-let O_PATH: Int32 = 0o10000000
-
-private typealias SetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer?, Int, Int32) -> Int32
-private typealias FSetXattr = @convention(c) (Int32, UnsafePointer<CChar>, UnsafeRawPointer?, Int, Int32) -> Int32
-private typealias GetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
-private typealias FGetXattr = @convention(c) (Int32, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
-private typealias ListXattr = @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<CChar>?, Int) -> Int
-private typealias FListXattr = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int) -> Int
-
-private func libc<T>(_ name: String, as type: T.Type) -> T? {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-    return unsafeBitCast(symbol, to: type)
-}
-
-private let setxattrFunction = libc("setxattr", as: SetXattr.self)
-private let lsetxattrFunction = libc("lsetxattr", as: SetXattr.self)
-private let fsetxattrFunction = libc("fsetxattr", as: FSetXattr.self)
-private let lgetxattrFunction = libc("lgetxattr", as: GetXattr.self)
-private let fgetxattrFunction = libc("fgetxattr", as: FGetXattr.self)
-private let llistxattrFunction = libc("llistxattr", as: ListXattr.self)
-private let flistxattrFunction = libc("flistxattr", as: FListXattr.self)
+/// `O_PATH` from <fcntl.h>.
+let O_PATH: Int32 = berth_O_PATH
 
 /// setxattr(2): follows a final symbolic link.
 func setxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?, _ size: Int, _ flags: Int32) -> Int32 {
-    guard let f = setxattrFunction else { errno = ENOSYS; return -1 }
-    return f(path, name, value, size, flags)
+    berth_setxattr(path, name, value, size, flags)
 }
 
 /// lsetxattr(2): acts on a final symbolic link itself.
 func lsetxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?, _ size: Int, _ flags: Int32) -> Int32 {
-    guard let f = lsetxattrFunction else { errno = ENOSYS; return -1 }
-    return f(path, name, value, size, flags)
+    berth_lsetxattr(path, name, value, size, flags)
 }
 
 /// fsetxattr(2).
 func fsetxattr(_ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?, _ size: Int, _ flags: Int32) -> Int32 {
-    guard let f = fsetxattrFunction else { errno = ENOSYS; return -1 }
-    return f(fd, name, value, size, flags)
+    berth_fsetxattr(fd, name, value, size, flags)
 }
 
 /// lgetxattr(2).
 func lgetxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeMutableRawPointer?, _ size: Int) -> Int {
-    guard let f = lgetxattrFunction else { errno = ENOSYS; return -1 }
-    return f(path, name, value, size)
+    berth_lgetxattr(path, name, value, size)
 }
 
 /// fgetxattr(2).
 func fgetxattr(_ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeMutableRawPointer?, _ size: Int) -> Int {
-    guard let f = fgetxattrFunction else { errno = ENOSYS; return -1 }
-    return f(fd, name, value, size)
+    berth_fgetxattr(fd, name, value, size)
 }
 
 /// llistxattr(2).
 func llistxattr(_ path: UnsafePointer<CChar>, _ list: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int {
-    guard let f = llistxattrFunction else { errno = ENOSYS; return -1 }
-    return f(path, list, size)
+    berth_llistxattr(path, list, size)
 }
 
 /// flistxattr(2).
 func flistxattr(_ fd: Int32, _ list: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int {
-    guard let f = flistxattrFunction else { errno = ENOSYS; return -1 }
-    return f(fd, list, size)
+    berth_flistxattr(fd, list, size)
 }
 
 /// Writes all of `bytes` to `fd` (with `pwrite` at `offset` when given), retrying short

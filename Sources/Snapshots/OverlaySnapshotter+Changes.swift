@@ -104,9 +104,9 @@ struct ChangeScan {
     /// Whether `trusted.overlay.opaque` is `y` on `path` (its final link followed only when
     /// `follow`, as for a `/proc/self/fd` link to a descriptor of ours).
     private func isOpaque(_ path: String, follow: Bool) -> Bool {
-        guard let function = follow ? getxattrFunction : lgetxattrFunction else { return false }
         var value: UInt8 = 0
-        return function(path, "trusted.overlay.opaque", &value, 1) == 1 && value == 0x79
+        let n = follow ? berth_getxattr(path, "trusted.overlay.opaque", &value, 1) : berth_lgetxattr(path, "trusted.overlay.opaque", &value, 1)
+        return n == 1 && value == 0x79
     }
 
     /// The names in `dir`, without `.` and `..`.
@@ -126,18 +126,6 @@ struct ChangeScan {
         }
         return result
     }
-}
-
-private typealias GetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
-
-/// getxattr(2) and lgetxattr(2), looked up in the C library because Swift's Glibc module omits
-/// <sys/xattr.h>.
-private let getxattrFunction = libc("getxattr")
-private let lgetxattrFunction = libc("lgetxattr")
-
-private func libc(_ name: String) -> GetXattr? {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-    return unsafeBitCast(symbol, to: GetXattr.self)
 }
 
 extension OverlaySnapshotter {

@@ -1,8 +1,9 @@
 import BerthFS
+import CBerthSys
 import Glibc
 
 /// `O_PATH` from <fcntl.h>, which Swift's Glibc module hides (it is a GNU extension).
-let pathOnly: Int32 = 0o10000000
+let pathOnly: Int32 = berth_O_PATH
 
 extension OverlaySnapshotter {
     /// Mounts the container's overlay at `target` (created if missing): its upper directory

@@ -56,6 +56,11 @@ public struct OverlaySnapshotter: Sendable {
         FileSystem.isDirectory(layerDirectory(chainID)) && FileSystem.exists(chainFile(chainID))
     }
 
+    /// Chain IDs of every unpacked layer (for garbage collection).
+    public func layerChainIDs() -> [Digest] {
+        FileSystem.listDirectory("\(root)/chains").compactMap { try? Digest(sha256Hex: $0) }
+    }
+
     /// Removes an unpacked layer. Containers and child chains on top of it must be removed
     /// first; a missing layer is not an error.
     public func removeLayer(chainID: Digest) throws {

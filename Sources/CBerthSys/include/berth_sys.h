@@ -68,4 +68,14 @@ int berth_pidfd_open(pid_t pid);
 int berth_pipe2(int fds[2], int flags);
 extern const int berth_O_PATH;
 
+// Extended attributes (<sys/xattr.h> is not part of Swift's Glibc module).
+int berth_setxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+int berth_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+int berth_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
+ssize_t berth_getxattr(const char *path, const char *name, void *value, size_t size);
+ssize_t berth_lgetxattr(const char *path, const char *name, void *value, size_t size);
+ssize_t berth_fgetxattr(int fd, const char *name, void *value, size_t size);
+ssize_t berth_llistxattr(const char *path, char *list, size_t size);
+ssize_t berth_flistxattr(int fd, char *list, size_t size);
+
 #endif

@@ -10,7 +10,7 @@ extension ImageService {
     public func importRootFS(tarPath: String, reference: String?, changes: [String], message: String?) throws -> Digest {
         let tags = try reference.map { [try Reference(parsing: $0)] } ?? []
         let defaults = try ConfigChanges.apply(changes, to: ContainerDefaults())
-        let mediaType = try LayerCompression.mediaType(ofFileAt: tarPath)
+        let mediaType = try BlobCompression.mediaType(ofFileAt: tarPath)
         let stored = try content.importFile(tarPath)
         do {
             let probe = try makeTemporaryDirectory("import")
@@ -32,7 +32,7 @@ extension ImageService {
 }
 
 /// Tells a layer blob's compression from its first bytes.
-enum LayerCompression {
+enum BlobCompression {
     static func mediaType(ofFileAt path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.failure("cannot read \(path): \(String(cString: strerror(errno)))") }

@@ -64,7 +64,7 @@ extension ImageService {
             for layerName in entry.Layers {
                 let path = try ArchivePath.resolve(layerName, in: dir)
                 let stored = try content.importFile(path, expected: ArchivePath.digestNamed(layerName))
-                layers.append(Descriptor(mediaType: try LayerCompression.mediaType(ofFileAt: path), digest: stored.digest, size: stored.size))
+                layers.append(Descriptor(mediaType: try BlobCompression.mediaType(ofFileAt: path), digest: stored.digest, size: stored.size))
             }
             let tags = try (entry.RepoTags ?? []).map { tag -> Reference in
                 do { return try Reference(parsing: tag) } catch { throw EngineError.invalidParameter("invalid tag \(tag) in the archive: \(error)") }

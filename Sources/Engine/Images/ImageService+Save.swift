@@ -57,7 +57,7 @@ extension ImageService {
             try FileSystem.writeAtomically(stage + "/manifest.json", bytes: Array(encoder.encode(dockerEntries)))
             try FileSystem.writeAtomically(stage + "/repositories", bytes: Array(encoder.encode(repositories)))
         }
-        try TreeArchiver().writeTar(of: stage, to: outputPath)
+        _ = try DiffWriter().writeArchive(of: stage, to: outputPath, compression: .plain)
     }
 
     private func linkBlob(_ digest: Digest, into stage: String) throws {

@@ -69,7 +69,7 @@ struct ContainerRoutes {
         }
         router.add(.GET, "/containers/{id}/changes") { _, params in
             let changes = try await containers.changes(params["id"] ?? "")
-            return .json(.ok, changes.map { ChangeRow(Path: $0.path, Kind: $0.kind) })
+            return .json(.ok, changes.map { ChangeRow(Path: $0.path, Kind: $0.kind.rawValue) })
         }
         router.add(.GET, "/containers/{id}/top") { request, params in
             let (titles, processes) = try await containers.top(params["id"] ?? "", psArgs: request.query("ps_args"))
