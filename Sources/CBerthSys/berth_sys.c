@@ -126,3 +126,14 @@ int berth_recv_fd(int sock) {
     memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
     return fd;
 }
+
+// ---- berth-monitor (appended; keep this block at the end) ----
+#include <sys/signalfd.h>
+
+int berth_signalfd_sigchld(void) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}

@@ -52,4 +52,11 @@ unsigned int berth_minor(unsigned long dev);
 int berth_send_fd(int sock, int fd);
 int berth_recv_fd(int sock);
 
+// ---- berth-monitor (appended; keep this block at the end) ----
+
+// Blocks SIGCHLD for the calling thread and returns a non-blocking, close-on-exec signalfd
+// that becomes readable when SIGCHLD is pending; -1 with errno set on failure. Children
+// started afterwards must reset their signal mask (posix_spawnattr_setsigmask).
+int berth_signalfd_sigchld(void);
+
 #endif
