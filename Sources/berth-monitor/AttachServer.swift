@@ -36,6 +36,9 @@ final class AttachServer {
         earlyOutput = bufferUntilFirstClient ? [] : nil
     }
 
+    /// False while output is being kept for a first `attach` client that has not come yet.
+    var firstClientArrived: Bool { earlyOutput == nil }
+
     /// Accepts every pending connection.
     func acceptPending() {
         while let fd = UnixSocket.accept(listener) {

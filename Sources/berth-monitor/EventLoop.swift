@@ -44,6 +44,12 @@ final class EventLoop {
         var exit: (status: ExitStatus, finishedAt: String)?
         var deadline: Int64?
         while true {
+            // Checked every turn, not only on SIGCHLD: the process may have been reaped while
+            // the runtime was still running (an exec that ends at once).
+            if exit == nil, let status = reaper.status(of: pid) {
+                exit = (status, Timestamp.now())
+                deadline = Sys.monotonicMilliseconds() + EventLoop.drainTimeoutMilliseconds
+            }
             if let ended = exit, let until = deadline, !open.contains(true) || Sys.monotonicMilliseconds() >= until {
                 finishOutputs()
                 return ended
@@ -74,10 +80,6 @@ final class EventLoop {
                 switch source {
                 case .children:
                     reaper.reap()
-                    if exit == nil, let status = reaper.status(of: pid) {
-                        exit = (status, Timestamp.now())
-                        deadline = Sys.monotonicMilliseconds() + EventLoop.drainTimeoutMilliseconds
-                    }
                 case .listener:
                     attach.acceptPending()
                 case .output(let which):
@@ -89,6 +91,28 @@ final class EventLoop {
                     if revents & Int16(POLLOUT) != 0 { client.flush() }
                     if revents & Int16(POLLIN) == 0 && revents & Int16(POLLHUP | POLLERR) != 0 { client.close() }
                 }
+            }
+            attach.removeClosed()
+        }
+    }
+
+    /// After the process has exited, waits up to `timeoutMilliseconds` for the first `attach`
+    /// client if none has come yet, so output of an exec that ended before the daemon connected
+    /// is still delivered. Returns at once when a client attached earlier (or in container mode).
+    func awaitFirstClient(timeoutMilliseconds: Int64) {
+        let deadline = Sys.monotonicMilliseconds() + timeoutMilliseconds
+        while !attach.firstClientArrived && Sys.monotonicMilliseconds() < deadline {
+            var fds = [pollfd(fd: attach.listener, events: Int16(POLLIN), revents: 0)]
+            let clients = attach.clients
+            for client in clients { fds.append(pollfd(fd: client.fd, events: attach.pollEvents(for: client), revents: 0)) }
+            let timeout = Int32(clamping: max(0, deadline - Sys.monotonicMilliseconds()))
+            if poll(&fds, nfds_t(fds.count), timeout) < 0 && errno != EINTR { return }
+            if fds[0].revents != 0 { attach.acceptPending() }
+            for (index, client) in clients.enumerated() where fds[index + 1].revents != 0 {
+                let revents = fds[index + 1].revents
+                if revents & Int16(POLLIN) != 0 { attach.readFrom(client, into: &buffer) }
+                if revents & Int16(POLLOUT) != 0 { client.flush() }
+                if revents & Int16(POLLIN) == 0 && revents & Int16(POLLHUP | POLLERR) != 0 { client.close() }
             }
             attach.removeClosed()
         }

@@ -7,6 +7,10 @@ struct Monitor {
     let options: MonitorOptions
     let report: StartReport
 
+    /// How long an exec's monitor waits after the exit for a first client to take the output
+    /// it kept (the daemon connects right after `ok`, but a short exec can end before that).
+    static let lateClientTimeoutMilliseconds: Int64 = 5000
+
     private var attachPath: String { options.directory + "/attach.sock" }
     private var pidPath: String { options.directory + "/monitor.pid" }
 
@@ -44,6 +48,7 @@ struct Monitor {
             Sys.writeBestEffort(2, "berth-monitor: recording the exit failed: \(error)\n")
         }
         if options.mode == .container { command.delete(reaper: started.reaper) }
+        loop.awaitFirstClient(timeoutMilliseconds: Monitor.lateClientTimeoutMilliseconds)
         loop.closeClients()
         unlink(attachPath)
         return 0

@@ -1,0 +1,321 @@
+"""End-to-end tests of berth-monitor (docs/internals.md §2) with runc and a busybox bundle."""
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import time
+from datetime import datetime, timezone
+
+from conftest import joined, pid_alive, read_frames, wait_until
+
+RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+
+
+def recv_all(sock, timeout=20.0):
+    """Everything the monitor sends until it closes the connection."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def recv_until(sock, needle, timeout=20.0):
+    sock.settimeout(timeout)
+    data = b""
+    while needle not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before {needle!r}; got {data!r}"
+        data += chunk
+    return data
+
+
+def parse_time(text):
+    assert RFC3339_NANO.match(text), text
+    seconds, fraction = text[:-1].split(".")
+    return datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp() + int(fraction) / 1e9
+
+
+def test_create_reports_ok_pid_and_files(harness):
+    m = harness.start_container(["sh", "-c", "exit 0"])
+    pid = m.ok_pid()
+    state = harness.state(m.cid)
+    assert state["status"] == "created"
+    assert state["pid"] == pid
+    with open(os.path.join(m.dir, "monitor.pid")) as f:
+        assert int(f.read()) == m.process.pid
+    mode = os.stat(m.sock_path).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    assert not os.path.exists(os.path.join(m.dir, "console.sock"))
+    # The monitor leads its own session and does not hold the report pipe any more.
+    assert os.getsid(m.process.pid) == m.process.pid
+
+
+def test_attach_before_start_gets_both_streams_and_exit_code(harness):
+    m = harness.start_container(["sh", "-c", "echo out; echo err >&2; exit 3"])
+    m.ok_pid()
+    client = m.attach(stdin=0, stdout=1, stderr=1)
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    frames = read_frames(recv_all(client))
+    assert joined(frames, 1) == b"out\n"
+    assert joined(frames, 2) == b"err\n"
+    assert m.wait() == 0
+    record = m.exit_record()
+    assert record["exitCode"] == 3 and record["signal"] is None
+    parse_time(record["finishedAt"])
+    # The monitor ran `runtime delete`, and removed its socket.
+    assert harness.state(m.cid) is None
+    assert not os.path.exists(m.sock_path)
+
+
+def test_attach_stream_selection(harness):
+    m = harness.start_container(["sh", "-c", "echo out; echo err >&2"])
+    m.ok_pid()
+    only_err = m.attach(stdout=0, stderr=1)
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    assert read_frames(recv_all(only_err)) == [(2, b"err\n")]
+    assert m.wait() == 0
+
+
+def test_stdin_forwarding_and_half_close_with_stdin_once(harness):
+    m = harness.start_container(["cat"], "--stdin", "--stdin-once")
+    m.ok_pid()
+    client = m.attach(stdin=1, stdout=1, stderr=1)
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    client.sendall(b"hello\n" + b"x" * 200000 + b"\n")
+    client.shutdown(socket.SHUT_WR)
+    out = joined(read_frames(recv_all(client)), 1)
+    assert out == b"hello\n" + b"x" * 200000 + b"\n"
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 0
+
+
+def test_stdin_without_stdin_once_stays_open_after_client_leaves(harness):
+    m = harness.start_container(["cat"], "--stdin")
+    m.ok_pid()
+    first = m.attach(stdin=1)
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    first.sendall(b"one\n")
+    first.shutdown(socket.SHUT_WR)
+    assert recv_until(first, b"one\n")
+    first.close()
+    time.sleep(0.3)
+    assert harness.state(m.cid)["status"] == "running"
+    second = m.attach(stdin=1)
+    second.sendall(b"two\n")
+    assert b"two\n" in recv_until(second, b"two\n")
+    harness.runc("kill", m.cid, "KILL")
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 137
+
+
+def test_kill_9_gives_137(harness):
+    m = harness.start_container(["sleep", "1000"])
+    m.ok_pid()
+    harness.runc("start", m.cid)
+    harness.runc("kill", m.cid, "KILL")
+    assert m.wait() == 0
+    record = m.exit_record()
+    assert record == {"exitCode": 137, "finishedAt": record["finishedAt"], "signal": 9}
+
+
+def test_json_log_has_both_streams_split_at_lines(harness):
+    # The sleeps make each printf one read for the monitor, so the chunk boundaries are known.
+    script = r"printf 'a\nb\npartial'; sleep 0.3; printf 'e1\n' >&2; sleep 0.3; printf '\377\001q\042\134\n'"
+    m = harness.start_container(["sh", "-c", script])
+    m.ok_pid()
+    before = time.time()
+    harness.runc("start", m.cid)
+    assert m.wait() == 0
+    after = time.time()
+    with open(os.path.join(m.dir, "container-json.log"), "rb") as f:
+        raw = f.read()
+    entries = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+    for entry in entries:
+        assert set(entry) == {"log", "stream", "time"}
+        assert before - 1 <= parse_time(entry["time"]) <= after + 1
+    stdout = [e["log"] for e in entries if e["stream"] == "stdout"]
+    stderr = [e["log"] for e in entries if e["stream"] == "stderr"]
+    assert stdout == ["a\n", "b\n", "partial", "\ufffd\u0001q\"\\\n"]
+    assert "".join(stdout) == "a\nb\npartial\ufffd\u0001q\"\\\n"
+    assert stderr == ["e1\n"]
+
+
+def test_output_is_logged_without_clients_and_pipes_never_fill(harness):
+    # 4 MiB is far more than a pipe holds: the container only finishes if the monitor drains.
+    m = harness.start_container(["sh", "-c", "head -c 4194304 /dev/zero | tr '\\0' y; echo; echo done"])
+    m.ok_pid()
+    harness.runc("start", m.cid)
+    assert m.wait(timeout=60) == 0
+    total = 0
+    with open(os.path.join(m.dir, "container-json.log")) as f:
+        for line in f:
+            total += len(json.loads(line)["log"])
+    assert total == 4194304 + 1 + 5
+
+
+def test_slow_client_is_dropped_and_never_blocks(harness):
+    m = harness.start_container(["sh", "-c", "head -c 8388608 /dev/zero; echo done"])
+    m.ok_pid()
+    lazy = m.attach()
+    lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    harness.runc("start", m.cid)
+    assert m.wait(timeout=60) == 0
+    assert m.exit_record()["exitCode"] == 0
+    received = recv_all(lazy)
+    assert len(received) < 4 * 1024 * 1024
+    assert "dropping attach client" in m.log_text()
+
+
+def tty_bundle_args():
+    return ["sh", "-c", "stty size; read line; stty size; echo bye"]
+
+
+def test_tty_raw_output_and_resize(harness):
+    m = harness.start_container(tty_bundle_args(), "--tty", "--stdin", terminal=True)
+    m.ok_pid()
+    assert m.resize(33, 77) == b"ok\n"
+    client = m.attach(stdin=1, stdout=1, stderr=0)
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    first = recv_until(client, b"33 77")
+    # Raw bytes, no stdcopy header.
+    assert first.startswith(b"33 77")
+    assert m.resize(50, 120) == b"ok\n"
+    client.sendall(b"go\n")
+    rest = recv_all(client)
+    assert b"50 120" in rest and b"bye" in rest
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 0
+
+
+def test_resize_without_tty_is_an_error(harness):
+    m = harness.start_container(["sleep", "1000"])
+    m.ok_pid()
+    assert m.resize(10, 10).startswith(b"error ")
+    bad = m.connect(b"frobnicate\n")
+    assert recv_all(bad).startswith(b"error unknown command")
+
+
+def test_killing_the_parent_does_not_affect_the_monitor(harness):
+    cid = harness.new_id()
+    bundle = harness.bundle(["sh", "-c", "echo survived; exit 4"])
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.container_args(cid, bundle, directory), directory, via_shell=True)
+    m.cid = cid
+    m.ok_pid()
+    with open(os.path.join(directory, "monitor.pid")) as f:
+        monitor_pid = int(f.read())
+    harness.extra_pids.append(monitor_pid)
+    assert os.getsid(monitor_pid) == monitor_pid
+    os.killpg(m.process.pid, signal.SIGKILL)
+    m.process.wait(timeout=10)
+    time.sleep(0.2)
+    assert pid_alive(monitor_pid)
+    client = m.attach()
+    time.sleep(0.1)
+    harness.runc("start", cid)
+    assert joined(read_frames(recv_all(client)), 1) == b"survived\n"
+    assert wait_until(lambda: not pid_alive(monitor_pid), timeout=20)
+    assert m.exit_record()["exitCode"] == 4
+
+
+def test_kill_9_of_the_monitor_leaves_the_container_running_without_verdict(harness):
+    # Documented behaviour: the container keeps running (reparented above the monitor); its
+    # stdio pipes lose their reader, so its next write gets SIGPIPE/EPIPE. No exit.json is
+    # written and monitor.pid names a dead process: the daemon records "monitor died" (255).
+    m = harness.start_container(["sleep", "1000"])
+    m.ok_pid()
+    harness.runc("start", m.cid)
+    os.kill(m.process.pid, signal.SIGKILL)
+    m.process.wait(timeout=10)
+    time.sleep(0.2)
+    assert harness.state(m.cid)["status"] == "running"
+    assert not os.path.exists(os.path.join(m.dir, "exit.json"))
+    with open(os.path.join(m.dir, "monitor.pid")) as f:
+        assert not pid_alive(int(f.read()))
+
+
+def write_process(harness, args, terminal=False):
+    path = os.path.join(harness.root, f"process-{len(os.listdir(harness.root))}.json")
+    with open(path, "w") as f:
+        json.dump({"terminal": terminal, "user": {"uid": 0, "gid": 0}, "args": args,
+                   "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/"}, f)
+    return path
+
+
+def test_exec_output_reaches_a_late_client_and_exit_code(harness):
+    container = harness.start_container(["sleep", "1000"])
+    container.ok_pid()
+    harness.runc("start", container.cid)
+    process = write_process(harness, ["sh", "-c", "echo exec-out; echo exec-err >&2; exit 5"])
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.exec_args(container.cid, process, directory), directory)
+    pid = m.ok_pid()
+    assert pid > 0
+    # Attach after the exec has most likely finished: the buffered output is replayed.
+    time.sleep(0.5)
+    client = m.attach()
+    frames = read_frames(recv_all(client))
+    assert joined(frames, 1) == b"exec-out\n"
+    assert joined(frames, 2) == b"exec-err\n"
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 5
+    assert not os.path.exists(os.path.join(directory, "container-json.log"))
+    # exec mode never deletes the container.
+    assert harness.state(container.cid)["status"] == "running"
+
+
+def test_exec_with_stdin(harness):
+    container = harness.start_container(["sleep", "1000"])
+    container.ok_pid()
+    harness.runc("start", container.cid)
+    process = write_process(harness, ["cat"])
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.exec_args(container.cid, process, directory, "--stdin", "--stdin-once"), directory)
+    m.ok_pid()
+    client = m.attach(stdin=1)
+    client.sendall(b"to exec\n")
+    client.shutdown(socket.SHUT_WR)
+    assert joined(read_frames(recv_all(client)), 1) == b"to exec\n"
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 0
+
+
+def test_create_failure_reports_error_and_exits_non_zero(harness):
+    cid = harness.new_id()
+    bundle = harness.bundle(["sh"], config_edit=lambda c: c["root"].update(path="no-such-rootfs"))
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.container_args(cid, bundle, directory), directory)
+    line = m.read_report()
+    assert line.startswith(b"error runtime create exited with status 1: ")
+    assert b"no-such-rootfs" in line and line.endswith(b"\n") and line.count(b"\n") == 1
+    assert m.wait() == 1
+    assert not os.path.exists(os.path.join(directory, "monitor.pid"))
+    assert not os.path.exists(os.path.join(directory, "attach.sock"))
+
+
+def test_usage_error_is_reported_on_fd_3(harness):
+    directory = harness.monitor_dir()
+    m = harness.spawn([harness.container_args("x", "/nonexistent", directory)[0], "container", "--id", "x"], directory)
+    assert m.read_report().startswith(b"error --runtime is required")
+    assert m.wait() == 2
+
+
+def test_missing_runtime_is_reported(harness):
+    cid = harness.new_id()
+    bundle = harness.bundle(["true"])
+    directory = harness.monitor_dir()
+    argv = harness.container_args(cid, bundle, directory)
+    argv[argv.index("--runtime") + 1] = "/nonexistent/runc"
+    m = harness.spawn(argv, directory)
+    assert m.read_report().startswith(b"error cannot run the runtime /nonexistent/runc")
+    assert m.wait() == 1
