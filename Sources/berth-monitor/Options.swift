@@ -20,7 +20,8 @@ struct MonitorOptions {
     var stdin = false
     var stdinOnce = false
 
-    /// Parses `arguments` (without the program name). Every value is required to be non-empty.
+    /// Parses `arguments` (without the program name). Every value must be non-empty and every
+    /// path absolute: the monitor runs with `/` as its working directory.
     static func parse(_ arguments: [String]) throws -> MonitorOptions {
         guard let first = arguments.first, let mode = MonitorMode(rawValue: first) else {
             throw MonitorError.usage("the first argument must be 'container' or 'exec'")
@@ -60,6 +61,11 @@ struct MonitorOptions {
         case .exec:
             options.process = try required("--process")
             if values["--bundle"] != nil { throw MonitorError.usage("--bundle is only for container") }
+        }
+        for (flag, path) in [("--runtime", options.runtime), ("--runtime-root", options.runtimeRoot),
+                             ("--dir", options.directory), ("--bundle", options.bundle), ("--process", options.process)]
+            where !path.isEmpty && !path.hasPrefix("/") {
+            throw MonitorError.usage("\(flag) must be an absolute path, got \(path)")
         }
         return options
     }

@@ -8,10 +8,10 @@ enum ProcessSetup {
     private static let setChildSubreaper: Int32 = 36
 
     /// After this, the monitor: reads /dev/null on stdin and appends its own diagnostics to
-    /// `D/monitor.log`; leads its own session (no controlling terminal, untouched by signals to
-    /// the starter's process group); ignores SIGPIPE (a vanished client is an EPIPE, not a
-    /// death) and SIGHUP; and is a child subreaper, so the container's init and exec'd
-    /// processes become its children when the runtime exits.
+    /// `D/monitor.log`; works in `/`; leads its own session (no controlling terminal,
+    /// untouched by signals to the starter's process group); ignores SIGPIPE (a vanished
+    /// client is an EPIPE, not a death) and SIGHUP; and is a child subreaper, so the
+    /// container's init and exec'd processes become its children when the runtime exits.
     static func detach(directory: String) throws {
         try FileSystem.makeDirectories(directory, mode: 0o711)
         let null = open("/dev/null", O_RDONLY)
@@ -25,6 +25,8 @@ enum ProcessSetup {
         dup2(log, 2)
         if log > 2 { close(log) }
 
+        // Hold no directory busy (an unmount of the daemon's working directory must not fail).
+        chdir("/")
         if getsid(0) != getpid() && setsid() < 0 {
             // Only a process-group leader cannot start a session; it is still detached enough
             // if the daemon made it one, so carry on.

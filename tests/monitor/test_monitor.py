@@ -319,3 +319,50 @@ def test_missing_runtime_is_reported(harness):
     m = harness.spawn(argv, directory)
     assert m.read_report().startswith(b"error cannot run the runtime /nonexistent/runc")
     assert m.wait() == 1
+
+
+def test_relative_paths_are_refused(harness):
+    directory = harness.monitor_dir()
+    argv = harness.container_args("x", "relative/bundle", directory)
+    m = harness.spawn(argv, directory)
+    assert m.read_report().startswith(b"error --bundle must be an absolute path")
+    assert m.wait() == 2
+
+
+def test_every_attached_client_gets_the_output(harness):
+    m = harness.start_container(["sh", "-c", "sleep 0.2; echo shared"])
+    m.ok_pid()
+    first, second = m.attach(), m.attach()
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    assert joined(read_frames(recv_all(first)), 1) == b"shared\n"
+    assert joined(read_frames(recv_all(second)), 1) == b"shared\n"
+    assert m.wait() == 0
+
+
+def test_exec_with_tty(harness):
+    container = harness.start_container(["sleep", "1000"])
+    container.ok_pid()
+    harness.runc("start", container.cid)
+    process = write_process(harness, ["sh", "-c", "stty size; echo tty-exec"], terminal=True)
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.exec_args(container.cid, process, directory, "--tty"), directory)
+    m.ok_pid()
+    client = m.attach(stdout=1, stderr=0)
+    out = recv_all(client)
+    assert b"tty-exec" in out and not out.startswith(b"\x01\x00\x00\x00")
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 0
+
+
+def test_tty_stdin_once_sends_end_of_file(harness):
+    m = harness.start_container(["cat"], "--tty", "--stdin", "--stdin-once", terminal=True)
+    m.ok_pid()
+    client = m.attach(stdin=1, stdout=1, stderr=0)
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    client.sendall(b"typed\n")
+    client.shutdown(socket.SHUT_WR)
+    assert b"typed" in recv_all(client)
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 0
