@@ -8,6 +8,8 @@ import stat
 import time
 from datetime import datetime, timezone
 
+import pytest
+
 from conftest import joined, pid_alive, read_frames, wait_until
 
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
@@ -228,16 +230,19 @@ def test_killing_the_parent_does_not_affect_the_monitor(harness):
     assert m.exit_record()["exitCode"] == 4
 
 
-def test_kill_9_of_the_monitor_leaves_the_container_running_without_verdict(harness):
-    # Documented behaviour: the container keeps running (reparented above the monitor); its
-    # stdio pipes lose their reader, so its next write gets SIGPIPE/EPIPE. No exit.json is
-    # written and monitor.pid names a dead process: the daemon records "monitor died" (255).
-    m = harness.start_container(["sleep", "1000"])
+@pytest.mark.parametrize("tty", [False, True])
+@pytest.mark.parametrize("args", [["sleep", "1000"], ["sh", "-c", "while true; do echo x; sleep 0.1; done"]])
+def test_kill_9_of_the_monitor_leaves_the_container_running_without_verdict(harness, args, tty):
+    # Documented behaviour (docs/internals.md §2): the container keeps running (reparented
+    # above the monitor); its stdio loses its reader, so writes fail. No exit.json is written
+    # and monitor.pid names a dead process: the daemon records "monitor died" (255).
+    m = harness.start_container(args, *(["--tty"] if tty else []), terminal=tty)
     m.ok_pid()
     harness.runc("start", m.cid)
+    time.sleep(0.3)
     os.kill(m.process.pid, signal.SIGKILL)
     m.process.wait(timeout=10)
-    time.sleep(0.2)
+    time.sleep(1.0)
     assert harness.state(m.cid)["status"] == "running"
     assert not os.path.exists(os.path.join(m.dir, "exit.json"))
     with open(os.path.join(m.dir, "monitor.pid")) as f:
