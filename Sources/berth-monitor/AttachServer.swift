@@ -56,8 +56,16 @@ final class AttachServer {
         return events
     }
 
-    /// Reads what the client sent and acts on it.
-    func readFrom(_ client: AttachClient, into buffer: inout [UInt8]) {
+    /// Acts on poll events for `client`: reads what it sent, writes what is queued for it, and
+    /// closes it when the peer is gone (hang-up or error with nothing left to read).
+    /// `buffer` is scratch space for reading.
+    func handle(_ revents: Int16, on client: AttachClient, buffer: inout [UInt8]) {
+        if revents & Int16(POLLIN) != 0 { readFrom(client, into: &buffer) }
+        if revents & Int16(POLLOUT) != 0 { client.flush() }
+        if revents & Int16(POLLIN) == 0 && revents & Int16(POLLHUP | POLLERR) != 0 { client.close() }
+    }
+
+    private func readFrom(_ client: AttachClient, into buffer: inout [UInt8]) {
         switch Sys.read(client.fd, into: &buffer) {
         case .data(let n): receive(buffer[0..<n], from: client)
         case .wouldBlock: return
@@ -125,24 +133,22 @@ final class AttachServer {
             return
         }
         var rest = bytes
-        while let newline = rest.firstIndex(of: 0x0A), !client.isClosed, client.role != .attached {
+        while let newline = rest.firstIndex(of: 0x0A), !client.closeWhenFlushed, !client.isClosed, client.role != .attached {
             client.line.append(contentsOf: rest[rest.startIndex..<newline])
             rest = rest[(newline + 1)...]
+            if client.line.last == 0x0D { client.line.removeLast() }
             let line = String(decoding: client.line, as: UTF8.self)
             client.line.removeAll()
             execute(line, for: client)
         }
-        if client.isClosed { return }
+        if client.closeWhenFlushed || client.isClosed { return }
         if client.role == .attached {
             if client.wantsStdin && !rest.isEmpty { stdin.enqueue(rest) }
             return
         }
         client.line.append(contentsOf: rest)
         if client.line.count > AttachServer.maximumLineLength {
-            reply("error command line longer than \(AttachServer.maximumLineLength) bytes", to: client)
-            client.readOpen = false
-            client.closeWhenFlushed = true
-            client.flush()
+            refuse("error command line longer than \(AttachServer.maximumLineLength) bytes", client)
         }
     }
 

@@ -76,7 +76,6 @@ final class EventLoop {
                 continue
             }
             for (index, source) in sources.enumerated() where fds[index].revents != 0 {
-                let revents = fds[index].revents
                 switch source {
                 case .children:
                     reaper.reap()
@@ -87,9 +86,7 @@ final class EventLoop {
                 case .stdin:
                     stdin.flush()
                 case .client(let client):
-                    if revents & Int16(POLLIN) != 0 { attach.readFrom(client, into: &buffer) }
-                    if revents & Int16(POLLOUT) != 0 { client.flush() }
-                    if revents & Int16(POLLIN) == 0 && revents & Int16(POLLHUP | POLLERR) != 0 { client.close() }
+                    attach.handle(fds[index].revents, on: client, buffer: &buffer)
                 }
             }
             attach.removeClosed()
@@ -109,10 +106,7 @@ final class EventLoop {
             if poll(&fds, nfds_t(fds.count), timeout) < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { attach.acceptPending() }
             for (index, client) in clients.enumerated() where fds[index + 1].revents != 0 {
-                let revents = fds[index + 1].revents
-                if revents & Int16(POLLIN) != 0 { attach.readFrom(client, into: &buffer) }
-                if revents & Int16(POLLOUT) != 0 { client.flush() }
-                if revents & Int16(POLLIN) == 0 && revents & Int16(POLLHUP | POLLERR) != 0 { client.close() }
+                attach.handle(fds[index + 1].revents, on: client, buffer: &buffer)
             }
             attach.removeClosed()
         }

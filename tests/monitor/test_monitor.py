@@ -371,3 +371,24 @@ def test_tty_stdin_once_sends_end_of_file(harness):
     assert b"typed" in recv_all(client)
     assert m.wait() == 0
     assert m.exit_record()["exitCode"] == 0
+
+
+def test_hostile_attach_lines_are_refused(harness):
+    m = harness.start_container(["sleep", "1000"])
+    m.ok_pid()
+    assert recv_all(m.connect(b"attach stdin=2\n")).startswith(b"error expected: attach")
+    assert recv_all(m.connect(b"x" * 5000)).startswith(b"error command line longer")
+    control = m.connect(b"resize a b\nresize 1 1\n")
+    control.shutdown(socket.SHUT_WR)
+    assert recv_all(control) == (b"error expected: resize <rows> <cols>\n"
+                                 b"error the process has no terminal (started without --tty)\n")
+    # A client that connects and vanishes, and one that never sends anything, change nothing.
+    m.connect(b"").close()
+    idle = m.connect(b"")
+    watcher = m.attach()
+    harness.runc("start", m.cid)
+    harness.runc("kill", m.cid, "KILL")
+    assert recv_all(watcher) == b""
+    assert recv_all(idle) == b""
+    assert m.wait() == 0
+    assert m.exit_record()["exitCode"] == 137
