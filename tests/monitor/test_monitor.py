@@ -392,3 +392,16 @@ def test_hostile_attach_lines_are_refused(harness):
     assert recv_all(idle) == b""
     assert m.wait() == 0
     assert m.exit_record()["exitCode"] == 137
+
+
+def test_container_starts_with_default_signal_dispositions(harness):
+    # The monitor ignores SIGPIPE/SIGHUP and blocks SIGCHLD for itself; none of that (nor
+    # glibc's internal signals, which posix_spawn would leave ignored) may reach the container.
+    m = harness.start_container(["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"])
+    m.ok_pid()
+    client = m.attach()
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    out = joined(read_frames(recv_all(client)), 1)
+    assert out == b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    assert m.wait() == 0

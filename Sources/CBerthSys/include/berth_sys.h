@@ -59,4 +59,12 @@ int berth_recv_fd(int sock);
 // started afterwards must reset their signal mask (posix_spawnattr_setsigmask).
 int berth_signalfd_sigchld(void);
 
+// Starts `path` with `argv` and `envp` in a forked child whose fds 0, 1, 2 are `in`, `out`,
+// `err`, whose signal mask is empty and in which every signal, glibc's internal ones
+// included, has its default disposition (posix_spawn leaves glibc's internal signals 32 and 33
+// ignored, and an ignored signal stays ignored across execve, so containers would inherit it).
+// Returns the child's pid; -1 with errno set if fork failed or execve failed (the child's
+// errno is passed back through a close-on-exec pipe, and the child has then been reaped).
+pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int in, int out, int err);
+
 #endif
