@@ -61,7 +61,7 @@ struct Monitor {
         let listener = try UnixSocket.listen(at: attachPath)
         do {
             let started = try RuntimeCommand(options: options).start(reaper: reaper)
-            reaper.watchOnly(started.pid)
+            reaper.keepOnly(started.pid)
             return (started.pid, started.io, reaper, listener)
         } catch {
             close(listener)

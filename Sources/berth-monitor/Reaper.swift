@@ -32,9 +32,10 @@ final class Reaper {
         }
     }
 
-    /// From now on only statuses of pids passed to `watch` are kept; earlier ones stay
-    /// available to `status(of:)` for `pid`.
-    func watchOnly(_ pid: pid_t) {
+    /// Watches `pid` and stops keeping the statuses of other children (orphans are still
+    /// reaped, their statuses dropped); statuses kept so far are forgotten except `pid`'s.
+    /// Until this is called every status is kept, because the supervised pid is not known yet.
+    func keepOnly(_ pid: pid_t) {
         watched.insert(pid)
         collecting = false
         statuses = statuses.filter { $0.key == pid }

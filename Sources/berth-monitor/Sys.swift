@@ -69,6 +69,7 @@ enum Sys {
 
     /// Writes `bytes[offset...]` once (a short write is a success).
     static func write(_ fd: Int32, _ bytes: [UInt8], from offset: Int) -> WriteResult {
+        // Non-empty from here on, so the buffer has a base address.
         guard offset < bytes.count else { return .wrote(0) }
         while true {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }

@@ -405,3 +405,20 @@ def test_container_starts_with_default_signal_dispositions(harness):
     out = joined(read_frames(recv_all(client)), 1)
     assert out == b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
     assert m.wait() == 0
+
+
+def test_json_log_replaces_each_invalid_utf8_byte_like_docker(harness):
+    # Valid: é, 😀. Invalid, one U+FFFD per byte as Go's encoder (and so docker) writes:
+    # overlong C0 80, surrogate ED A0 80, truncated E2 82, beyond U+10FFFF F4 90 80 80.
+    script = r"printf '\303\251\360\237\230\200|\300\200|\355\240\200|\342\202A|\364\220\200\200|\177\033\n'"
+    m = harness.start_container(["sh", "-c", script])
+    m.ok_pid()
+    harness.runc("start", m.cid)
+    assert m.wait() == 0
+    with open(os.path.join(m.dir, "container-json.log"), "rb") as f:
+        raw = f.read()
+    raw.decode("utf-8")  # the log itself is always valid UTF-8
+    entries = [json.loads(line) for line in raw.splitlines()]
+    bad = "\ufffd"
+    assert [e["log"] for e in entries] == [
+        f"é😀|{bad * 2}|{bad * 3}|{bad * 2}A|{bad * 4}|\x7f\x1b\n"]
