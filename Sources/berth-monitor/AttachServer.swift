@@ -36,8 +36,8 @@ final class AttachServer {
         earlyOutput = bufferUntilFirstClient ? [] : nil
     }
 
-    /// False while output is being kept for a first `attach` client that has not come yet.
-    var firstClientArrived: Bool { earlyOutput == nil }
+    /// True while output is kept for a first `attach` client that has not come yet.
+    var holdsOutputForFirstClient: Bool { earlyOutputCount > 0 && earlyOutput != nil }
 
     /// Accepts every pending connection.
     func acceptPending() {

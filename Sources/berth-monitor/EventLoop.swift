@@ -94,11 +94,12 @@ final class EventLoop {
     }
 
     /// After the process has exited, waits up to `timeoutMilliseconds` for the first `attach`
-    /// client if none has come yet, so output of an exec that ended before the daemon connected
-    /// is still delivered. Returns at once when a client attached earlier (or in container mode).
+    /// client while output is kept for it, so output of an exec that ended before the daemon
+    /// connected is still delivered. Returns at once when a client attached earlier, when there
+    /// was no output, and in container mode.
     func awaitFirstClient(timeoutMilliseconds: Int64) {
         let deadline = Sys.monotonicMilliseconds() + timeoutMilliseconds
-        while !attach.firstClientArrived && Sys.monotonicMilliseconds() < deadline {
+        while attach.holdsOutputForFirstClient && Sys.monotonicMilliseconds() < deadline {
             var fds = [pollfd(fd: attach.listener, events: Int16(POLLIN), revents: 0)]
             let clients = attach.clients
             for client in clients { fds.append(pollfd(fd: client.fd, events: attach.pollEvents(for: client), revents: 0)) }

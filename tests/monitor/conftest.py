@@ -22,7 +22,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MONITOR = os.environ.get("BERTH_MONITOR", os.path.join(REPO, ".build", "debug", "berth-monitor"))
 RUNC = os.environ.get("BERTH_TEST_RUNTIME", "/usr/sbin/runc")
 BUSYBOX = "/bin/busybox"
-APPLETS = ["sh", "cat", "echo", "sleep", "stty", "printf", "head", "tr", "grep", "true"]
+APPLETS = ["sh", "cat", "echo", "sleep", "stty", "printf", "head", "tr", "grep", "true", "ls"]
 
 
 def pid_alive(pid):

@@ -422,3 +422,28 @@ def test_json_log_replaces_each_invalid_utf8_byte_like_docker(harness):
     bad = "\ufffd"
     assert [e["log"] for e in entries] == [
         f"é😀|{bad * 2}|{bad * 3}|{bad * 2}A|{bad * 4}|\x7f\x1b\n"]
+
+
+def test_exec_without_output_and_without_client_ends_at_once(harness):
+    container = harness.start_container(["sleep", "1000"])
+    container.ok_pid()
+    harness.runc("start", container.cid)
+    process = write_process(harness, ["true"])
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.exec_args(container.cid, process, directory), directory)
+    m.ok_pid()
+    started = time.monotonic()
+    assert m.wait() == 0
+    assert time.monotonic() - started < 2.5
+    assert m.exit_record()["exitCode"] == 0
+
+
+def test_container_inherits_only_stdio(harness):
+    # fd 3 is ls's own directory handle; the report pipe, sockets and the log must not leak.
+    m = harness.start_container(["ls", "/proc/self/fd"])
+    m.ok_pid()
+    client = m.attach()
+    time.sleep(0.1)
+    harness.runc("start", m.cid)
+    assert joined(read_frames(recv_all(client)), 1).split() == [b"0", b"1", b"2", b"3"]
+    assert m.wait() == 0
