@@ -3,8 +3,9 @@ import Glibc
 
 /// The server side of `D/attach.sock` (docs/internals.md §2).
 ///
-/// A client's first line is either `attach stdin=0|1 stdout=0|1 stderr=0|1` — it then receives
-/// output (stdcopy frames, or raw bytes with a TTY) and its bytes go to the process's stdin —
+/// A client's first line is either `attach stdin=0|1 stdout=0|1 stderr=0|1` — answered with
+/// `ok`, after which it receives output (stdcopy frames, or raw bytes with a TTY) and its bytes
+/// go to the process's stdin —
 /// or `resize <rows> <cols>`, answered with `ok` or `error <reason>` per line. Guarantees: the
 /// monitor never blocks on a client; a client with more than `clientBufferLimit` bytes unread
 /// is disconnected; with `--stdin-once`, the first stdin client's half-close ends stdin.
@@ -164,6 +165,9 @@ final class AttachServer {
             client.wantsStdin = streams.stdin
             client.wantsStdout = streams.stdout
             client.wantsStderr = streams.stderr
+            // The acknowledgement tells the daemon that all output from now on reaches this
+            // client, so it may run `runtime start` without losing the first bytes.
+            reply("ok", to: client)
             replayEarlyOutput(to: client)
         case "resize":
             client.role = .control

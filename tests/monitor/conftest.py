@@ -105,7 +105,16 @@ class Monitor:
         return s
 
     def attach(self, stdin=0, stdout=1, stderr=1):
-        return self.connect(f"attach stdin={stdin} stdout={stdout} stderr={stderr}\n".encode())
+        """An attached connection; returns once the monitor acknowledged it with `ok\n`, so all
+        output produced from then on reaches it."""
+        s = self.connect(f"attach stdin={stdin} stdout={stdout} stderr={stderr}\n".encode())
+        ack = b""
+        while len(ack) < 3:
+            chunk = s.recv(3 - len(ack))
+            assert chunk, f"attach not acknowledged, got {ack!r}"
+            ack += chunk
+        assert ack == b"ok\n"
+        return s
 
     def resize(self, rows, cols):
         s = self.connect(f"resize {rows} {cols}\n".encode())

@@ -61,7 +61,6 @@ def test_attach_before_start_gets_both_streams_and_exit_code(harness):
     m = harness.start_container(["sh", "-c", "echo out; echo err >&2; exit 3"])
     m.ok_pid()
     client = m.attach(stdin=0, stdout=1, stderr=1)
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     frames = read_frames(recv_all(client))
     assert joined(frames, 1) == b"out\n"
@@ -79,7 +78,6 @@ def test_attach_stream_selection(harness):
     m = harness.start_container(["sh", "-c", "echo out; echo err >&2"])
     m.ok_pid()
     only_err = m.attach(stdout=0, stderr=1)
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     assert read_frames(recv_all(only_err)) == [(2, b"err\n")]
     assert m.wait() == 0
@@ -89,7 +87,6 @@ def test_stdin_forwarding_and_half_close_with_stdin_once(harness):
     m = harness.start_container(["cat"], "--stdin", "--stdin-once")
     m.ok_pid()
     client = m.attach(stdin=1, stdout=1, stderr=1)
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     client.sendall(b"hello\n" + b"x" * 200000 + b"\n")
     client.shutdown(socket.SHUT_WR)
@@ -103,7 +100,6 @@ def test_stdin_without_stdin_once_stays_open_after_client_leaves(harness):
     m = harness.start_container(["cat"], "--stdin")
     m.ok_pid()
     first = m.attach(stdin=1)
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     first.sendall(b"one\n")
     first.shutdown(socket.SHUT_WR)
@@ -186,7 +182,6 @@ def test_tty_raw_output_and_resize(harness):
     m.ok_pid()
     assert m.resize(33, 77) == b"ok\n"
     client = m.attach(stdin=1, stdout=1, stderr=0)
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     first = recv_until(client, b"33 77")
     # Raw bytes, no stdcopy header.
@@ -223,7 +218,6 @@ def test_killing_the_parent_does_not_affect_the_monitor(harness):
     time.sleep(0.2)
     assert pid_alive(monitor_pid)
     client = m.attach()
-    time.sleep(0.1)
     harness.runc("start", cid)
     assert joined(read_frames(recv_all(client)), 1) == b"survived\n"
     assert wait_until(lambda: not pid_alive(monitor_pid), timeout=20)
@@ -338,7 +332,6 @@ def test_every_attached_client_gets_the_output(harness):
     m = harness.start_container(["sh", "-c", "sleep 0.2; echo shared"])
     m.ok_pid()
     first, second = m.attach(), m.attach()
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     assert joined(read_frames(recv_all(first)), 1) == b"shared\n"
     assert joined(read_frames(recv_all(second)), 1) == b"shared\n"
@@ -364,7 +357,6 @@ def test_tty_stdin_once_sends_end_of_file(harness):
     m = harness.start_container(["cat"], "--tty", "--stdin", "--stdin-once", terminal=True)
     m.ok_pid()
     client = m.attach(stdin=1, stdout=1, stderr=0)
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     client.sendall(b"typed\n")
     client.shutdown(socket.SHUT_WR)
@@ -400,7 +392,6 @@ def test_container_starts_with_default_signal_dispositions(harness):
     m = harness.start_container(["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"])
     m.ok_pid()
     client = m.attach()
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     out = joined(read_frames(recv_all(client)), 1)
     assert out == b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
@@ -443,7 +434,6 @@ def test_container_inherits_only_stdio(harness):
     m = harness.start_container(["ls", "/proc/self/fd"])
     m.ok_pid()
     client = m.attach()
-    time.sleep(0.1)
     harness.runc("start", m.cid)
     assert joined(read_frames(recv_all(client)), 1).split() == [b"0", b"1", b"2", b"3"]
     assert m.wait() == 0
