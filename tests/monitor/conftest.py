@@ -3,6 +3,12 @@
 Each test gets a `Harness`: a private temporary directory (busybox bundles, a runc root, monitor
 directories) and bookkeeping so that every container, monitor and directory it made is removed
 afterwards, even when the test fails. Requires root, runc and /bin/busybox (busybox-static).
+
+    swift build --product berth-monitor && python3 -m pytest -q tests/monitor
+    # the shipped build, with the memory budget checked:
+    swift build -c release --product berth-monitor -Xswiftc -static-executable
+    BERTH_MONITOR=.build/release/berth-monitor BERTH_MONITOR_PSS_LIMIT_KIB=450 \
+        python3 -m pytest -q -s tests/monitor
 """
 import fcntl
 import json
