@@ -127,8 +127,10 @@ int berth_recv_fd(int sock) {
     return fd;
 }
 
-// ---- berth-monitor (appended; keep this block at the end) ----
+// ---- berth-monitor additions (signalfd, spawning the runtime) ----
+#include <fcntl.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 
 int berth_signalfd_sigchld(void) {
     sigset_t mask;
@@ -137,9 +139,6 @@ int berth_signalfd_sigchld(void) {
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 }
-
-#include <fcntl.h>
-#include <sys/wait.h>
 
 // The kernel's struct sigaction for rt_sigaction(2); glibc's sigaction refuses signals 32/33.
 struct berth_kernel_sigaction {

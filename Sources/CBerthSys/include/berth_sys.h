@@ -52,11 +52,11 @@ unsigned int berth_minor(unsigned long dev);
 int berth_send_fd(int sock, int fd);
 int berth_recv_fd(int sock);
 
-// ---- berth-monitor (appended; keep this block at the end) ----
+// ---- berth-monitor additions (signalfd, spawning the runtime) ----
 
 // Blocks SIGCHLD for the calling thread and returns a non-blocking, close-on-exec signalfd
 // that becomes readable when SIGCHLD is pending; -1 with errno set on failure. Children
-// started afterwards must reset their signal mask (posix_spawnattr_setsigmask).
+// started afterwards must unblock SIGCHLD again (berth_spawn does).
 int berth_signalfd_sigchld(void);
 
 // Starts `path` with `argv` and `envp` in a forked child whose fds 0, 1, 2 are `in`, `out`,
