@@ -57,6 +57,11 @@ struct Monitor {
     private func start() throws -> (pid: pid_t, io: ProcessIO, reaper: Reaper, listener: Int32) {
         try ProcessSetup.detach(directory: options.directory)
         let reaper = try Reaper()
+        // A restarted container reuses D: the verdict of its previous run must not be read as
+        // this run's.
+        if unlink(options.directory + "/exit.json") != 0 && errno != ENOENT {
+            throw MonitorError.system(operation: "remove the previous exit.json", errno: errno)
+        }
         try FileSystem.writeAtomically(pidPath, bytes: Array("\(getpid())\n".utf8))
         let listener = try UnixSocket.listen(at: attachPath)
         do {

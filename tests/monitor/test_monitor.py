@@ -437,3 +437,22 @@ def test_container_inherits_only_stdio(harness):
     harness.runc("start", m.cid)
     assert joined(read_frames(recv_all(client)), 1).split() == [b"0", b"1", b"2", b"3"]
     assert m.wait() == 0
+
+
+def test_restart_in_the_same_directory_replaces_the_old_verdict(harness):
+    first = harness.start_container(["sh", "-c", "echo run1; exit 1"])
+    first.ok_pid()
+    harness.runc("start", first.cid)
+    assert first.wait() == 0 and first.exit_record()["exitCode"] == 1
+    second = harness.spawn(harness.container_args(first.cid, harness.bundle(["sh", "-c", "read x; echo run2"]),
+                                                  first.dir, "--stdin"), first.dir)
+    second.cid = first.cid
+    second.ok_pid()
+    assert not os.path.exists(os.path.join(first.dir, "exit.json"))
+    client = second.attach(stdin=1)
+    harness.runc("start", second.cid)
+    client.sendall(b"\n")
+    assert joined(read_frames(recv_all(client)), 1) == b"run2\n"
+    assert second.wait() == 0 and second.exit_record()["exitCode"] == 0
+    with open(os.path.join(first.dir, "container-json.log")) as f:
+        assert [json.loads(line)["log"] for line in f] == ["run1\n", "run2\n"]
