@@ -132,7 +132,7 @@ int berth_recv_fd(int sock) {
 
 // ---- Engine: spawning helper processes ----
 
-pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
+pid_t berth_spawn_session(const char *path, char *const argv[], char *const envp[],
                   int stdin_fd, int stdout_fd, int stderr_fd, int fd3, int new_session) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
@@ -177,3 +177,81 @@ ssize_t berth_lgetxattr(const char *path, const char *name, void *value, size_t 
 ssize_t berth_fgetxattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }
 ssize_t berth_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
 ssize_t berth_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
+
+// ---- berth-monitor additions (signalfd, spawning the runtime) ----
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+int berth_signalfd_sigchld(void) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
+    return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+// The kernel's struct sigaction for rt_sigaction(2); glibc's sigaction refuses signals 32/33.
+struct berth_kernel_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+
+static void berth_child_stdio(int from, int to) {
+    if (from == to) {
+        fcntl(to, F_SETFD, 0);
+    } else {
+        dup2(from, to);
+    }
+}
+
+pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int in, int out, int err) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(report[0]);
+        close(report[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        struct berth_kernel_sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        for (int sig = 1; sig <= 64; sig++) {
+            if (sig == SIGKILL || sig == SIGSTOP) continue;
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        // Move fds that sit on 0..2 out of the way before dup2 onto 0..2.
+        if (in <= 2 && in != 0) in = fcntl(in, F_DUPFD_CLOEXEC, 3);
+        if (out <= 2 && out != 1) out = fcntl(out, F_DUPFD_CLOEXEC, 3);
+        if (err <= 2 && err != 2) err = fcntl(err, F_DUPFD_CLOEXEC, 3);
+        berth_child_stdio(in, 0);
+        berth_child_stdio(out, 1);
+        berth_child_stdio(err, 2);
+        execve(path, argv, envp);
+        int code = errno;
+        ssize_t ignored = write(report[1], &code, sizeof code);
+        (void)ignored;
+        _exit(127);
+    }
+    close(report[1]);
+    int code = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &code, sizeof code);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof code) {
+        waitpid(pid, NULL, 0);
+        errno = code;
+        return -1;
+    }
+    return pid;
+}

@@ -58,7 +58,7 @@ int berth_recv_fd(int sock);
 // posix_spawn of `path` with the given stdio (-1 = /dev/null) and, when `fd3` >= 0, that
 // descriptor as fd 3; every other descriptor is closed in the child. With `new_session` the
 // child starts its own session (setsid), so it survives its parent. Returns the pid or -errno.
-pid_t berth_spawn(const char *path, char *const argv[], char *const envp[],
+pid_t berth_spawn_session(const char *path, char *const argv[], char *const envp[],
                   int stdin_fd, int stdout_fd, int stderr_fd, int fd3, int new_session);
 
 // pidfd_open(2): a descriptor that becomes readable when `pid` exits. -1 and errno on error.
@@ -77,5 +77,20 @@ ssize_t berth_lgetxattr(const char *path, const char *name, void *value, size_t 
 ssize_t berth_fgetxattr(int fd, const char *name, void *value, size_t size);
 ssize_t berth_llistxattr(const char *path, char *list, size_t size);
 ssize_t berth_flistxattr(int fd, char *list, size_t size);
+
+// ---- berth-monitor additions (signalfd, spawning the runtime) ----
+
+// Blocks SIGCHLD for the calling thread and returns a non-blocking, close-on-exec signalfd
+// that becomes readable when SIGCHLD is pending; -1 with errno set on failure. Children
+// started afterwards must unblock SIGCHLD again (berth_spawn does).
+int berth_signalfd_sigchld(void);
+
+// Starts `path` with `argv` and `envp` in a forked child whose fds 0, 1, 2 are `in`, `out`,
+// `err`, whose signal mask is empty and in which every signal, glibc's internal ones
+// included, has its default disposition (posix_spawn leaves glibc's internal signals 32 and 33
+// ignored, and an ignored signal stays ignored across execve, so containers would inherit it).
+// Returns the child's pid; -1 with errno set if fork failed or execve failed (the child's
+// errno is passed back through a close-on-exec pipe, and the child has then been reaped).
+pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int in, int out, int err);
 
 #endif

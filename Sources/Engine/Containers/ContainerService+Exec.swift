@@ -83,7 +83,8 @@ extension ContainerService {
         var arguments = ["exec", "--runtime", try runtimePath(container.runtime), "--runtime-root", configuration.runtimeRoot(for: container.runtime),
                          "--id", container.id, "--process", dir + "/process.json", "--dir", dir]
         if exec.config.Tty == true { arguments.append("--tty") }
-        if exec.config.AttachStdin == true { arguments.append("--stdin") }
+        // docker closes an exec's stdin when the client's stdin ends.
+        if exec.config.AttachStdin == true { arguments += ["--stdin", "--stdin-once"] }
         exec.started = true
         execs[id] = exec
         let started = try await launcher.launch(arguments: arguments, directory: dir)

@@ -57,7 +57,7 @@ enum ProcessRunner {
         defer { argv.forEach { free($0) } }
         var envp: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"].map { $0.withCString { strdup($0) } } + [nil]
         defer { envp.forEach { free($0) } }
-        return berth_spawn(arguments[0], &argv, &envp, stdin, stdout, stderr, fd3, newSession ? 1 : 0)
+        return berth_spawn_session(arguments[0], &argv, &envp, stdin, stdout, stderr, fd3, newSession ? 1 : 0)
     }
 
     /// waitpid until the child exits; its status as a shell would report it.

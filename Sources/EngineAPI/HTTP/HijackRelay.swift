@@ -33,14 +33,18 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
         Task {
             do {
                 let (path, hello) = try await plan.connect()
+                let acknowledged = loop.makePromise(of: Void.self)
                 let monitor = try await ClientBootstrap(group: loop)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(MonitorSide(client: client))
+                            try channel.pipeline.syncOperations.addHandler(MonitorSide(client: client, acknowledged: acknowledged))
                         }
                     }
                     .connect(unixDomainSocketPath: path).get()
                 try await monitor.writeAndFlush(ByteBuffer(string: hello)).get()
+                // The monitor answers `ok` once the client is registered; only then may the
+                // container start, or its first output would reach the log alone.
+                try await acknowledged.futureResult.get()
                 await plan.connected()
                 loop.execute { relay.value.attached(monitor) }
                 try? await monitor.closeFuture.get()
@@ -83,22 +87,42 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
     }
 }
 
-/// The monitor's end of the splice: forwards output to the client and closes the client when
-/// the monitor hangs up.
+/// The monitor's end of the splice: waits for the monitor's `ok` line, then forwards output to
+/// the client, and closes the client when the monitor hangs up.
 private final class MonitorSide: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let client: Channel
+    private let acknowledged: EventLoopPromise<Void>
+    private var answer: [UInt8] = []
+    private var isAcknowledged = false
 
-    init(client: Channel) {
+    init(client: Channel, acknowledged: EventLoopPromise<Void>) {
         self.client = client
+        self.acknowledged = acknowledged
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        client.writeAndFlush(unwrapInboundIn(data), promise: nil)
+        var buffer = unwrapInboundIn(data)
+        if !isAcknowledged {
+            while let byte = buffer.readInteger(as: UInt8.self) {
+                if byte != 0x0a { answer.append(byte); continue }
+                guard answer == Array("ok".utf8) else {
+                    acknowledged.fail(MonitorRefused(answer: String(decoding: answer, as: UTF8.self)))
+                    context.close(promise: nil)
+                    return
+                }
+                isAcknowledged = true
+                acknowledged.succeed()
+                break
+            }
+            guard isAcknowledged, buffer.readableBytes > 0 else { return }
+        }
+        client.writeAndFlush(buffer, promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !isAcknowledged { acknowledged.fail(MonitorRefused(answer: "connection closed")) }
         client.writeAndFlush(ByteBuffer(), promise: nil)
         client.close(promise: nil)
     }
@@ -106,4 +130,9 @@ private final class MonitorSide: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
     }
+}
+
+/// The monitor did not accept an attach request.
+struct MonitorRefused: Error {
+    let answer: String
 }

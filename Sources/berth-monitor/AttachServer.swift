@@ -1,0 +1,236 @@
+import CBerthSys
+import Glibc
+
+/// The server side of `D/attach.sock` (docs/internals.md §2).
+///
+/// A client's first line is either `attach stdin=0|1 stdout=0|1 stderr=0|1` — answered with
+/// `ok`, after which it receives output (stdcopy frames, or raw bytes with a TTY) and its bytes
+/// go to the process's stdin —
+/// or `resize <rows> <cols>`, answered with `ok` or `error <reason>` per line. Guarantees: the
+/// monitor never blocks on a client; a client with more than `clientBufferLimit` bytes unread
+/// is disconnected; with `--stdin-once`, the first stdin client's half-close ends stdin.
+final class AttachServer {
+    /// Unread output a client may accumulate before it is dropped.
+    static let clientBufferLimit = 1 << 20
+    /// Output kept for the first client when the monitor buffers until one attaches (exec).
+    static let earlyOutputLimit = 64 * 1024
+    /// The longest command line accepted.
+    static let maximumLineLength = 256
+
+    let listener: Int32
+    private(set) var clients: [AttachClient] = []
+    private let stdin: StdinForwarder
+    private let terminal: Int32
+    private let stdinOnce: Bool
+    private var earlyOutput: [(stream: StreamID, bytes: [UInt8])]?
+    private var earlyOutputCount = 0
+
+    /// - Parameters:
+    ///   - terminal: the pty master for `resize` and raw output, or -1 for pipes (framed output).
+    ///   - bufferUntilFirstClient: keep up to `earlyOutputLimit` bytes of output produced before
+    ///     the first `attach` client and replay them to it.
+    init(listener: Int32, stdin: StdinForwarder, terminal: Int32, stdinOnce: Bool, bufferUntilFirstClient: Bool) {
+        self.listener = listener
+        self.stdin = stdin
+        self.terminal = terminal
+        self.stdinOnce = stdinOnce
+        earlyOutput = bufferUntilFirstClient ? [] : nil
+    }
+
+    /// True while output is kept for a first `attach` client that has not come yet.
+    var holdsOutputForFirstClient: Bool { earlyOutputCount > 0 && earlyOutput != nil }
+
+    /// Accepts every pending connection.
+    func acceptPending() {
+        while let fd = UnixSocket.accept(listener) {
+            clients.append(AttachClient(fd: fd))
+        }
+    }
+
+    /// The poll events a client needs now: input unless it is attached to a stdin that is full,
+    /// output while bytes are queued.
+    func pollEvents(for client: AttachClient) -> Int16 {
+        var events: Int16 = 0
+        let pushedBack = client.role == .attached && client.wantsStdin && !stdin.acceptsInput && stdin.fd >= 0
+        if client.readOpen && !pushedBack { events |= Int16(POLLIN) }
+        if client.pendingCount > 0 { events |= Int16(POLLOUT) }
+        return events
+    }
+
+    /// Acts on poll events for `client`: reads what it sent, writes what is queued for it, and
+    /// closes it when the peer is gone (hang-up or error with nothing left to read).
+    /// `buffer` is scratch space for reading.
+    func handle(_ revents: Int16, on client: AttachClient, buffer: inout [UInt8]) {
+        if revents & Int16(POLLIN) != 0 { readFrom(client, into: &buffer) }
+        if revents & Int16(POLLOUT) != 0 { client.flush() }
+        if revents & Int16(POLLIN) == 0 && revents & Int16(POLLHUP | POLLERR) != 0 { client.close() }
+    }
+
+    private func readFrom(_ client: AttachClient, into buffer: inout [UInt8]) {
+        switch Sys.read(client.fd, into: &buffer) {
+        case .data(let n): receive(buffer[0..<n], from: client)
+        case .wouldBlock: return
+        case .end, .failed: clientStoppedSending(client)
+        }
+    }
+
+    /// Queues one chunk of output for every attached client that asked for `stream`, or keeps
+    /// it for the first client when buffering.
+    func broadcast(_ chunk: ArraySlice<UInt8>, stream: StreamID) {
+        if earlyOutput != nil {
+            if earlyOutputCount < AttachServer.earlyOutputLimit {
+                let kept = chunk.prefix(AttachServer.earlyOutputLimit - earlyOutputCount)
+                earlyOutput?.append((stream, Array(kept)))
+                earlyOutputCount += kept.count
+            }
+            return
+        }
+        for client in clients where client.role == .attached && !client.isClosed {
+            send(chunk, stream: stream, to: client)
+        }
+    }
+
+    /// Asks every client to close once its queued output is written.
+    func closeAllWhenFlushed() {
+        for client in clients {
+            client.closeWhenFlushed = true
+            client.readOpen = false
+            if client.pendingCount == 0 { client.close() }
+        }
+    }
+
+    /// Closes every client now and the listener.
+    func closeAll() {
+        for client in clients { client.close() }
+        clients.removeAll()
+        close(listener)
+    }
+
+    /// Forgets clients whose connection is closed.
+    func removeClosed() {
+        clients.removeAll { $0.isClosed }
+    }
+
+    private func send(_ chunk: ArraySlice<UInt8>, stream: StreamID, to client: AttachClient) {
+        let wanted = stream == .stdout ? client.wantsStdout : client.wantsStderr
+        guard wanted else { return }
+        if terminal < 0 {
+            let length = UInt32(chunk.count)
+            client.queue([stream.rawValue, 0, 0, 0,
+                          UInt8(length >> 24), UInt8((length >> 16) & 0xFF),
+                          UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)][...])
+        }
+        client.queue(chunk)
+        client.flush()
+        if client.pendingCount > AttachServer.clientBufferLimit {
+            Sys.writeBestEffort(2, "berth-monitor: dropping attach client: more than \(AttachServer.clientBufferLimit) bytes unread\n")
+            client.close()
+        }
+    }
+
+    private func receive(_ bytes: ArraySlice<UInt8>, from client: AttachClient) {
+        if client.role == .attached {
+            if client.wantsStdin { stdin.enqueue(bytes) }
+            return
+        }
+        var rest = bytes
+        while let newline = rest.firstIndex(of: 0x0A), !client.closeWhenFlushed, !client.isClosed, client.role != .attached {
+            client.line.append(contentsOf: rest[rest.startIndex..<newline])
+            rest = rest[(newline + 1)...]
+            if client.line.last == 0x0D { client.line.removeLast() }
+            let line = String(decoding: client.line, as: UTF8.self)
+            client.line.removeAll()
+            execute(line, for: client)
+        }
+        if client.closeWhenFlushed || client.isClosed { return }
+        if client.role == .attached {
+            if client.wantsStdin && !rest.isEmpty { stdin.enqueue(rest) }
+            return
+        }
+        client.line.append(contentsOf: rest)
+        if client.line.count > AttachServer.maximumLineLength {
+            refuse("error command line longer than \(AttachServer.maximumLineLength) bytes", client)
+        }
+    }
+
+    private func execute(_ line: String, for client: AttachClient) {
+        let words = line.split(separator: " ", omittingEmptySubsequences: true)
+        switch words.first {
+        case "attach" where client.role == .awaitingCommand:
+            guard let streams = AttachServer.parseAttach(words.dropFirst()) else {
+                refuse("error expected: attach stdin=0|1 stdout=0|1 stderr=0|1", client)
+                return
+            }
+            client.role = .attached
+            client.wantsStdin = streams.stdin
+            client.wantsStdout = streams.stdout
+            client.wantsStderr = streams.stderr
+            // The acknowledgement tells the daemon that all output from now on reaches this
+            // client, so it may run `runtime start` without losing the first bytes.
+            reply("ok", to: client)
+            replayEarlyOutput(to: client)
+        case "resize":
+            client.role = .control
+            guard words.count == 3, let rows = UInt16(words[1]), let columns = UInt16(words[2]) else {
+                reply("error expected: resize <rows> <cols>", to: client)
+                return
+            }
+            if terminal < 0 {
+                reply("error the process has no terminal (started without --tty)", to: client)
+            } else if berth_set_winsize(terminal, rows, columns) != 0 {
+                reply("error set window size: \(Sys.errorString(errno))", to: client)
+            } else {
+                reply("ok", to: client)
+            }
+        default:
+            refuse("error unknown command; expected attach or resize", client)
+        }
+    }
+
+    private func replayEarlyOutput(to client: AttachClient) {
+        guard let kept = earlyOutput else { return }
+        earlyOutput = nil
+        earlyOutputCount = 0
+        for entry in kept { send(entry.bytes[...], stream: entry.stream, to: client) }
+    }
+
+    private func clientStoppedSending(_ client: AttachClient) {
+        client.readOpen = false
+        switch client.role {
+        case .attached:
+            if client.wantsStdin && stdinOnce { stdin.endAfterFlush() }
+        case .awaitingCommand, .control:
+            client.closeWhenFlushed = true
+            client.flush()
+        }
+    }
+
+    private func reply(_ text: String, to client: AttachClient) {
+        client.queue(Array((text + "\n").utf8)[...])
+        client.flush()
+    }
+
+    private func refuse(_ text: String, _ client: AttachClient) {
+        client.readOpen = false
+        client.closeWhenFlushed = true
+        reply(text, to: client)
+    }
+
+    /// The streams named in `stdin=… stdout=… stderr=…`; missing ones are off. Nil when a word
+    /// is not one of those with value 0 or 1.
+    static func parseAttach(_ words: ArraySlice<Substring>) -> (stdin: Bool, stdout: Bool, stderr: Bool)? {
+        var result = (stdin: false, stdout: false, stderr: false)
+        for word in words {
+            let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[1] == "0" || parts[1] == "1" else { return nil }
+            let on = parts[1] == "1"
+            switch parts[0] {
+            case "stdin": result.stdin = on
+            case "stdout": result.stdout = on
+            case "stderr": result.stderr = on
+            default: return nil
+            }
+        }
+        return result
+    }
+}

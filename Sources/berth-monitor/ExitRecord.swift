@@ -1,0 +1,40 @@
+import BerthFS
+
+/// How a supervised process ended, decoded from a `waitpid` status.
+struct ExitStatus: Equatable {
+    /// The exit status, or 128 + signal when the process was killed by a signal (docker's rule).
+    var code: Int32
+    /// The signal that killed the process, nil when it exited.
+    var signal: Int32?
+
+    /// Decodes a raw wait status (the W* macros are not available in Swift).
+    init(waitStatus status: Int32) {
+        let termination = status & 0x7F
+        if termination == 0 {
+            code = (status >> 8) & 0xFF
+            signal = nil
+        } else {
+            code = 128 + termination
+            signal = termination
+        }
+    }
+
+    init(code: Int32, signal: Int32?) {
+        self.code = code
+        self.signal = signal
+    }
+}
+
+/// `D/exit.json`: `{"exitCode":N,"finishedAt":"<RFC3339Nano>","signal":S|null}`, the monitor's
+/// verdict that the daemon reads after a restart. Written atomically, so its presence means
+/// the whole record is there.
+enum ExitRecord {
+    static func json(_ status: ExitStatus, finishedAt: String) -> String {
+        let signal = status.signal.map { String($0) } ?? "null"
+        return "{\"exitCode\":\(status.code),\"finishedAt\":\"\(finishedAt)\",\"signal\":\(signal)}\n"
+    }
+
+    static func write(_ status: ExitStatus, finishedAt: String, directory: String) throws {
+        try FileSystem.writeAtomically(directory + "/exit.json", bytes: Array(json(status, finishedAt: finishedAt).utf8))
+    }
+}
