@@ -61,6 +61,7 @@ extension ContainerService {
             try? snapshots.unmount(rootfs)
             record.state.error = "\(error)"
             try? update(record)
+            await failedToStart(record, error: error)
             throw error
         }
         record.state = ContainerState(status: .running, pid: started.processPID, exitCode: 0, error: "", startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: started.monitorPID)
@@ -104,6 +105,13 @@ extension ContainerService {
 
     static func initBinary() -> String? {
         ["/usr/bin/tini-static", "/usr/bin/docker-init"].first { FileSystem.exists($0) }
+    }
+
+    /// Releases everyone waiting on a start that failed: held attach clients get the error and
+    /// an auto-remove container is removed, as docker does.
+    private func failedToStart(_ record: ContainerRecord, error: Error) async {
+        for waiter in attachWaiters.removeValue(forKey: record.id) ?? [] { waiter.resume(throwing: error) }
+        if record.hostConfig.AutoRemove == true { try? await remove(record.id, force: true) }
     }
 
     // MARK: Attach rendezvous

@@ -31,7 +31,9 @@ public enum SecurityDefaults {
     public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
     /// Device cgroup: deny everything, then allow the default nodes (null, zero, urandom, random,
-    /// tty, console-ish 5:1), pts and ptmx, mknod of any node; /dev/fuse stays denied.
+    /// full, tty, console 5:1), pts and ptmx, and mknod (not use) of any node. /dev/fuse is
+    /// covered by the deny-all; an explicit deny after the mknod wildcard is a hole cgroup v1
+    /// cannot punch (runc refuses it).
     public static let deviceRules: [RuntimeSpec.DeviceRule] = [
         .init(allow: false, access: "rwm"),
         .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),
@@ -45,7 +47,6 @@ public enum SecurityDefaults {
         .init(allow: true, type: "c", major: 136, access: "rwm"),
         .init(allow: true, type: "c", access: "m"),
         .init(allow: true, type: "b", access: "m"),
-        .init(allow: false, type: "c", major: 10, minor: 229, access: "rwm"),
     ]
 
     /// The container's capability set after `--cap-add` / `--cap-drop` (names with or without
