@@ -32,6 +32,12 @@ enum CLIError: Error, CustomStringConvertible {
         }
     }
 
+    /// True when the daemon could not be reached at all (reported as is, exit status 1).
+    var isConnectionFailure: Bool {
+        if case .daemonUnreachable = self { return true }
+        return false
+    }
+
     var description: String {
         switch self {
         case .daemonUnreachable(let host, let reason):

@@ -15,13 +15,15 @@ struct ContainerCreation {
         let request = try DaemonClient.json(body)
         do {
             return try attempt(request, query: query)
+        } catch let error as CLIError where error.isConnectionFailure {
+            throw error
         } catch CLIError.daemon(let status, let message) where status == 404 && message.lowercased().contains("no such image") {
             let shown = (try? Reference(parsing: body.image).familiar) ?? body.image
             Console.err("Unable to find image '\(shown)' locally\n")
             do {
                 try ImagePull.pull(client, reference: body.image, outputFD: 2)
                 return try attempt(request, query: query)
-            } catch let error as CLIError {
+            } catch let error as CLIError where !error.isConnectionFailure {
                 throw CLIError.runFailed(command: commandName, message: error.description, status: 125)
             }
         } catch let error as CLIError {

@@ -26,6 +26,7 @@ struct Run: ParsableCommand {
         let id = try ContainerCreation(client: client, commandName: "run").create(body, name: options.name)
         let startFailed = { (error: CLIError) -> CLIError in
             guard case .daemon = error else { return error }
+            // docker: 127 when the command is missing, 126 when it cannot be executed, else 125.
             return CLIError.runFailed(command: "run", message: error.description,
                                       status: ContainerCreation.startFailureStatus(error.description))
         }

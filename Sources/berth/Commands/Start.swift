@@ -45,7 +45,7 @@ enum ContainerBatch {
             do {
                 try body(name)
             } catch let error as CLIError {
-                if case .daemonUnreachable = error { throw error }
+                if error.isConnectionFailure { throw error }
                 Console.err(error.description + "\n")
                 failed.append(name)
             }

@@ -7,7 +7,8 @@ enum EnvFile {
         var result: [String] = []
         var content = Substring(text)
         if content.hasPrefix("\u{FEFF}") { content = content.dropFirst() }
-        for rawLine in content.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so it is a separator of its own.
+        for rawLine in content.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             var line = rawLine
             if line.hasSuffix("\r") { line = line.dropLast() }
             let trimmed = line.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }

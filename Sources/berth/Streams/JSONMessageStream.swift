@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// One line of a JSON progress stream (pull, push, import, load), as in moby's
 /// `pkg/jsonmessage`.
 struct JSONMessage: Decodable {
@@ -33,24 +31,14 @@ struct JSONMessage: Decodable {
 /// line, updated in place; otherwise one line per event, skipping byte-count updates.
 struct JSONMessagePrinter {
     private let terminal: Bool
-    private let outputFD: Int32
+    /// Where `print` writes.
+    let outputFD: Int32
     private var lines: [String: Int] = [:]
 
     /// A printer writing to `outputFD`, which is a terminal when `terminal` is true.
     init(terminal: Bool, outputFD: Int32) {
         self.terminal = terminal
         self.outputFD = outputFD
-    }
-
-    /// Reads the whole stream from `body`, printing as it goes; an error line throws.
-    mutating func print(_ body: ResponseBody) throws {
-        try body.forEachLine { line in
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x0d }) else { return }
-            guard let message = try? APICoding.plainDecoder.decode(JSONMessage.self, from: Data(line)) else {
-                throw CLIError.protocolViolation("bad progress line \"\(String(decoding: line, as: UTF8.self))\"")
-            }
-            try FDIO.write(outputFD, render(message))
-        }
     }
 
     /// The text to write for `message`.
