@@ -8,6 +8,7 @@ struct ContainerCreateBody: Encodable {
     var attachStdin = false
     var attachStdout = false
     var attachStderr = false
+    var exposedPorts: [String: EmptyObject]?
     var tty = false
     var openStdin = false
     var stdinOnce = false
@@ -25,6 +26,7 @@ struct ContainerCreateBody: Encodable {
 /// `HostConfig` of the create body.
 struct HostConfigBody: Encodable {
     var binds: [String]?
+    var portBindings: [String: [PortBindingBody]]?
     var tmpfs: [String: String]?
     var readonlyRootfs = false
     var memory: Int64 = 0
@@ -37,6 +39,12 @@ struct HostConfigBody: Encodable {
     var capDrop: [String]?
     var securityOpt: [String]?
     var runtime: String?
+}
+
+/// One host address for a published port: `{"HostIp": "127.0.0.1", "HostPort": "8080"}`.
+struct PortBindingBody: Codable, Equatable {
+    var hostIp: String
+    var hostPort: String
 }
 
 /// The body of `POST /containers/{id}/exec`.

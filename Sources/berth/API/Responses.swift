@@ -19,12 +19,8 @@ struct ContainerInspect: Decodable {
         let tty: Bool?
         let openStdin: Bool?
     }
-    struct State: Decodable {
-        let running: Bool?
-    }
     let id: String
     let config: Config?
-    let state: State?
 }
 
 /// One entry of `GET /containers/json`.
@@ -42,7 +38,6 @@ struct ContainerSummary: Decodable {
     let command: String?
     let created: Int64?
     let ports: [Port]?
-    let state: String?
     let status: String?
 }
 
@@ -55,9 +50,8 @@ struct ImageSummary: Decodable {
     let size: Int64?
 }
 
-/// `GET /exec/{id}/json`: whether it still runs and how it ended.
+/// `GET /exec/{id}/json`: how the process ended.
 struct ExecInspect: Decodable {
-    let running: Bool?
     let exitCode: Int64?
 }
 

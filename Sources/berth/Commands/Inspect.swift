@@ -7,6 +7,9 @@ struct Inspect: ParsableCommand {
     @Option(name: .long, help: "Only inspect objects of the given type (container, image)")
     var type: String?
 
+    @Option(name: .shortAndLong, help: "Format output using a template: {{.Field.Sub}} or {{json .Field}}")
+    var format: String?
+
     @Argument(help: "Names or IDs of containers or images")
     var objects: [String]
 
@@ -14,17 +17,22 @@ struct Inspect: ParsableCommand {
         if let type, type != "container", type != "image" {
             throw CLIError.failed("\"\(type)\" is not a valid value for --type")
         }
+        let template = try format.map { try InspectTemplate($0) }
         let client = try Berth.client()
         var found: [String] = []
         var missing: [String] = []
         for name in objects {
             if let json = try lookup(client, name) {
-                found.append("    " + JSONIndent.indent(json, level: 1))
+                found.append(template.map { $0.render(json) } ?? "    " + JSONIndent.indent(json, level: 1))
             } else {
                 missing.append(name)
             }
         }
-        try Console.out(found.isEmpty ? "[]\n" : "[\n" + found.joined(separator: ",\n") + "\n]\n")
+        if template != nil {
+            try Console.out(found.map { $0 + "\n" }.joined())
+        } else {
+            try Console.out(found.isEmpty ? "[]\n" : "[\n" + found.joined(separator: ",\n") + "\n]\n")
+        }
         guard missing.isEmpty else {
             throw CLIError.failed(missing.map { "Error: No such object: \($0)" }.joined(separator: "\n"))
         }

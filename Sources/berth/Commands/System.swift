@@ -67,9 +67,6 @@ struct Version: ParsableCommand {
 
 /// `GET /info`, the fields `berth info` prints.
 struct InfoResponse: Decodable {
-    struct Runtime: Decodable {
-        let path: String?
-    }
     let iD: String?
     let containers: Int?
     let containersRunning: Int?
@@ -88,7 +85,7 @@ struct InfoResponse: Decodable {
     let name: String?
     let serverVersion: String?
     let dockerRootDir: String?
-    let runtimes: [String: Runtime]?
+    let runtimes: [String: EmptyObject]?
     let defaultRuntime: String?
     let securityOptions: [String]?
     let warnings: [String]?

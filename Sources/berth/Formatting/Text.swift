@@ -7,12 +7,6 @@ enum Text {
         return String(id.prefix(12))
     }
 
-    /// The ID without a `sha256:` prefix, untruncated.
-    static func fullID(_ id: String) -> String {
-        guard let colon = id.firstIndex(of: ":") else { return id }
-        return String(id[id.index(after: colon)...])
-    }
-
     /// `text` cut to `width` characters, the last replaced by `…` when it was longer
     /// (docker's `formatter.Ellipsis`).
     static func ellipsis(_ text: String, width: Int) -> String {

@@ -39,6 +39,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Bind mount a volume")
     var volume: [String] = []
 
+    @Option(name: .shortAndLong, help: "Publish a container's port to the host ([ip:][hostPort:]containerPort[/proto])")
+    var publish: [String] = []
+
     @Option(name: .long, help: "Mount a tmpfs directory")
     var tmpfs: [String] = []
 
@@ -131,6 +134,20 @@ struct ContainerOptions: ParsableArguments {
                 mounts[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
             host.tmpfs = mounts
+        }
+        if !publish.isEmpty {
+            var exposed: [String: EmptyObject] = [:]
+            var bindings: [String: [PortBindingBody]] = [:]
+            for spec in publish {
+                guard let (port, binding) = PortSpec.parse(spec) else {
+                    throw CLIError.invalidFlag(command: commandName, value: spec, flag: "-p, --publish",
+                                               reason: "invalid port specification: \"\(spec)\"")
+                }
+                exposed[port] = EmptyObject()
+                bindings[port, default: []].append(binding)
+            }
+            body.exposedPorts = exposed
+            host.portBindings = bindings
         }
         host.readonlyRootfs = readOnly
         host.pidsLimit = pidsLimit

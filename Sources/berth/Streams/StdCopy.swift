@@ -19,9 +19,6 @@ struct StdCopyDemuxer {
 
     private var pending: [UInt8] = []
 
-    /// True when bytes of an incomplete frame are waiting for more input.
-    var hasPartialFrame: Bool { !pending.isEmpty }
-
     /// Appends `bytes` and returns every frame now complete, in order. Throws on an unknown
     /// stream byte (the stream is not stdcopy-framed).
     mutating func feed(_ bytes: [UInt8]) throws -> [Frame] {

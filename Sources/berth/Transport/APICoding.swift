@@ -7,6 +7,7 @@ enum APICoding {
     /// Encodes lowerCamelCase properties as PascalCase keys.
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
         encoder.keyEncodingStrategy = .custom { path in
             WireKey(flippingFirstLetterOf: path.last?.stringValue ?? "", upper: true)
         }

@@ -158,7 +158,6 @@ import Testing
         let bytes: [UInt8] = [2, 0, 0, 0, 0, 0, 0, 4] + Array("err\n".utf8) + [1, 0, 0, 0, 0, 0, 0, 4] + Array("out\n".utf8)
         let frames = try demuxer.feed(bytes)
         #expect(frames == [.init(stream: .stderr, payload: Array("err\n".utf8)), .init(stream: .stdout, payload: Array("out\n".utf8))])
-        #expect(!demuxer.hasPartialFrame)
     }
 
     @Test func framesSplitAnywhere() throws {
@@ -311,5 +310,42 @@ enum JSONProbe: Decodable, Equatable {
 
     @Test func errorsThrow() {
         #expect(throws: CLIError.self) { try render(#"{"errorDetail":{"message":"boom"},"error":"boom"}"#) }
+    }
+}
+
+@Suite struct InspectTemplateTests {
+    let json = Array(#"{"Name":"/demo","State":{"ExitCode":3,"Running":false},"Config":{"Cmd":["sh","-c"],"Env":null,"Labels":{"b":"2","a":"1"}},"X":"tab\there \u00e9 \ud83d\ude00"}"#.utf8)
+
+    @Test func rendersFieldsLikeGo() throws {
+        #expect(try InspectTemplate("{{.State.ExitCode}}").render(json) == "3")
+        #expect(try InspectTemplate("{{ .Name }}:{{.State.Running}}").render(json) == "/demo:false")
+        #expect(try InspectTemplate("{{.Config.Cmd}} {{.Config.Env}} {{.Config.Labels}}").render(json) == "[sh -c] <nil> map[a:1 b:2]")
+        #expect(try InspectTemplate("{{.X}}").render(json) == "tab\there é 😀")
+        #expect(try InspectTemplate("{{.Missing.Field}}").render(json) == "<no value>")
+        #expect(try InspectTemplate("{{json .Config.Labels}}").render(json) == #"{"b":"2","a":"1"}"#)
+    }
+
+    @Test func rejectsUnsupportedActions() {
+        #expect(throws: CLIError.self) { try InspectTemplate("{{if .X}}y{{end}}") }
+        #expect(throws: CLIError.self) { try InspectTemplate("{{.X") }
+    }
+
+    @Test func scannerSurvivesMalformedInput() {
+        for text in ["", "{", "{\"a\":", "[1,", "\"abc", "{\"a\" 1}"] {
+            #expect(JSONScanner(Array(text.utf8)).value(at: ["a"]) == nil)
+        }
+    }
+}
+
+@Suite struct PortSpecTests {
+    @Test func parsesDockerForms() {
+        #expect(PortSpec.parse("80")! == ("80/tcp", PortBindingBody(hostIp: "", hostPort: "")))
+        #expect(PortSpec.parse("8080:80")! == ("80/tcp", PortBindingBody(hostIp: "", hostPort: "8080")))
+        #expect(PortSpec.parse("127.0.0.1:8080:80/udp")! == ("80/udp", PortBindingBody(hostIp: "127.0.0.1", hostPort: "8080")))
+        #expect(PortSpec.parse("127.0.0.1::80")! == ("80/tcp", PortBindingBody(hostIp: "127.0.0.1", hostPort: "")))
+        #expect(PortSpec.parse("[::1]:8080:80")! == ("80/tcp", PortBindingBody(hostIp: "::1", hostPort: "8080")))
+        for bad in ["", "http", "8080:80/icmp", "1:2:3:4", "70000", "a:80"] {
+            #expect(PortSpec.parse(bad) == nil, "\(bad)")
+        }
     }
 }
