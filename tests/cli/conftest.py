@@ -4,6 +4,7 @@
 `berthd --root <tmp> --host unix://<tmp>/berth.sock` and the `image` fixture imports a tiny
 image built from the host's static busybox, so the end-to-end tests need no registry.
 Run as root from the repository root:  pytest tests/cli
+(`BERTHD=/path/to/berthd` tests against a daemon built elsewhere.)
 """
 import os
 import shutil
@@ -18,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BERTH = REPO / ".build" / "debug" / "berth"
-BERTHD = REPO / ".build" / "debug" / "berthd"
+BERTHD = Path(os.environ.get("BERTHD", REPO / ".build" / "debug" / "berthd"))
 BUSYBOX = Path("/bin/busybox")
 TEST_IMAGE = "berth-test/busybox:1"
 
@@ -68,7 +69,8 @@ def daemon():
     sock = workdir / "berth.sock"
     log = open(workdir / "berthd.log", "wb")
     proc = subprocess.Popen(
-        [str(BERTHD), "--root", str(workdir / "root"), "--host", f"unix://{sock}"],
+        [str(BERTHD), "--root", str(workdir / "root"), "--exec-root", str(workdir / "run"),
+         "--host", f"unix://{sock}"],
         stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 30

@@ -87,8 +87,13 @@ struct Rmi: ParsableCommand {
         query.add("force", flag: force)
         query.add("noprune", flag: noPrune)
         try ContainerBatch.apply(images) { name in
-            let items = try client.decode([ImageDeleteItem].self, "DELETE", "/images/\(Query.escapePath(name))",
-                                          query: query)
+            let items: [ImageDeleteItem]
+            do {
+                items = try client.decode([ImageDeleteItem].self, "DELETE", "/images/\(Query.escapePath(name))", query: query)
+            } catch CLIError.daemon(let status, _) where force && status == 404 {
+                // docker: with --force a missing image is silently skipped.
+                return
+            }
             var out = ""
             for item in items {
                 if let untagged = item.untagged { out += "Untagged: \(untagged)\n" }

@@ -106,7 +106,13 @@ struct Rm: ParsableCommand {
         query.add("force", flag: force)
         query.add("v", flag: volumes)
         try ContainerBatch.apply(containers) { name in
-            try client.call("DELETE", "/containers/\(Query.escapePath(name))", query: query)
+            do {
+                try client.call("DELETE", "/containers/\(Query.escapePath(name))", query: query)
+            } catch CLIError.daemon(let status, let message) where force && status == 404 {
+                // docker: with --force a missing container is reported but is not a failure.
+                Console.err(CLIError.daemon(status: status, message: message).description + "\n")
+                return
+            }
             try Console.out(name + "\n")
         }
     }

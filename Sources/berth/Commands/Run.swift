@@ -25,8 +25,8 @@ struct Run: ParsableCommand {
         let client = try Berth.client()
         let id = try ContainerCreation(client: client, commandName: "run").create(body, name: options.name)
         let startFailed = { (error: CLIError) -> CLIError in
-            guard case .daemon = error else { return error }
             // docker: 127 when the command is missing, 126 when it cannot be executed, else 125.
+            guard case .daemon = error else { return error }
             return CLIError.runFailed(command: "run", message: error.description,
                                       status: ContainerCreation.startFailureStatus(error.description))
         }
@@ -39,6 +39,7 @@ struct Run: ParsableCommand {
             } catch let error as CLIError {
                 throw startFailed(error)
             }
+            // Like docker, drop the wait connection once the container has started.
             withExtendedLifetime(wait) {}
             try Console.out(id + "\n")
             return
