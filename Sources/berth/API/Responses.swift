@@ -19,8 +19,12 @@ struct ContainerInspect: Decodable {
         let tty: Bool?
         let openStdin: Bool?
     }
+    struct HostConfig: Decodable {
+        let autoRemove: Bool?
+    }
     let id: String
     let config: Config?
+    let hostConfig: HostConfig?
 }
 
 /// One entry of `GET /containers/json`.

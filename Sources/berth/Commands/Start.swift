@@ -22,7 +22,8 @@ struct Start: ParsableCommand {
             let container = try client.decode(ContainerInspect.self, "GET", "/containers/\(Query.escapePath(name))/json")
             let status = try AttachedStart(
                 client: client, id: container.id, tty: container.config?.tty ?? false,
-                attachStdin: interactive && (container.config?.openStdin ?? false), autoRemove: false
+                attachStdin: interactive && (container.config?.openStdin ?? false),
+                autoRemove: container.hostConfig?.autoRemove ?? false
             ).run { $0 }
             if status != 0 { throw ExitCode(status) }
             return
