@@ -13,6 +13,15 @@ struct Inspect: ParsableCommand {
     @Argument(help: "Names or IDs of containers or images")
     var objects: [String]
 
+    init() {}
+
+    /// An inspect of `objects` restricted to `kind` (`container` or `image`).
+    init(kind: String, format: String?, objects: [String]) {
+        self.type = kind
+        self.format = format
+        self.objects = objects
+    }
+
     func run() throws {
         if let type, type != "container", type != "image" {
             throw CLIError.failed("\"\(type)\" is not a valid value for --type")
