@@ -76,3 +76,12 @@ struct ImageDeleteItem: Decodable {
     let untagged: String?
     let deleted: String?
 }
+
+/// One entry of `GET /images/{name}/history`.
+struct HistoryItem: Decodable {
+    let id: String?
+    let created: Int64?
+    let createdBy: String?
+    let size: Int64?
+    let comment: String?
+}

@@ -48,7 +48,7 @@ struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
         subcommands: [
-            ImageList.self, ImageRemove.self, ImageInspectCommand.self, Pull.self, Push.self, Tag.self,
+            ImageList.self, ImageRemove.self, ImageInspectCommand.self, History.self, Pull.self, Push.self, Tag.self,
             Import.self, Load.self, Save.self,
         ])
 }

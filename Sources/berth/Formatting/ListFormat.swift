@@ -5,6 +5,20 @@ enum ListFormat {
     /// `images` header.
     static let imageHeader = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
 
+    /// `history` header.
+    static let historyHeader = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
+
+    /// One `history` row: `<missing>` for layers without a local image, the command cut to 45
+    /// characters when truncating.
+    static func historyRow(_ item: HistoryItem, now: Int64, truncate: Bool) -> [String] {
+        var id = item.id ?? "<missing>"
+        if id != "<missing>" && truncate { id = Text.shortID(id) }
+        var createdBy = String(String.UnicodeScalarView((item.createdBy ?? "").unicodeScalars.map { $0 == "\t" ? " " : $0 }))
+        if truncate { createdBy = Text.ellipsis(createdBy, width: 45) }
+        let created = item.created.map { HumanDuration.ago(created: $0, now: now) } ?? ""
+        return [id, created, createdBy, ByteSize.humanSize(item.size ?? 0), item.comment ?? ""]
+    }
+
     /// One `ps` row; `truncate` is false for `--no-trunc`; `now` is the current Unix time.
     static func containerRow(_ c: ContainerSummary, now: Int64, truncate: Bool) -> [String] {
         let id = truncate ? Text.shortID(c.id) : c.id

@@ -349,3 +349,14 @@ enum JSONProbe: Decodable, Equatable {
         }
     }
 }
+
+@Suite struct HistoryRowTests {
+    @Test func rowsLikeDocker() throws {
+        let json = #"[{"Id":"sha256:0123456789abcdef","Created":0,"CreatedBy":"/bin/sh -c #(nop)\tCMD [\"sh\"] and a long tail of text","Size":4261550,"Comment":""},{"Id":"<missing>","Created":0,"CreatedBy":"","Size":0,"Comment":"Imported from -"}]"#
+        let items = try APICoding.decoder.decode([HistoryItem].self, from: Data(json.utf8))
+        #expect(ListFormat.historyRow(items[0], now: 60, truncate: true) ==
+            ["0123456789ab", "About a minute ago", "/bin/sh -c #(nop) CMD [\"sh\"] and a long tail…", "4.26MB", ""])
+        #expect(ListFormat.historyRow(items[1], now: 60, truncate: true) ==
+            ["<missing>", "About a minute ago", "", "0B", "Imported from -"])
+    }
+}
