@@ -7,6 +7,7 @@ struct Berth: ParsableCommand {
         commandName: "berth",
         abstract: "A self-sufficient runtime for containers",
         discussion: "Global options (before the command): -H, --host unix:///path (default \(DaemonHost.defaultAddress), or $\(DaemonHost.environmentVariable))",
+        version: "Berth version \(BerthVersion.client)",
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Kill.self, Restart.self, Wait.self, Rm.self,
             Ps.self, Logs.self, Exec.self, Inspect.self, Diff.self, Top.self, Commit.self,

@@ -18,9 +18,16 @@ struct Ps: ParsableCommand {
     @Option(name: .shortAndLong, help: "Filter output based on conditions provided (key=value)")
     var filter: [String] = []
 
+    @Option(name: [.customShort("n"), .long], help: "Show n last created containers (includes all states)")
+    var last: Int?
+
+    @Flag(name: .shortAndLong, help: "Show the latest created container (includes all states)")
+    var latest = false
+
     func run() throws {
         var query = Query()
         query.add("all", flag: all)
+        if let limit = latest ? 1 : last, limit > 0 { query.add("limit", String(limit)) }
         if let filters = try FilterArgument.encode(filter) { query.add("filters", filters) }
         let containers = try Berth.client().decode([ContainerSummary].self, "GET", "/containers/json", query: query)
         if quiet {
