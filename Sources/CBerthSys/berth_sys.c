@@ -255,3 +255,37 @@ pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int 
     }
     return pid;
 }
+
+// ---- berth CLI: signal delivery through a file descriptor -------------------------------
+#include <sys/signalfd.h>
+
+static int berth_fill_sigset(sigset_t *set, const int *signals, int count) {
+    if (sigemptyset(set) != 0) return -1;
+    for (int i = 0; i < count; i++) {
+        if (sigaddset(set, signals[i]) != 0) return -1;
+    }
+    return 0;
+}
+
+int berth_signalfd_open(const int *signals, int count) {
+    sigset_t set;
+    if (berth_fill_sigset(&set, signals, count) != 0) return -1;
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int berth_signalfd_next(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
+}
+
+int berth_signalfd_close(int fd, const int *signals, int count) {
+    sigset_t set;
+    int rc = close(fd);
+    if (berth_fill_sigset(&set, signals, count) != 0) return -1;
+    if (sigprocmask(SIG_UNBLOCK, &set, NULL) != 0) return -1;
+    return rc;
+}
+// ---- end berth CLI -----------------------------------------------------------------------

@@ -1,1 +1,3 @@
-print("berth: not built yet")
+import Glibc
+
+exit(CLIEntry.run(Array(CommandLine.arguments.dropFirst())))

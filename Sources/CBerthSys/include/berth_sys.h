@@ -93,4 +93,16 @@ int berth_signalfd_sigchld(void);
 // errno is passed back through a close-on-exec pipe, and the child has then been reaped).
 pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int in, int out, int err);
 
+// ---- berth CLI: signal delivery through a file descriptor -------------------------------
+// The CLI's attach loop is a single-threaded poll(2) over the socket, stdin and these signals,
+// so SIGWINCH (resize) and SIGINT/SIGTERM (proxied to the container) arrive as readable events.
+
+// Blocks the given signals and returns a non-blocking, close-on-exec signalfd for them.
+int berth_signalfd_open(const int *signals, int count);
+// Reads one pending signal from the signalfd; returns its number, or -1 (errno set) if none.
+int berth_signalfd_next(int fd);
+// Closes the signalfd and unblocks the given signals again.
+int berth_signalfd_close(int fd, const int *signals, int count);
+// ---- end berth CLI -----------------------------------------------------------------------
+
 #endif

@@ -1,0 +1,72 @@
+/// The body of `POST /containers/create` (Engine API `ContainerConfig` + `HostConfig`), with the
+/// fields `berth run`/`create` set. Nil fields are left out so the daemon applies the image's
+/// defaults (`Cmd`, `Entrypoint`) and its own (`PidsLimit`, `Init`).
+struct ContainerCreateBody: Encodable {
+    var hostname = ""
+    var domainname = ""
+    var user = ""
+    var attachStdin = false
+    var attachStdout = false
+    var attachStderr = false
+    var exposedPorts: [String: EmptyObject]?
+    var tty = false
+    var openStdin = false
+    var stdinOnce = false
+    var env: [String] = []
+    var cmd: [String]?
+    var image: String
+    var volumes: [String: EmptyObject]?
+    var workingDir = ""
+    var entrypoint: [String]?
+    var labels: [String: String] = [:]
+    var stopSignal: String?
+    var hostConfig = HostConfigBody()
+}
+
+/// `HostConfig` of the create body.
+struct HostConfigBody: Encodable {
+    var binds: [String]?
+    var portBindings: [String: [PortBindingBody]]?
+    var tmpfs: [String: String]?
+    var readonlyRootfs = false
+    var memory: Int64 = 0
+    var nanoCpus: Int64 = 0
+    var pidsLimit: Int64?
+    var `init`: Bool?
+    var networkMode = "default"
+    var autoRemove = false
+    var capAdd: [String]?
+    var capDrop: [String]?
+    var securityOpt: [String]?
+    var runtime: String?
+}
+
+/// One host address for a published port: `{"HostIp": "127.0.0.1", "HostPort": "8080"}`.
+struct PortBindingBody: Codable, Equatable {
+    var hostIp: String
+    var hostPort: String
+}
+
+/// The body of `POST /containers/{id}/exec`.
+struct ExecCreateBody: Encodable {
+    var user = ""
+    var privileged = false
+    var tty = false
+    var attachStdin = false
+    var attachStderr = true
+    var attachStdout = true
+    var detach = false
+    var detachKeys = ""
+    var env: [String]?
+    var workingDir = ""
+    var cmd: [String]
+}
+
+/// The body of `POST /exec/{id}/start`.
+struct ExecStartBody: Encodable {
+    var detach: Bool
+    var tty: Bool
+}
+
+/// `{}`: the value of each key in `Volumes` and similar sets.
+struct EmptyObject: Codable {}

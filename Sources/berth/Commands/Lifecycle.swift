@@ -1,0 +1,119 @@
+import ArgumentParser
+
+/// `berth stop`: stop running containers (SIGTERM, then SIGKILL after the timeout).
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop one or more running containers")
+
+    @Option(name: [.customShort("t"), .customLong("timeout"), .customLong("time")], help: "Seconds to wait before killing the container")
+    var time: Int?
+
+    @Option(name: .shortAndLong, help: "Signal to send to the container")
+    var signal: String?
+
+    @Argument(help: "Containers to stop")
+    var containers: [String]
+
+    func run() throws {
+        let client = try Berth.client()
+        var query = Query()
+        if let signal { query.add("signal", signal) }
+        if let time { query.add("t", String(time)) }
+        try ContainerBatch.apply(containers) { name in
+            try client.call("POST", "/containers/\(Query.escapePath(name))/stop", query: query)
+            try Console.out(name + "\n")
+        }
+    }
+}
+
+/// `berth kill`: send a signal (default SIGKILL) to running containers.
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Kill one or more running containers")
+
+    @Option(name: .shortAndLong, help: "Signal to send to the container")
+    var signal: String?
+
+    @Argument(help: "Containers to kill")
+    var containers: [String]
+
+    func run() throws {
+        let client = try Berth.client()
+        var query = Query()
+        if let signal { query.add("signal", signal) }
+        try ContainerBatch.apply(containers) { name in
+            try client.call("POST", "/containers/\(Query.escapePath(name))/kill", query: query)
+            try Console.out(name + "\n")
+        }
+    }
+}
+
+/// `berth restart`: stop then start containers.
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Restart one or more containers")
+
+    @Option(name: [.customShort("t"), .customLong("timeout"), .customLong("time")], help: "Seconds to wait before killing the container")
+    var time: Int?
+
+    @Option(name: .shortAndLong, help: "Signal to send to the container")
+    var signal: String?
+
+    @Argument(help: "Containers to restart")
+    var containers: [String]
+
+    func run() throws {
+        let client = try Berth.client()
+        var query = Query()
+        if let signal { query.add("signal", signal) }
+        if let time { query.add("t", String(time)) }
+        try ContainerBatch.apply(containers) { name in
+            try client.call("POST", "/containers/\(Query.escapePath(name))/restart", query: query)
+            try Console.out(name + "\n")
+        }
+    }
+}
+
+/// `berth wait`: block until containers stop, then print their exit codes.
+struct Wait: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Block until one or more containers stop, then print their exit codes")
+
+    @Argument(help: "Containers to wait for")
+    var containers: [String]
+
+    func run() throws {
+        let client = try Berth.client()
+        try ContainerBatch.apply(containers) { name in
+            let result = try client.decode(WaitResponse.self, "POST", "/containers/\(Query.escapePath(name))/wait")
+            try Console.out("\(result.statusCode)\n")
+        }
+    }
+}
+
+/// `berth rm`: remove containers.
+struct Rm: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove one or more containers")
+
+    @Flag(name: .shortAndLong, help: "Force the removal of a running container (uses SIGKILL)")
+    var force = false
+
+    @Flag(name: .shortAndLong, help: "Remove anonymous volumes associated with the container")
+    var volumes = false
+
+    @Argument(help: "Containers to remove")
+    var containers: [String]
+
+    func run() throws {
+        let client = try Berth.client()
+        var query = Query()
+        query.add("force", flag: force)
+        query.add("v", flag: volumes)
+        try ContainerBatch.apply(containers) { name in
+            do {
+                try client.call("DELETE", "/containers/\(Query.escapePath(name))", query: query)
+            } catch CLIError.daemon(let status, let message) where force && status == 404 {
+                // docker: with --force a missing container is reported but is not a failure.
+                Console.err(CLIError.daemon(status: status, message: message).description + "\n")
+                return
+            }
+            try Console.out(name + "\n")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+
+/// `berth logs`: fetch a container's output, demultiplexed onto stdout and stderr.
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Fetch the logs of a container")
+
+    @Flag(name: .shortAndLong, help: "Follow log output")
+    var follow = false
+
+    @Option(name: [.customShort("n"), .long], help: "Number of lines to show from the end of the logs")
+    var tail: String = "all"
+
+    @Flag(name: .shortAndLong, help: "Show timestamps")
+    var timestamps = false
+
+    @Argument(help: "The container")
+    var container: String
+
+    func run() throws {
+        let client = try Berth.client()
+        let path = "/containers/\(Query.escapePath(container))"
+        let inspect = try client.decode(ContainerInspect.self, "GET", path + "/json")
+        var query = Query()
+        query.add("follow", flag: follow)
+        query.add("stderr", flag: true)
+        query.add("stdout", flag: true)
+        query.add("tail", tail)
+        query.add("timestamps", flag: timestamps)
+        let response = try client.send("GET", path + "/logs", query: query)
+        var sink = OutputSink(tty: inspect.config?.tty ?? false)
+        while let bytes = try response.body.next() { try sink.write(bytes) }
+    }
+}

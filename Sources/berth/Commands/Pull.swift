@@ -1,0 +1,59 @@
+import ArgumentParser
+import OCI
+
+/// Pulling an image (`POST /images/create?fromImage=&tag=`), shared by `pull` and by `run` when
+/// the image is missing.
+enum ImagePull {
+    /// base64url of `{}`: the empty registry credentials docker always sends.
+    static let emptyAuth = "e30="
+
+    /// Pulls `reference`, printing docker's progress lines to `outputFD`.
+    static func pull(_ client: DaemonClient, reference: String, outputFD: Int32) throws {
+        let parsed: Reference
+        do { parsed = try Reference(parsing: reference) } catch {
+            throw CLIError.failed("invalid reference format: \(error)")
+        }
+        var query = Query()
+        query.add("fromImage", parsed.repository)
+        query.add("tag", parsed.digest.map { "\($0)" } ?? parsed.tag ?? "latest")
+        let response = try client.send("POST", "/images/create", query: query,
+                                       headers: [("X-Registry-Auth", emptyAuth)])
+        var printer = JSONMessagePrinter(terminal: Console.isTerminal(outputFD), outputFD: outputFD)
+        try printer.print(response.body)
+    }
+}
+
+/// `berth pull`: download an image from a registry.
+struct Pull: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Download an image from a registry")
+
+    @Argument(help: "NAME[:TAG|@DIGEST]")
+    var image: String
+
+    func run() throws {
+        try ImagePull.pull(try Berth.client(), reference: image, outputFD: 1)
+        let parsed = try? Reference(parsing: image)
+        try Console.out((parsed?.description ?? image) + "\n")
+    }
+}
+
+/// `berth push`: upload an image to a registry.
+struct Push: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Upload an image to a registry")
+
+    @Argument(help: "NAME[:TAG]")
+    var image: String
+
+    func run() throws {
+        let parsed: Reference
+        do { parsed = try Reference(parsing: image) } catch {
+            throw CLIError.failed("invalid reference format: \(error)")
+        }
+        var query = Query()
+        query.add("tag", parsed.tag ?? "latest")
+        let response = try Berth.client().send("POST", "/images/\(Query.escapePath(parsed.familiarRepository))/push",
+                                               query: query, headers: [("X-Registry-Auth", ImagePull.emptyAuth)])
+        var printer = JSONMessagePrinter(terminal: Console.isTerminal(1), outputFD: 1)
+        try printer.print(response.body)
+    }
+}

@@ -1,0 +1,97 @@
+import Glibc
+
+/// Byte sizes as docker reads and writes them (`github.com/docker/go-units`).
+enum ByteSize {
+    /// Parses a memory size like `RAMInBytes`: a number with an optional binary unit
+    /// `b k m g t p` (case-insensitive, optional `i` and `b`: `64m`, `1g`, `512KiB`, `100`).
+    /// Throws the text docker prints: `invalid size: 'lots'`.
+    static func parseRAM(_ text: String) throws -> Int64 {
+        let invalid = CLIError.failed("invalid size: '\(text)'")
+        var scalars = Array(text.unicodeScalars)
+        var digitsEnd = 0
+        while digitsEnd < scalars.count, ("0"..."9").contains(scalars[digitsEnd]) || scalars[digitsEnd] == "." {
+            digitsEnd += 1
+        }
+        let number = String(String.UnicodeScalarView(scalars[0..<digitsEnd]))
+        guard !number.isEmpty, number.first != ".", number.last != ".",
+              number.filter({ $0 == "." }).count <= 1, let value = Double(number) else { throw invalid }
+        scalars.removeSubrange(0..<digitsEnd)
+        if scalars.first == " " { scalars.removeFirst() }
+        var multiplier: Double = 1
+        if let unit = scalars.first, let power = "kmgtp".firstIndex(of: Character(String(unit).lowercased())) {
+            multiplier = pow(1024, Double("kmgtp".distance(from: "kmgtp".startIndex, to: power) + 1))
+            scalars.removeFirst()
+        }
+        if let i = scalars.first, i == "i" || i == "I" { scalars.removeFirst() }
+        if let b = scalars.first, b == "b" || b == "B" { scalars.removeFirst() }
+        guard scalars.isEmpty else { throw invalid }
+        let bytes = value * multiplier
+        guard bytes < 9.2e18 else { throw invalid }
+        return Int64(bytes)
+    }
+
+    /// Formats a size with decimal units and three significant digits, like `HumanSize`:
+    /// `4261550` → `4.26MB`, `999` → `999B`, `1000` → `1kB`.
+    static func humanSize(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+        var size = Double(bytes)
+        var index = 0
+        while size >= 1000 && index < units.count - 1 {
+            size /= 1000
+            index += 1
+        }
+        return formatG(size, precision: 3) + units[index]
+    }
+
+    /// Formats a size with binary units and four significant digits, like `BytesSize`:
+    /// `8183607296` → `7.622GiB`.
+    static func binarySize(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
+        var size = Double(bytes)
+        var index = 0
+        while size >= 1024 && index < units.count - 1 {
+            size /= 1024
+            index += 1
+        }
+        return formatG(size, precision: 4) + units[index]
+    }
+
+    /// `%.{precision}g`, as Go's `fmt` and C's `printf` both print it.
+    static func formatG(_ value: Double, precision: Int) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        _ = withVaList([value]) { args in
+            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, 64, "%.\(precision)g", args) }
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// `--cpus` as docker reads it: a decimal number of CPUs, converted exactly to `NanoCpus`.
+enum CPUCount {
+    /// Parses `0.5` → `500000000`. Throws docker's texts: `failed to parse x as a rational
+    /// number` and `value is too precise`.
+    static func parseNanoCPUs(_ text: String) throws -> Int64 {
+        let notRational = CLIError.failed("failed to parse \(text) as a rational number")
+        var body = Substring(text)
+        var negative = false
+        if body.first == "-" || body.first == "+" {
+            negative = body.first == "-"
+            body = body.dropFirst()
+        }
+        let parts = body.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let whole = parts[0]
+        let fraction = parts.count > 1 ? parts[1] : ""
+        guard !(whole.isEmpty && fraction.isEmpty),
+              whole.allSatisfy({ $0.isASCII && $0.isNumber }), fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw notRational
+        }
+        let significant = fraction.reversed().drop { $0 == "0" }.reversed()
+        guard significant.count <= 9 else { throw CLIError.failed("value is too precise") }
+        let padded = String(significant) + String(repeating: "0", count: 9 - significant.count)
+        let wholeDigits = whole.drop { $0 == "0" }
+        guard wholeDigits.count <= 9, let units = Int64(wholeDigits.isEmpty ? "0" : String(wholeDigits)),
+              let nanos = Int64(padded) else { throw notRational }
+        let value = units * 1_000_000_000 + nanos
+        return negative ? -value : value
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+
+/// The flags `run` and `create` share, with docker's names, and their translation into the
+/// create body. Values are validated before anything is sent to the daemon.
+struct ContainerOptions: ParsableArguments {
+    @Option(name: .long, help: "Assign a name to the container")
+    var name: String?
+
+    @Flag(name: .shortAndLong, help: "Keep STDIN open even if not attached")
+    var interactive = false
+
+    @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY")
+    var tty = false
+
+    @Flag(name: .customLong("rm"), help: "Automatically remove the container and its associated anonymous volumes when it exits")
+    var autoRemove = false
+
+    @Option(name: .shortAndLong, help: "Set environment variables")
+    var env: [String] = []
+
+    @Option(name: .customLong("env-file"), help: "Read in a file of environment variables")
+    var envFile: [String] = []
+
+    @Option(name: .shortAndLong, help: "Set meta data on a container")
+    var label: [String] = []
+
+    @Option(name: [.customShort("w"), .long], help: "Working directory inside the container")
+    var workdir: String?
+
+    @Option(name: .shortAndLong, help: "Username or UID (format: <name|uid>[:<group|gid>])")
+    var user: String?
+
+    @Option(name: .long, help: "Overwrite the default ENTRYPOINT of the image")
+    var entrypoint: String?
+
+    @Option(name: [.customShort("h"), .long], help: "Container host name")
+    var hostname: String?
+
+    @Option(name: .shortAndLong, help: "Bind mount a volume")
+    var volume: [String] = []
+
+    @Option(name: .shortAndLong, help: "Publish a container's port to the host ([ip:][hostPort:]containerPort[/proto])")
+    var publish: [String] = []
+
+    @Option(name: .long, help: "Mount a tmpfs directory")
+    var tmpfs: [String] = []
+
+    @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only")
+    var readOnly = false
+
+    @Option(name: .shortAndLong, help: "Memory limit")
+    var memory: String?
+
+    @Option(name: .long, help: "Number of CPUs")
+    var cpus: String?
+
+    @Option(name: .customLong("pids-limit"), help: "Tune container pids limit (set -1 for unlimited)")
+    var pidsLimit: Int64?
+
+    @Flag(name: .long, help: "Run an init inside the container that forwards signals and reaps processes")
+    var `init` = false
+
+    @Option(name: [.long, .customLong("net")], help: "Connect a container to a network (none, host)")
+    var network: String?
+
+    @Option(name: .customLong("cap-add"), help: "Add Linux capabilities")
+    var capAdd: [String] = []
+
+    @Option(name: .customLong("cap-drop"), help: "Drop Linux capabilities")
+    var capDrop: [String] = []
+
+    @Option(name: .customLong("security-opt"), help: "Security Options")
+    var securityOpt: [String] = []
+
+    @Option(name: .long, help: "Runtime to use for this container")
+    var runtime: String?
+
+    @Option(name: .customLong("stop-signal"), help: "Signal to stop the container")
+    var stopSignal: String?
+
+    /// The create body for `image` running `command`; `detach` is `run -d` (no attach).
+    /// Throws `CLIError.invalidFlag` for a bad `-m`/`--cpus`, `CLIError.runFailed` (125) for
+    /// an unreadable env file.
+    func makeBody(image: String, command: [String], detach: Bool, commandName: String) throws -> ContainerCreateBody {
+        var body = ContainerCreateBody(image: image)
+        var host = HostConfigBody()
+        if let memory {
+            do { host.memory = try ByteSize.parseRAM(memory) } catch let error as CLIError {
+                throw CLIError.invalidFlag(command: commandName, value: memory, flag: "-m, --memory", reason: error.description)
+            }
+        }
+        if let cpus {
+            do { host.nanoCpus = try CPUCount.parseNanoCPUs(cpus) } catch let error as CLIError {
+                throw CLIError.invalidFlag(command: commandName, value: cpus, flag: "--cpus", reason: error.description)
+            }
+        }
+        do {
+            var environment: [String] = []
+            for path in envFile {
+                environment += try EnvFile.parse(LocalFile.readText(path), lookup: LocalFile.environment)
+            }
+            body.env = environment + env
+        } catch let error as CLIError {
+            throw CLIError.runFailed(command: commandName, message: error.description, status: 125)
+        }
+        body.cmd = command.isEmpty ? nil : command
+        if let entrypoint { body.entrypoint = [entrypoint] }
+        body.user = user ?? ""
+        body.workingDir = workdir ?? ""
+        body.hostname = hostname ?? ""
+        body.tty = tty
+        body.openStdin = interactive
+        body.attachStdin = interactive && !detach
+        body.attachStdout = !detach
+        body.attachStderr = !detach
+        body.stdinOnce = body.openStdin && body.attachStdin
+        body.stopSignal = stopSignal
+        for entry in label {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            body.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+
+        var binds: [String] = []
+        var anonymous: [String: EmptyObject] = [:]
+        for spec in volume {
+            if spec.contains(":") { binds.append(spec) } else { anonymous[spec] = EmptyObject() }
+        }
+        host.binds = binds.isEmpty ? nil : binds
+        body.volumes = anonymous.isEmpty ? nil : anonymous
+        if !tmpfs.isEmpty {
+            var mounts: [String: String] = [:]
+            for spec in tmpfs {
+                let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                mounts[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            }
+            host.tmpfs = mounts
+        }
+        if !publish.isEmpty {
+            var exposed: [String: EmptyObject] = [:]
+            var bindings: [String: [PortBindingBody]] = [:]
+            for spec in publish {
+                guard let (port, binding) = PortSpec.parse(spec) else {
+                    throw CLIError.invalidFlag(command: commandName, value: spec, flag: "-p, --publish",
+                                               reason: "invalid port specification: \"\(spec)\"")
+                }
+                exposed[port] = EmptyObject()
+                bindings[port, default: []].append(binding)
+            }
+            body.exposedPorts = exposed
+            host.portBindings = bindings
+        }
+        host.readonlyRootfs = readOnly
+        host.pidsLimit = pidsLimit
+        host.`init` = `init` ? true : nil
+        host.networkMode = network ?? "default"
+        host.autoRemove = autoRemove
+        host.capAdd = capAdd.isEmpty ? nil : capAdd
+        host.capDrop = capDrop.isEmpty ? nil : capDrop
+        host.securityOpt = securityOpt.isEmpty ? nil : securityOpt
+        host.runtime = runtime
+        body.hostConfig = host
+        return body
+    }
+}
