@@ -39,10 +39,11 @@ let package = Package(
             "EngineAPI", "Engine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "berth", dependencies: [
+        .target(name: "BerthCLI", dependencies: [
             "OCI", "CBerthSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
         .executableTarget(name: "berth-runtime", dependencies: [
             "Runtime", "OCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,6 +51,7 @@ let package = Package(
         .executableTarget(name: "berth-monitor", dependencies: ["BerthFS", "CBerthSys"]),
 
         .testTarget(name: "BerthFSTests", dependencies: ["BerthFS"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "OCI"]),
         .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "CArchive"]),

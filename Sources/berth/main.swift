@@ -1,3 +1,4 @@
+import BerthCLI
 import Glibc
 
 exit(CLIEntry.run(Array(CommandLine.arguments.dropFirst())))

@@ -1,6 +1,3 @@
-// Unit tests for the pure parts of the `berth` CLI. They need the files listed in
-// tests/cli/README.md to live in a library target `BerthCLI` (the `berth` target is an
-// executable and cannot be imported); drop this file into Tests/BerthCLITests/ then.
 import FoundationEssentials
 import Testing
 @testable import BerthCLI
