@@ -73,6 +73,7 @@ import Testing
     @Test func runtimeMessagesMapToDockerExitClasses() {
         #expect(MonitorLauncher.classify("exec: \"nope\": executable file not found in $PATH") == .commandNotFound("nope"))
         #expect(MonitorLauncher.classify("exec: \"/etc/passwd\": permission denied") == .commandNotExecutable("/etc/passwd"))
+        #expect(MonitorLauncher.classify(#"level=error msg="runc create failed: exec: \"nope\": executable file not found in $PATH""#) == .commandNotFound("nope"))
         if case .failure = MonitorLauncher.classify("cgroup went away") {} else { Issue.record("expected a plain failure") }
     }
 }

@@ -154,9 +154,12 @@ struct BundleWriter {
     }
 
     private func rlimits(_ host: HostConfig) -> [RuntimeSpec.Rlimit] {
-        // Set explicitly instead of inheriting the daemon's: the host's limits can exceed what a
-        // container may set (the failure podman shows on this machine).
-        var limits: [String: RuntimeSpec.Rlimit] = ["RLIMIT_NOFILE": .init(type: "RLIMIT_NOFILE", hard: 1048576, soft: 1048576)]
+        // Set explicitly (a runtime must not guess), to the daemon's own limits: the effective
+        // default docker containers get, and never above what the runtime may set (raising a
+        // hard limit past the host's is refused — the failure podman shows on this machine).
+        var own = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &own)
+        var limits: [String: RuntimeSpec.Rlimit] = ["RLIMIT_NOFILE": .init(type: "RLIMIT_NOFILE", hard: UInt64(own.rlim_max), soft: UInt64(own.rlim_cur))]
         for ulimit in host.Ulimits ?? [] {
             let type = "RLIMIT_" + ulimit.Name.uppercased()
             limits[type] = .init(type: type, hard: UInt64(max(0, ulimit.Hard)), soft: UInt64(max(0, ulimit.Soft)))

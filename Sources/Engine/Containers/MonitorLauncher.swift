@@ -54,6 +54,8 @@ struct MonitorLauncher: Sendable {
 
     /// The quoted command in runc-style messages (`exec: "nope": executable file not found`).
     private static func commandName(in message: String) -> String? {
+        // runc's message may arrive with its quotes escaped (logrus text format).
+        let message = message.replacingOccurrences(of: "\\\"", with: "\"")
         guard let start = message.range(of: "exec: \"") else { return nil }
         let rest = message[start.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }

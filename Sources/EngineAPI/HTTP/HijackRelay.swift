@@ -5,7 +5,7 @@ import NIOPosix
 /// container's stdin, the monitor's output (stdcopy frames, or raw bytes for a TTY — already
 /// docker's wire format) is copied to the client verbatim.
 /// A client half-close is passed on as a half-close; the monitor closing (the process ended)
-/// closes the client after everything was flushed.
+/// closes the client after everything was flushed and the outcome recorded.
 final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -48,10 +48,13 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
                 await plan.connected()
                 loop.execute { relay.value.attached(monitor) }
                 try? await monitor.closeFuture.get()
+                // Close the client only once the engine has recorded the outcome, so a client
+                // that asks for the exit code right after end of stream gets it.
+                await plan.finished()
+                client.writeAndFlush(ByteBuffer()).whenComplete { _ in client.close(promise: nil) }
             } catch {
                 client.close(promise: nil)
             }
-            await plan.finished()
         }
     }
 
@@ -88,7 +91,7 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
 }
 
 /// The monitor's end of the splice: waits for the monitor's `ok` line, then forwards output to
-/// the client, and closes the client when the monitor hangs up.
+/// the client.
 private final class MonitorSide: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
@@ -123,8 +126,6 @@ private final class MonitorSide: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if !isAcknowledged { acknowledged.fail(MonitorRefused(answer: "connection closed")) }
-        client.writeAndFlush(ByteBuffer(), promise: nil)
-        client.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
