@@ -11,7 +11,7 @@ import fcntl
 import termios
 import uuid
 
-from conftest import BERTH
+from .conftest import BERTH
 
 
 def unique(prefix):

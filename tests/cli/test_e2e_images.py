@@ -60,7 +60,7 @@ def test_save_oci_format(daemon, image, tmp_path):
 
 
 def test_import_from_stdin_with_message(daemon, image, tmp_path):
-    from conftest import build_rootfs_tar
+    from .conftest import build_rootfs_tar
     tar = tmp_path / "rootfs.tar"
     build_rootfs_tar(tar)
     name = f"berth-test/imported-{uuid.uuid4().hex[:6]}:1"

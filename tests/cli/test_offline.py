@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import BERTH
+from .conftest import BERTH
 
 
 def test_bad_memory_flag_is_rejected_before_connecting(berth_cli):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import RUNTIMES
+from .conftest import RUNTIMES
 
 
 def detached(daemon, *args, runtime="berth"):

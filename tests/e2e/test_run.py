@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import RUNTIMES
+from .conftest import RUNTIMES
 
 
 def run(daemon, runtime, *args, **kw):

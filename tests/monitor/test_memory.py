@@ -1,7 +1,7 @@
 """Memory per monitor: PSS with 20 monitors alive, each holding a created container."""
 import os
 
-from conftest import MONITOR
+from .conftest import MONITOR
 
 COUNT = 20
 

@@ -55,6 +55,9 @@ struct BundleWriter {
             rlimits: rlimits(host),
             noNewPrivileges: noNewPrivileges)
         process.oomScoreAdj = 0
+        if record.config.Tty == true, let size = host.ConsoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
+            process.consoleSize = .init(height: size[0], width: size[1])
+        }
         var namespaces: [RuntimeSpec.Namespace] = [.init(type: "pid"), .init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
         if !hostNetwork { namespaces.append(.init(type: "network")) }
         var linux = RuntimeSpec.Linux(

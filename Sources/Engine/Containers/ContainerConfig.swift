@@ -82,6 +82,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var LogConfig: LogConfig?
     public var Dns: [String]?
     public var ExtraHosts: [String]?
+    /// Initial terminal size `[rows, columns]` for a TTY (docker CLI ≥ 20.10 sends it).
+    public var ConsoleSize: [UInt]?
 
     public init() {}
 }

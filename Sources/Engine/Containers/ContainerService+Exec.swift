@@ -29,6 +29,14 @@ public struct ExecRecord: Sendable, Equatable {
     public var exitCode: Int32?
     public var pid: Int32
     public var started: Bool
+    /// A terminal size asked for before the process ran (rows, columns); applied when it starts.
+    public var pendingSize: (rows: Int, columns: Int)?
+
+    public static func == (a: ExecRecord, b: ExecRecord) -> Bool {
+        a.id == b.id && a.containerID == b.containerID && a.config == b.config && a.running == b.running
+            && a.exitCode == b.exitCode && a.pid == b.pid && a.started == b.started
+            && a.pendingSize?.rows == b.pendingSize?.rows && a.pendingSize?.columns == b.pendingSize?.columns
+    }
 }
 
 extension ContainerService {
@@ -38,7 +46,7 @@ extension ContainerService {
         guard record.state.isRunning else { throw EngineError.conflict("Container \(record.id) is not running") }
         guard let cmd = config.Cmd, !cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
         let id = Self.newID()
-        execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false)
+        execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false, pendingSize: nil)
         return id
     }
 
@@ -88,9 +96,13 @@ extension ContainerService {
         exec.started = true
         execs[id] = exec
         let started = try await launcher.launch(arguments: arguments, directory: dir)
+        exec = execs[id] ?? exec
         exec.running = true
         exec.pid = started.processPID
         execs[id] = exec
+        if let size = exec.pendingSize {
+            try? await MonitorControl.resize(socket: dir + "/attach.sock", rows: size.rows, columns: size.columns)
+        }
         watcher.watch(pid: started.monitorPID) { [self] in Task { await self.execExited(id) } }
         return dir + "/attach.sock"
     }
@@ -116,9 +128,14 @@ extension ContainerService {
         }
     }
 
-    /// Sets the pty size of a running exec.
+    /// Sets the pty size of an exec; before it runs, the size is kept and applied at start.
     public func resizeExec(_ id: String, rows: Int, columns: Int) async throws {
-        let exec = try exec(id)
+        var exec = try exec(id)
+        if !exec.running && exec.exitCode == nil {
+            exec.pendingSize = (rows, columns)
+            execs[id] = exec
+            return
+        }
         guard exec.running else { throw EngineError.conflict("exec \(id) is not running") }
         try await MonitorControl.resize(socket: execDirectory(exec) + "/attach.sock", rows: rows, columns: columns)
     }

@@ -23,11 +23,19 @@ struct ExecRoutes {
             return .json(.created, ["Id": id])
         }
         router.add(.POST, "/exec/{id}/start") { request, params in
-            struct StartBody: Decodable { var Detach: Bool?; var Tty: Bool? }
+            struct StartBody: Decodable { var Detach: Bool?; var Tty: Bool?; var ConsoleSize: [Int]? }
             let bytes = try request.body.allBytes()
-            let body = bytes.isEmpty ? StartBody() : try JSONDecoder().decode(StartBody.self, from: Data(bytes))
+            let body: StartBody
+            do {
+                body = bytes.isEmpty ? StartBody() : try JSONDecoder().decode(StartBody.self, from: Data(bytes))
+            } catch {
+                throw APIError.badRequest("invalid JSON in the exec start request: \(error)")
+            }
             let id = params["id"] ?? ""
             let exec = try await containers.exec(id)
+            if let size = body.ConsoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
+                try await containers.resizeExec(id, rows: size[0], columns: size[1])
+            }
             if body.Detach == true {
                 _ = try await containers.startExec(id)
                 return .data(.ok, contentType: "application/json", body: [])
