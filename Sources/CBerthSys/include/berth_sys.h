@@ -53,3 +53,12 @@ int berth_send_fd(int sock, int fd);
 int berth_recv_fd(int sock);
 
 #endif
+
+// ---- Runtime additions (berth-runtime) ---------------------------------------------------
+#ifndef BERTH_SYS_RUNTIME_H
+#define BERTH_SYS_RUNTIME_H
+// close_range(2): marks (cloexec != 0) or closes every descriptor in [first, last].
+int berth_close_range(unsigned int first, unsigned int last, int cloexec);
+// Unlocks a pty master and returns the number of its slave (/dev/pts/N), or -1.
+int berth_pty_unlock(int master);
+#endif

@@ -1,0 +1,74 @@
+import CBerthSys
+import Glibc
+import OCI
+
+/// The container's first process between `clone` and `execve`. It runs in the forked child of
+/// the single-threaded runtime, reports every failure to the parent as a message and never
+/// returns.
+struct ContainerInit {
+    let bundle: Bundle
+    let process: RuntimeSpec.Process
+    let plan: NamespacePlan
+    let cgroup: ContainerCgroup
+    let channel: SyncChannel
+    let consoleSocket: Int32?
+    /// `O_PATH` descriptor of the container's state directory, holding `exec.fifo`.
+    let stateDirectory: Int32
+
+    static let prSetDumpable: Int32 = 4
+
+    func run() -> Never {
+        do {
+            try setUp()
+        } catch {
+            channel.send(.error("\(error)"))
+            _exit(1)
+        }
+        // Blocks until `start` opens the fifo for reading.
+        let fifo = openat(stateDirectory, "exec.fifo", O_WRONLY | O_CLOEXEC)
+        guard fifo >= 0 else { ContainerInit.die("open exec fifo: \(String(cString: strerror(errno)))") }
+        var byte: UInt8 = 0x30
+        guard write(fifo, &byte, 1) == 1 else { ContainerInit.die("write exec fifo: \(String(cString: strerror(errno)))") }
+        let setup = ProcessSetup(process: process)
+        let failure = setup.exec((try? setup.resolveExecutable()) ?? (process.args.first ?? ""))
+        ContainerInit.die("\(failure)", code: failure.exitCode)
+    }
+
+    private func setUp() throws {
+        // Nothing in the container may ptrace or read /proc of init before it execs (CVE-2016-9962).
+        _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
+        guard channel.receive() == .go else { _exit(1) }
+        try NamespacePlan.join(plan.openJoins())
+        if plan.unshareCgroup {
+            try check(berth_unshare(berth_CLONE_NEWCGROUP), "create the cgroup namespace")
+        }
+        if let hostname = bundle.spec.hostname, !hostname.isEmpty {
+            try check(sethostname(hostname, hostname.utf8.count), "set hostname \(hostname)")
+        }
+        if let score = process.oomScoreAdj {
+            try CgroupFile.write("/proc/self/oom_score_adj", "\(score)")
+        }
+        let rootfs = RootFilesystem(spec: bundle.spec, bundle: bundle, cgroup: cgroup, cgroupNamespace: plan.unshareCgroup)
+        try rootfs.prepare()
+        try rootfs.pivot()
+        if process.terminal == true, let socket = consoleSocket {
+            try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
+        }
+        try rootfs.finalize()
+        let setup = ProcessSetup(process: process)
+        try setup.applyRlimits()
+        try setup.closeInheritedDescriptors()
+        try setup.becomeUser()
+        // Resolved now so that a missing command is an error of `create`, as with runc.
+        _ = try setup.resolveExecutable()
+        channel.send(.ready)
+        channel.close()
+    }
+
+    /// Writes `message` to stderr and exits; used once the parent no longer listens.
+    static func die(_ message: String, code: Int32 = 1) -> Never {
+        let bytes = Array("berth-runtime: \(message)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        _exit(code)
+    }
+}
