@@ -70,8 +70,8 @@ struct ContainerCgroup {
             while rmdir(path) != 0 {
                 if errno == ENOENT { break }
                 attempts += 1
-                if errno != EBUSY || attempts > 100 { throw RuntimeError.errno("remove cgroup \(path)") }
-                usleep(10_000)
+                if errno != EBUSY || attempts > 1000 { throw RuntimeError.errno("remove cgroup \(path)") }
+                usleep(1000)
             }
         }
     }

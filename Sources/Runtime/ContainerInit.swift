@@ -16,6 +16,7 @@ struct ContainerInit {
     let stateDirectory: Int32
 
     static let prSetDumpable: Int32 = 4
+    static let prSetParentDeathSignal: Int32 = 1
 
     func run() -> Never {
         do {
@@ -37,11 +38,14 @@ struct ContainerInit {
     private func setUp() throws {
         // Nothing in the container may ptrace or read /proc of init before it execs (CVE-2016-9962).
         _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
-        guard channel.receive() == .go else { _exit(1) }
+        // Die with the runtime while it still waits for us (cleared once we report ready). Had it
+        // died before this, waiting for `go` notices the closed channel.
+        _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
+        // The parent's write to cgroup.procs waits for an RCU grace period on cgroup v1 (~10 ms);
+        // the mounts proceed meanwhile, and init waits for `go` before anything that depends on
+        // its cgroup (the cgroup namespace) or that runs code of the container.
+        if plan.unshareCgroup { try awaitCgroup() }
         try NamespacePlan.join(plan.openJoins())
-        if plan.unshareCgroup {
-            try check(berth_unshare(berth_CLONE_NEWCGROUP), "create the cgroup namespace")
-        }
         if let hostname = bundle.spec.hostname, !hostname.isEmpty {
             try check(sethostname(hostname, hostname.utf8.count), "set hostname \(hostname)")
         }
@@ -51,6 +55,7 @@ struct ContainerInit {
         let rootfs = RootFilesystem(spec: bundle.spec, bundle: bundle, cgroup: cgroup, cgroupNamespace: plan.unshareCgroup)
         try rootfs.prepare()
         try rootfs.pivot()
+        if !plan.unshareCgroup { try awaitCgroup() }
         if process.terminal == true, let socket = consoleSocket {
             try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
         }
@@ -63,6 +68,16 @@ struct ContainerInit {
         _ = try setup.resolveExecutable()
         channel.send(.ready)
         channel.close()
+        _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
+    }
+
+    /// Waits until the parent has placed this process in its cgroup, then enters a new cgroup
+    /// namespace if asked (rooted at the container's cgroup).
+    private func awaitCgroup() throws {
+        guard channel.receive() == .go else { _exit(1) }
+        if plan.unshareCgroup {
+            try check(berth_unshare(berth_CLONE_NEWCGROUP), "create the cgroup namespace")
+        }
     }
 
     /// Writes `message` to stderr and exits; used once the parent no longer listens.

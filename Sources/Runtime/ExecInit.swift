@@ -15,7 +15,8 @@ struct ExecInit {
         let setup = ProcessSetup(process: process)
         do {
             _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
-            guard channel.receive() == .go else { _exit(1) }
+            _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
+                guard channel.receive() == .go else { _exit(1) }
             try NamespacePlan.join(namespaces)
             if process.terminal == true, let socket = consoleSocket {
                 try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: false)
@@ -23,7 +24,10 @@ struct ExecInit {
             try setup.applyRlimits()
             try setup.closeInheritedDescriptors()
             try setup.becomeUser()
-            let failure = setup.exec(try setup.resolveExecutable())
+            let path = try setup.resolveExecutable()
+            // `exec -d` returns once we run; the process must outlive it.
+            _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
+            let failure = setup.exec(path)
             channel.send(.error("\(failure)"))
         } catch {
             channel.send(.error("\(error)"))
