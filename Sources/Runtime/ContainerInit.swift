@@ -66,9 +66,10 @@ struct ContainerInit {
         try setup.becomeUser()
         // Resolved now so that a missing command is an error of `create`, as with runc.
         _ = try setup.resolveExecutable()
+        // Cleared before reporting: `create` exits as soon as it reads `ready`.
+        _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
         channel.send(.ready)
         channel.close()
-        _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
     }
 
     /// Waits until the parent has placed this process in its cgroup, then enters a new cgroup

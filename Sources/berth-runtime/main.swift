@@ -22,22 +22,66 @@ struct GlobalOptions: ParsableArguments {
     var runtime: ContainerRuntime { ContainerRuntime(root: root) }
 }
 
-/// Runs `body`, turning a RuntimeError into a message on stderr and its exit code.
-func perform(_ command: String, _ body: () throws -> Int32) throws {
+/// Runs `body`, turning a RuntimeError into a message on stderr (and in the `--log` file, in
+/// runc's text or JSON format, where engines look for it) and its exit code.
+func perform(_ command: String, _ global: GlobalOptions, _ body: () throws -> Int32) throws {
     let code: Int32
     do {
         code = try body()
     } catch let error as RuntimeError {
-        FileHandleStderr.write("berth-runtime \(command): \(error)\n")
+        let message = "berth-runtime \(command): \(error)"
+        ErrorLog.write(message + "\n", fd: 2)
+        if let log = global.log { ErrorLog.append(message, to: log, json: global.logFormat == "json") }
         throw ExitCode(error.exitCode)
     }
     if code != 0 { throw ExitCode(code) }
 }
 
-enum FileHandleStderr {
-    static func write(_ text: String) {
+/// Error output without Foundation.
+enum ErrorLog {
+    static func write(_ text: String, fd: Int32) {
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Appends one log line: `time="…" level=error msg="…"` or the JSON equivalent.
+    static func append(_ message: String, to path: String, json: Bool) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let time = timestamp()
+        let quoted = quote(message)
+        write(json ? "{\"level\":\"error\",\"msg\":\(quoted),\"time\":\"\(time)\"}\n"
+                   : "time=\"\(time)\" level=error msg=\(quoted)\n", fd: fd)
+    }
+
+    /// RFC 3339 UTC time, e.g. `2026-11-28T19:20:40Z`.
+    static func timestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+
+    /// A JSON string literal (also valid in runc's text format).
+    static func quote(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
     }
 }
 
@@ -61,7 +105,7 @@ struct Create: ParsableCommand {
     @Argument var id: String
 
     func run() throws {
-        try perform("create") {
+        try perform("create", global) {
             try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile)
             return 0
         }
@@ -74,7 +118,7 @@ struct Start: ParsableCommand {
     @Argument var id: String
 
     func run() throws {
-        try perform("start") { try global.runtime.start(id: id); return 0 }
+        try perform("start", global) { try global.runtime.start(id: id); return 0 }
     }
 }
 
@@ -84,7 +128,7 @@ struct State: ParsableCommand {
     @Argument var id: String
 
     func run() throws {
-        try perform("state") {
+        try perform("state", global) {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(try global.runtime.state(id: id))
@@ -102,7 +146,7 @@ struct Kill: ParsableCommand {
     @Argument var signal: String = "TERM"
 
     func run() throws {
-        try perform("kill") {
+        try perform("kill", global) {
             try global.runtime.kill(id: id, signal: try Signals.parse(signal), all: all)
             return 0
         }
@@ -116,7 +160,7 @@ struct Delete: ParsableCommand {
     @Argument var id: String
 
     func run() throws {
-        try perform("delete") { try global.runtime.delete(id: id, force: force); return 0 }
+        try perform("delete", global) { try global.runtime.delete(id: id, force: force); return 0 }
     }
 }
 
@@ -133,7 +177,7 @@ struct Run: ParsableCommand {
     @Argument var id: String
 
     func run() throws {
-        try perform("run") {
+        try perform("run", global) {
             try global.runtime.run(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, detach: detach)
         }
     }
@@ -149,11 +193,12 @@ struct Exec: ParsableCommand {
     @Flag(name: [.short, .long], help: "Return once the process runs instead of waiting.") var detach = false
     @Option(name: .customLong("cwd"), help: "Working directory inside the container.") var cwd: String?
     @Option(name: [.short, .long], help: "Extra environment variable (KEY=VALUE).") var env: [String] = []
+    @Option(name: [.short, .long], help: "User to run as: UID[:GID].") var user: String?
     @Argument var id: String
     @Argument(parsing: .captureForPassthrough) var args: [String] = []
 
     func run() throws {
-        try perform("exec") {
+        try perform("exec", global) {
             let runtime = global.runtime
             var spec: RuntimeSpec.Process
             if let process {
@@ -163,6 +208,14 @@ struct Exec: ParsableCommand {
                 spec = try runtime.bundleProcess(id: id, args: args, terminal: tty)
             }
             if let cwd { spec.cwd = cwd }
+            if let user {
+                let parts = user.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count <= 2, let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                    throw RuntimeError.invalidConfig("--user \"\(user)\" must be UID or UID:GID (numeric)")
+                }
+                spec.user.uid = uid
+                spec.user.gid = parts.count == 2 ? UInt32(parts[1]) ?? 0 : 0
+            }
             if !env.isEmpty { spec.env = (spec.env ?? []) + env }
             return try runtime.exec(id: id, process: spec, consoleSocket: consoleSocket, pidFile: pidFile, detach: detach)
         }

@@ -149,3 +149,20 @@ def test_exec_with_process_json_detached(runtime):
             break
         time.sleep(0.05)
     assert check.stdout == "1234\n"
+
+
+def test_exec_as_other_user_with_cwd_and_env(runtime):
+    container_id, bundle, out, err = started(runtime, ["sleep", "60"])
+    assert runtime.cmd("start", container_id).returncode == 0
+    result = runtime.cmd("exec", "--user", "1000:1001", "--cwd", "/tmp", "--env", "EXTRA=yes", container_id,
+                         "sh", "-c", 'echo "$(id -u) $(id -g) $(pwd) $EXTRA"')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "1000 1001 /tmp yes\n"
+
+
+def test_exec_in_stopped_container_fails(runtime):
+    container_id, bundle, out, err = started(runtime, ["true"])
+    assert runtime.cmd("start", container_id).returncode == 0
+    runtime.wait_status(container_id, "stopped")
+    result = runtime.cmd("exec", container_id, "true")
+    assert result.returncode != 0

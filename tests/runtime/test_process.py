@@ -1,4 +1,5 @@
 """What the container process sees: output, exit codes, identity, limits, descriptors."""
+import os
 import pytest
 
 
@@ -111,3 +112,31 @@ def test_missing_command_fails_at_create(runtime):
     result, _, err = runtime.create(bundle, container_id)
     assert result.returncode != 0
     assert "no-such-command-xyz" in open(err).read()
+
+
+def test_sysctl_and_oom_score_adj(runtime):
+    def configure(bundle):
+        bundle.linux["sysctl"] = {"kernel.shm_rmid_forced": "1", "net.ipv4.ip_forward": "1"}
+        bundle.process["oomScoreAdj"] = 123
+    result = run_sh(runtime, "cat /proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj",
+                    configure)
+    assert result.stdout.split() == ["1", "1", "123"], result.stderr
+
+
+def test_spec_devices_are_created(runtime):
+    def configure(bundle):
+        bundle.linux["devices"] = [
+            {"type": "c", "path": "/dev/kmsg-test", "major": 1, "minor": 11, "fileMode": 0o640, "uid": 0, "gid": 0},
+            {"type": "c", "path": "/dev/nested/null", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 0, "gid": 0},
+        ]
+    result = run_sh(runtime, "stat -c '%n %t:%T %a' /dev/kmsg-test /dev/nested/null", configure)
+    assert result.stdout.splitlines() == ["/dev/kmsg-test 1:b 640", "/dev/nested/null 1:3 666"], result.stderr
+
+
+def test_failed_create_leaves_nothing_behind(runtime):
+    container_id, bundle = runtime.new_bundle(["no-such-command-xyz"])
+    result, _, err = runtime.create(bundle, container_id)
+    assert result.returncode != 0
+    assert runtime.cmd("state", container_id).returncode != 0
+    assert not os.path.exists("/sys/fs/cgroup/memory" + bundle.linux["cgroupsPath"])
+    assert not os.path.exists("/sys/fs/cgroup/unified" + bundle.linux["cgroupsPath"])
