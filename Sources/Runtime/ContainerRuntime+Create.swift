@@ -66,6 +66,14 @@ extension ContainerRuntime {
         do {
             // In the cgroup before init runs a single step of set-up, so every limit applies.
             try cgroup.add(pid: pid)
+            // The namespaces exist and init has not run container code yet: the moment for hooks
+            // that configure them from the host (a network namespace, for example).
+            let hooks = bundle.spec.hooks
+            if hooks?.prestart != nil || hooks?.createRuntime != nil {
+                let state = RuntimeState(id: id, status: "creating", pid: pid, bundle: bundle.path, annotations: bundle.spec.annotations)
+                try Hooks.run(hooks?.prestart, phase: "prestart", state: state)
+                try Hooks.run(hooks?.createRuntime, phase: "createRuntime", state: state)
+            }
             parent.send(.go)
             switch parent.receive() {
             case .ready: return pid
@@ -106,6 +114,9 @@ extension ContainerRuntime {
             }
         }
         unlink(fifoPath)
+        if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststart {
+            try Hooks.run(hooks, phase: "poststart", state: store.state(of: record))
+        }
     }
 
     /// create + start. Detached, returns 0 once started; otherwise waits, forwarding signals,

@@ -59,6 +59,11 @@ public struct ContainerRuntime {
         }
         try cgroup.remove()
         try store.remove(id)
+        if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststop {
+            var state = store.state(of: record)
+            state.status = ContainerStatus.stopped.rawValue
+            try Hooks.run(hooks, phase: "poststop", state: state)
+        }
     }
 
     func cgroup(of record: ContainerRecord) throws -> ContainerCgroup {

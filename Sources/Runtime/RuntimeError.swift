@@ -26,6 +26,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable, Sendable {
     case initFailed(String)
     /// The container's init died before reporting back.
     case initDied(String)
+    /// A hook of `phase` exited with a non-zero status.
+    case hookFailed(phase: String, path: String, status: Int32)
 
     public var description: String {
         switch self {
@@ -57,6 +59,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable, Sendable {
             return "unable to start container process: \(message)"
         case let .initDied(reason):
             return "container init died during set-up: \(reason)"
+        case let .hookFailed(phase, path, status):
+            return "\(phase) hook \(path) failed with exit status \(status)"
         }
     }
 

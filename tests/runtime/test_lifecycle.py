@@ -166,3 +166,38 @@ def test_exec_in_stopped_container_fails(runtime):
     runtime.wait_status(container_id, "stopped")
     result = runtime.cmd("exec", container_id, "true")
     assert result.returncode != 0
+
+
+def hook(path, output):
+    return {"path": "/bin/sh", "args": ["sh", "-c", "cat > %s" % os.path.join(path, output)], "timeout": 10}
+
+
+def test_hooks_receive_state(runtime):
+    container_id, bundle = runtime.new_bundle(["sleep", "60"])
+    bundle.config["hooks"] = {
+        "prestart": [hook(bundle.path, "prestart.json")],
+        "createRuntime": [hook(bundle.path, "create-runtime.json")],
+        "poststart": [hook(bundle.path, "poststart.json")],
+        "poststop": [hook(bundle.path, "poststop.json")],
+    }
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode == 0, open(err).read()
+    pid = runtime.state(container_id)["pid"]
+    for name in ("prestart.json", "create-runtime.json"):
+        state = json.load(open(os.path.join(bundle.path, name)))
+        assert state["id"] == container_id
+        assert state["pid"] == pid
+        assert os.path.realpath(state["bundle"]) == os.path.realpath(bundle.path)
+    # runc 1.1 runs poststart hooks during create already; the spec (and berth-runtime) after start.
+    assert runtime.cmd("start", container_id).returncode == 0
+    assert json.load(open(os.path.join(bundle.path, "poststart.json")))["id"] == container_id
+    assert runtime.cmd("delete", "--force", container_id).returncode == 0
+    assert json.load(open(os.path.join(bundle.path, "poststop.json")))["id"] == container_id
+
+
+def test_failing_prestart_hook_fails_create(runtime):
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.config["hooks"] = {"prestart": [{"path": "/bin/false", "args": ["false"]}]}
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode != 0
+    assert runtime.cmd("state", container_id).returncode != 0
