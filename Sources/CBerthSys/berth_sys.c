@@ -289,3 +289,18 @@ int berth_signalfd_close(int fd, const int *signals, int count) {
     return rc;
 }
 // ---- end berth CLI -----------------------------------------------------------------------
+
+// ---- Runtime additions (berth-runtime) ---------------------------------------------------
+#include <linux/close_range.h>
+
+int berth_close_range(unsigned int first, unsigned int last, int cloexec) {
+    return (int)syscall(SYS_close_range, first, last, cloexec ? CLOSE_RANGE_CLOEXEC : 0);
+}
+
+int berth_pty_unlock(int master) {
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) != 0) return -1;
+    int number = -1;
+    if (ioctl(master, TIOCGPTN, &number) != 0) return -1;
+    return number;
+}

@@ -106,3 +106,12 @@ int berth_signalfd_close(int fd, const int *signals, int count);
 // ---- end berth CLI -----------------------------------------------------------------------
 
 #endif
+
+// ---- Runtime additions (berth-runtime) ---------------------------------------------------
+#ifndef BERTH_SYS_RUNTIME_H
+#define BERTH_SYS_RUNTIME_H
+// close_range(2): marks (cloexec != 0) or closes every descriptor in [first, last].
+int berth_close_range(unsigned int first, unsigned int last, int cloexec);
+// Unlocks a pty master and returns the number of its slave (/dev/pts/N), or -1.
+int berth_pty_unlock(int master);
+#endif

@@ -1,0 +1,89 @@
+import BerthFS
+import FoundationEssentials
+import Glibc
+import OCI
+
+/// An OCI bundle (runtime-spec bundle.md): a directory with `config.json` and a root file system.
+/// A loaded bundle has an absolute path and a decoded, validated configuration.
+public struct Bundle: Sendable {
+    /// Absolute path of the bundle directory.
+    public let path: String
+    public let spec: RuntimeSpec
+
+    /// Loads `<path>/config.json`; `path` may be relative to the working directory.
+    public init(path: String) throws {
+        self.path = Paths.absolute(path)
+        let configPath = self.path + "/config.json"
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(configPath)
+        } catch {
+            throw RuntimeError.invalidBundle(path: configPath, reason: "\(error)")
+        }
+        do {
+            spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(bytes))
+        } catch {
+            throw RuntimeError.invalidBundle(path: configPath, reason: "\(error)")
+        }
+        guard spec.process != nil else {
+            throw RuntimeError.invalidBundle(path: configPath, reason: "\"process\" is missing")
+        }
+        guard spec.root != nil else {
+            throw RuntimeError.invalidBundle(path: configPath, reason: "\"root\" is missing")
+        }
+    }
+
+    /// Absolute path of the root file system (`root.path`, relative to the bundle).
+    public var rootfs: String {
+        Paths.resolve(spec.root?.path ?? "rootfs", relativeTo: path)
+    }
+}
+
+/// Path arithmetic on strings, without touching the file system.
+enum Paths {
+    /// `path` made absolute against the current working directory.
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return clean(path) }
+        guard let cwd = getcwd(nil, 0) else { return clean("/" + path) }
+        defer { free(cwd) }
+        return clean(String(cString: cwd) + "/" + path)
+    }
+
+    /// `path` made absolute against `base` (when it is relative).
+    static func resolve(_ path: String, relativeTo base: String) -> String {
+        path.hasPrefix("/") ? clean(path) : clean(base + "/" + path)
+    }
+
+    /// Lexically cleaned absolute path: no `.`, `..`, or repeated slashes.
+    static func clean(_ path: String) -> String {
+        var parts: [Substring] = []
+        for component in path.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." { _ = parts.popLast(); continue }
+            parts.append(component)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// Components of a cleaned absolute path (`/a/b` → `["a", "b"]`).
+    static func components(_ path: String) -> [String] {
+        clean(path).split(separator: "/").map(String.init)
+    }
+}
+
+extension Bundle {
+    /// Decodes a `process.json` as `exec --process` takes it (config.md "process").
+    public static func loadProcess(path: String) throws -> RuntimeSpec.Process {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(Paths.absolute(path))
+        } catch {
+            throw RuntimeError.invalidBundle(path: path, reason: "\(error)")
+        }
+        do {
+            return try JSONDecoder().decode(RuntimeSpec.Process.self, from: Data(bytes))
+        } catch {
+            throw RuntimeError.invalidBundle(path: path, reason: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import CBerthSys
+import Glibc
+import OCI
+
+/// The container's first process between `clone` and `execve`. It runs in the forked child of
+/// the single-threaded runtime, reports every failure to the parent as a message and never
+/// returns.
+struct ContainerInit {
+    let bundle: Bundle
+    let process: RuntimeSpec.Process
+    let plan: NamespacePlan
+    let cgroup: ContainerCgroup
+    let channel: SyncChannel
+    let consoleSocket: Int32?
+    /// `O_PATH` descriptor of the container's state directory, holding `exec.fifo`.
+    let stateDirectory: Int32
+
+    static let prSetDumpable: Int32 = 4
+    static let prSetParentDeathSignal: Int32 = 1
+
+    func run() -> Never {
+        do {
+            try setUp()
+        } catch {
+            channel.send(.error("\(error)"))
+            _exit(1)
+        }
+        // Blocks until `start` opens the fifo for reading.
+        let fifo = openat(stateDirectory, "exec.fifo", O_WRONLY | O_CLOEXEC)
+        guard fifo >= 0 else { ContainerInit.die("open exec fifo: \(String(cString: strerror(errno)))") }
+        var byte: UInt8 = 0x30
+        guard write(fifo, &byte, 1) == 1 else { ContainerInit.die("write exec fifo: \(String(cString: strerror(errno)))") }
+        let setup = ProcessSetup(process: process)
+        let failure = setup.exec((try? setup.resolveExecutable()) ?? (process.args.first ?? ""))
+        ContainerInit.die("\(failure)", code: failure.exitCode)
+    }
+
+    private func setUp() throws {
+        // Nothing in the container may ptrace or read /proc of init before it execs (CVE-2016-9962).
+        _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
+        // Die with the runtime while it still waits for us (cleared once we report ready). Had it
+        // died before this, waiting for `go` notices the closed channel.
+        _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
+        // The parent's write to cgroup.procs waits for an RCU grace period on cgroup v1 (~10 ms);
+        // the mounts proceed meanwhile, and init waits for `go` before anything that depends on
+        // its cgroup (the cgroup namespace) or that runs code of the container.
+        if plan.unshareCgroup { try awaitCgroup() }
+        try NamespacePlan.join(plan.openJoins())
+        if let hostname = bundle.spec.hostname, !hostname.isEmpty {
+            try check(sethostname(hostname, hostname.utf8.count), "set hostname \(hostname)")
+        }
+        if let score = process.oomScoreAdj {
+            try CgroupFile.write("/proc/self/oom_score_adj", "\(score)")
+        }
+        let rootfs = RootFilesystem(spec: bundle.spec, bundle: bundle, cgroup: cgroup, cgroupNamespace: plan.unshareCgroup)
+        try rootfs.prepare()
+        try rootfs.pivot()
+        if !plan.unshareCgroup { try awaitCgroup() }
+        if process.terminal == true, let socket = consoleSocket {
+            try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
+        }
+        try rootfs.finalize()
+        let setup = ProcessSetup(process: process)
+        try setup.applyRlimits()
+        try setup.closeInheritedDescriptors()
+        try setup.becomeUser()
+        // Resolved now so that a missing command is an error of `create`, as with runc.
+        _ = try setup.resolveExecutable()
+        // Cleared before reporting: `create` exits as soon as it reads `ready`.
+        _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
+        channel.send(.ready)
+        channel.close()
+    }
+
+    /// Waits until the parent has placed this process in its cgroup, then enters a new cgroup
+    /// namespace if asked (rooted at the container's cgroup).
+    private func awaitCgroup() throws {
+        guard channel.receive() == .go else { _exit(1) }
+        if plan.unshareCgroup {
+            try check(berth_unshare(berth_CLONE_NEWCGROUP), "create the cgroup namespace")
+        }
+    }
+
+    /// Writes `message` to stderr and exits; used once the parent no longer listens.
+    static func die(_ message: String, code: Int32 = 1) -> Never {
+        let bytes = Array("berth-runtime: \(message)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        _exit(code)
+    }
+}

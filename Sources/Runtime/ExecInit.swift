@@ -1,0 +1,37 @@
+import CBerthSys
+import Glibc
+import OCI
+
+/// A process started by `exec` between `fork` and `execve`: it joins the container's
+/// namespaces (its pid namespace was entered by the parent before forking), sets itself up
+/// like init and execs. Success is the sync channel closing on exec.
+struct ExecInit {
+    let process: RuntimeSpec.Process
+    let namespaces: [(kind: NamespaceKind, fd: Int32)]
+    let channel: SyncChannel
+    let consoleSocket: Int32?
+
+    func run() -> Never {
+        let setup = ProcessSetup(process: process)
+        do {
+            _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
+            _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
+                guard channel.receive() == .go else { _exit(1) }
+            try NamespacePlan.join(namespaces)
+            if process.terminal == true, let socket = consoleSocket {
+                try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: false)
+            }
+            try setup.applyRlimits()
+            try setup.closeInheritedDescriptors()
+            try setup.becomeUser()
+            let path = try setup.resolveExecutable()
+            // `exec -d` returns once we run; the process must outlive it.
+            _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
+            let failure = setup.exec(path)
+            channel.send(.error("\(failure)"))
+        } catch {
+            channel.send(.error("\(error)"))
+        }
+        _exit(1)
+    }
+}

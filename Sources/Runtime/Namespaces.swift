@@ -1,0 +1,100 @@
+import CBerthSys
+import Glibc
+import OCI
+
+/// A namespace type as config-linux.md names it.
+enum NamespaceKind: String, CaseIterable {
+    case pid, network, mount, ipc, uts, user, cgroup
+
+    var cloneFlag: Int32 {
+        switch self {
+        case .pid: return berth_CLONE_NEWPID
+        case .network: return berth_CLONE_NEWNET
+        case .mount: return berth_CLONE_NEWNS
+        case .ipc: return berth_CLONE_NEWIPC
+        case .uts: return berth_CLONE_NEWUTS
+        case .user: return berth_CLONE_NEWUSER
+        case .cgroup: return berth_CLONE_NEWCGROUP
+        }
+    }
+
+    /// The name under `/proc/<pid>/ns/`.
+    var procName: String {
+        switch self {
+        case .network: return "net"
+        case .mount: return "mnt"
+        default: return rawValue
+        }
+    }
+}
+
+/// How a new process gets its namespaces: which ones `clone` creates, which existing ones it
+/// joins (by path), and whether it unshares a cgroup namespace once placed in its cgroup (so
+/// the namespace's root is the container's cgroup, not the runtime's).
+struct NamespacePlan {
+    private(set) var cloneFlags: Int32 = 0
+    private(set) var unshareCgroup = false
+    private(set) var pidPath: String?
+    private(set) var joins: [(kind: NamespaceKind, path: String)] = []
+    private(set) var kinds: [NamespaceKind] = []
+
+    /// The plan for a new container from `linux.namespaces`.
+    init(spec namespaces: [RuntimeSpec.Namespace]) throws {
+        for namespace in namespaces {
+            guard let kind = NamespaceKind(rawValue: namespace.type) else {
+                throw RuntimeError.invalidConfig("unknown namespace type \"\(namespace.type)\"")
+            }
+            if kind == .user {
+                throw RuntimeError.unsupported("a user namespace (linux.namespaces type \"user\")")
+            }
+            kinds.append(kind)
+            if let path = namespace.path, !path.isEmpty {
+                if kind == .pid { pidPath = path } else { joins.append((kind, path)) }
+            } else if kind == .cgroup {
+                unshareCgroup = true
+            } else {
+                cloneFlags |= kind.cloneFlag
+            }
+        }
+        guard kinds.contains(.mount) else {
+            throw RuntimeError.invalidConfig("a mount namespace is required (add {\"type\": \"mount\"} to linux.namespaces)")
+        }
+    }
+
+    /// The plan for `exec`: join every namespace of the container's init `pid`.
+    init(joining pid: Int32, kinds: [NamespaceKind]) {
+        self.kinds = kinds
+        for kind in kinds where kind != .user {
+            let path = "/proc/\(pid)/ns/\(kind.procName)"
+            if kind == .pid { pidPath = path } else { joins.append((kind, path)) }
+        }
+    }
+
+    /// Run in the runtime before forking: makes the next child's pid namespace the one at
+    /// `pidPath` (setns on a pid namespace affects children only, so it must precede the fork).
+    func enterPidNamespaceForChildren() throws {
+        guard let path = pidPath else { return }
+        try NamespacePlan.join(kind: .pid, fd: NamespacePlan.open(path))
+    }
+
+    /// Opens every namespace to join. Done before joining any, because after joining the mount
+    /// namespace `/proc/<pid>` paths no longer name the same processes.
+    func openJoins() throws -> [(kind: NamespaceKind, fd: Int32)] {
+        try joins.map { ($0.kind, try NamespacePlan.open($0.path)) }
+    }
+
+    /// Joins the opened namespaces, the mount namespace last.
+    static func join(_ opened: [(kind: NamespaceKind, fd: Int32)]) throws {
+        for entry in opened where entry.kind != .mount { try join(kind: entry.kind, fd: entry.fd) }
+        for entry in opened where entry.kind == .mount { try join(kind: entry.kind, fd: entry.fd) }
+    }
+
+    private static func open(_ path: String) throws -> Int32 {
+        try check(Glibc.open(path, O_RDONLY | O_CLOEXEC), "open namespace \(path)")
+    }
+
+    private static func join(kind: NamespaceKind, fd: Int32) throws {
+        defer { close(fd) }
+        try check(berth_setns(fd, kind.cloneFlag), "join \(kind.rawValue) namespace")
+    }
+}
