@@ -5,7 +5,7 @@ import Foundation
 #endif
 import Glibc
 import OCI
-import BerthFS
+import BerthSystem
 
 /// Blobs by digest under `<root>/blobs/<algorithm>/<encoded>`, as DESIGN.md lays out.
 ///

@@ -5,7 +5,7 @@ import Foundation
 #endif
 import Glibc
 import OCI
-import BerthFS
+import BerthSystem
 
 /// Writes one blob into `ingest/`, hashing as it goes, and makes it visible only on a verified
 /// `commit`. With a `ref`, a writer that was interrupted (process killed, `close` without commit)

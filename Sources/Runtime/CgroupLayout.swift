@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Glibc
 
 /// One mounted cgroup hierarchy: a v1 hierarchy with its controllers (`cpu`, `name=systemd`,

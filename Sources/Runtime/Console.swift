@@ -1,3 +1,4 @@
+import BerthSystem
 import CBerthSys
 import Glibc
 import OCI
@@ -8,27 +9,13 @@ import OCI
 enum Console {
     /// Connects to the `--console-socket` Unix socket; done by the runtime before forking.
     static func connect(to path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw RuntimeError.errno("create console socket") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
+        do {
+            return try UnixSocketAddress.connect(path)
+        } catch UnixSocketAddress.Failure.pathTooLong {
             throw RuntimeError.invalidConfig("console socket path \(path) is too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if result != 0 {
-            let code = errno
-            close(fd)
+        } catch UnixSocketAddress.Failure.system(_, let code) {
             throw RuntimeError.system(operation: "connect to console socket \(path)", errno: code)
         }
-        return fd
     }
 
     /// Opens a pty in the container's devpts (`/dev/pts/ptmx`, so after the root is entered),

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import CBerthSys
 import Glibc
 import OCI

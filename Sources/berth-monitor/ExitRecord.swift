@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 
 /// How a supervised process ended, decoded from a `waitpid` status.
 struct ExitStatus: Equatable {

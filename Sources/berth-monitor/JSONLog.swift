@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Glibc
 
 /// A container output stream, numbered as in docker's stdcopy frames.

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Glibc
 
 /// One run of the monitor: start the process through the runtime, report on fd 3, serve until

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Glibc
 
 /// The monitor's use of the OCI runtime CLI (docs/internals.md §1): `create` or `exec -d` to

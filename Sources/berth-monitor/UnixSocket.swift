@@ -1,3 +1,4 @@
+import BerthSystem
 import Glibc
 
 /// Listening Unix stream sockets for attach.sock and the console socket.
@@ -6,23 +7,17 @@ enum UnixSocket {
     /// never reachable with wider permissions). A stale file at `path` is replaced. The
     /// descriptor is non-blocking and close-on-exec.
     static func listen(at path: String) throws -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw MonitorError.socketPathTooLong(path)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (offset, byte) in bytes.enumerated() { raw[offset] = byte }
-        }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw MonitorError.system(operation: "create socket \(path)", errno: errno) }
         unlink(path)
         let previousMask = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+        let bound: Int32
+        do {
+            bound = try UnixSocketAddress.withAddress(of: path) { bind(fd, $0, $1) }
+        } catch {
+            umask(previousMask)
+            close(fd)
+            throw MonitorError.socketPathTooLong(path)
         }
         let bindErrno = errno
         umask(previousMask)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BerthFS
+import BerthSystem
 import Engine
 import EngineAPI
 import Glibc

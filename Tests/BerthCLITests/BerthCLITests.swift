@@ -1,3 +1,4 @@
+import BerthSystem
 import FoundationEssentials
 import Testing
 @testable import BerthCLI

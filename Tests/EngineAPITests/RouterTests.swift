@@ -65,11 +65,4 @@ import Testing
         #expect(Array(frame.prefix(8)) == [2, 0, 0, 0, 0, 0, 1, 2])
         #expect(frame.count == 266)
     }
-
-    @Test func humanDurationsAsDocker() {
-        #expect(HumanDuration.describe(seconds: 0) == "Less than a second")
-        #expect(HumanDuration.describe(seconds: 5) == "5 seconds")
-        #expect(HumanDuration.describe(seconds: 70) == "About a minute")
-        #expect(HumanDuration.describe(seconds: 7200) == "2 hours")
-    }
 }

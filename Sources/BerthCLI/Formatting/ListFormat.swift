@@ -1,3 +1,4 @@
+import BerthSystem
 /// The rows of `ps` and `images`, column for column as docker prints them.
 enum ListFormat {
     /// `ps` header.

@@ -1,3 +1,4 @@
+import BerthSystem
 import Glibc
 
 /// A connected, blocking Unix-domain stream socket. Closes its descriptor when released.
@@ -7,29 +8,11 @@ final class UnixSocket {
 
     /// Connects to the socket at `path`; `host` is the user-facing address used in errors.
     init(path: String, host: String) throws {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw CLIError.daemonUnreachable(host: host, reason: "socket path too long")
+        do {
+            fd = try UnixSocketAddress.connect(path)
+        } catch let failure as UnixSocketAddress.Failure {
+            throw CLIError.daemonUnreachable(host: host, reason: failure.reason)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw CLIError.system(operation: "socket", errno: errno) }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard rc == 0 else {
-            let code = errno
-            close(fd)
-            throw CLIError.daemonUnreachable(host: host, reason: String(cString: strerror(code)))
-        }
-        self.fd = fd
     }
 
     /// Reads what is available (blocking until at least one byte or end of stream).

@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import BerthFS
+import BerthSystem
 import Glibc
 import OCI
 
@@ -24,7 +24,7 @@ struct BundleWriter {
         try FileSystem.makeDirectories(bundleDirectory, mode: 0o700)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try FileSystem.writeAtomically(bundleDirectory + "/config.json", bytes: Array(encoder.encode(spec)), mode: 0o600)
+        try FileSystem.writeAtomically(bundleDirectory + "/config.json", bytes: Array(encoder.encode(spec)), mode: 0o600, durable: false)
     }
 
     func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String]) throws -> RuntimeSpec {
@@ -192,13 +192,13 @@ struct BundleWriter {
 /// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
 enum EtcFiles {
     static func write(into directory: String, hostname: String, hostNetwork: Bool) throws {
-        try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8))
+        try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8), durable: false)
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         if hostNetwork, let hostHosts = try? FileSystem.readFile("/etc/hosts") {
             hosts = String(decoding: hostHosts, as: UTF8.self)
         }
-        try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8))
-        try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolvConf(hostNetwork: hostNetwork).utf8))
+        try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8), durable: false)
+        try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolvConf(hostNetwork: hostNetwork).utf8), durable: false)
     }
 
     /// The host's resolv.conf without loopback nameservers (unreachable from another network

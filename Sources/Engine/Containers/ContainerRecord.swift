@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import OCI
 
 /// Everything the engine persists about one container, in `containers/<id>/container.json`.

@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import BerthFS
+import BerthSystem
 import OCI
 
 /// The body of `POST /containers/{id}/exec`.
@@ -87,7 +87,7 @@ extension ContainerService {
         }
         process.env = env
         let encoder = JSONEncoder()
-        try FileSystem.writeAtomically(dir + "/process.json", bytes: Array(encoder.encode(process)), mode: 0o600)
+        try FileSystem.writeAtomically(dir + "/process.json", bytes: Array(encoder.encode(process)), mode: 0o600, durable: false)
         var arguments = ["exec", "--runtime", try runtimePath(container.runtime), "--runtime-root", configuration.runtimeRoot(for: container.runtime),
                          "--id", container.id, "--process", dir + "/process.json", "--dir", dir]
         if exec.config.Tty == true { arguments.append("--tty") }

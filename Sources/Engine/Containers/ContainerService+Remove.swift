@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Glibc
 
 extension ContainerService {
@@ -22,7 +22,11 @@ extension ContainerService {
         containers[record.id] = record
         let dir = directory(of: record.id)
         try? snapshots.unmount(dir + "/rootfs")
-        _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
+        // The monitor deletes the runtime's state when the container exits; only a container
+        // whose monitor died still has some.
+        if FileSystem.exists(configuration.runtimeRoot(for: record.runtime) + "/" + record.id) {
+            _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
+        }
         do {
             try snapshots.remove(container: record.id)
             try FileSystem.removeTree(dir)

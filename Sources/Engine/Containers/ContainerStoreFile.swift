@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import BerthFS
+import BerthSystem
 
 /// Reads and writes container records under `containers/<id>/container.json`, atomically.
 struct ContainerStoreFile: Sendable {

@@ -1,3 +1,4 @@
+import BerthSystem
 import Glibc
 
 /// Short requests to a monitor's attach socket (`resize`), docs/internals.md §2.
@@ -15,27 +16,10 @@ enum MonitorControl {
 
     /// A connected, blocking Unix stream socket to `path`.
     static func connect(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw EngineError.failure("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw EngineError.failure("socket path too long: \(path)")
+        do {
+            return try UnixSocketAddress.connect(path)
+        } catch let failure as UnixSocketAddress.Failure {
+            throw EngineError.failure("cannot reach the container's monitor at \(path): \(failure.reason)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let code = errno
-            close(fd)
-            throw EngineError.failure("cannot reach the container's monitor at \(path): \(String(cString: strerror(code)))")
-        }
-        return fd
     }
 }

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import OCI
 
 /// What the engine remembers about one local image: its ID (the config digest, as docker), the

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import ContentStore
 import Glibc
 import LayerArchive

@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import BerthFS
+import BerthSystem
 
 /// Loads and saves the image table at `<metadata>/images.json`.
 struct ImageTableFile: Sendable {

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 
 /// Where the engine keeps its state and which programs it runs. Built once by `berthd` from its
 /// flags; every service receives it in its initialiser.

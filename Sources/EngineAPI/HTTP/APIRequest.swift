@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Glibc
 import NIOHTTP1
 

@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Engine
 import NIOCore
 import NIOHTTP1

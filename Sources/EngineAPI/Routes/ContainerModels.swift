@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Engine
 
 /// `GET /containers/json` rows.
@@ -33,32 +33,12 @@ struct ContainerSummary: Encodable {
     /// docker's human status: `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
     static func status(_ s: ContainerState, now: Timestamp) -> String {
         switch s.status {
-        case .running: return "Up " + HumanDuration.describe(seconds: now.seconds - s.startedAt.seconds)
-        case .exited: return "Exited (\(s.exitCode)) \(HumanDuration.describe(seconds: now.seconds - s.finishedAt.seconds)) ago"
+        case .running: return "Up " + HumanDuration.describe(seconds: Double(now.seconds - s.startedAt.seconds))
+        case .exited: return "Exited (\(s.exitCode)) \(HumanDuration.describe(seconds: Double(now.seconds - s.finishedAt.seconds))) ago"
         case .created: return "Created"
         case .removing: return "Removal In Progress"
         case .dead: return "Dead"
         }
-    }
-}
-
-/// docker's `units.HumanDuration`.
-enum HumanDuration {
-    static func describe(seconds: Int64) -> String {
-        let s = max(0, seconds)
-        if s < 1 { return "Less than a second" }
-        if s == 1 { return "1 second" }
-        if s < 60 { return "\(s) seconds" }
-        let minutes = s / 60
-        if minutes == 1 { return "About a minute" }
-        if minutes < 60 { return "\(minutes) minutes" }
-        let hours = (Double(s) / 3600).rounded()
-        if hours == 1 { return "About an hour" }
-        if hours < 48 { return "\(Int(hours)) hours" }
-        if hours < 24 * 7 * 2 { return "\(Int(hours / 24)) days" }
-        if hours < 24 * 30 * 2 { return "\(Int(hours / 24 / 7)) weeks" }
-        if hours < 24 * 365 * 2 { return "\(Int(hours / 24 / 30)) months" }
-        return "\(Int(hours / 24 / 365)) years"
     }
 }
 

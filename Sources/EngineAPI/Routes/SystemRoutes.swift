@@ -1,4 +1,4 @@
-import BerthFS
+import BerthSystem
 import Engine
 import Glibc
 import NIOHTTP1

@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import BerthFS
+import BerthSystem
 import Glibc
 
 /// One entry of a docker json-file log.

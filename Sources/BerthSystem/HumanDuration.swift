@@ -1,9 +1,9 @@
 /// Durations in words, exactly as docker prints them (`go-units.HumanDuration`): used for
 /// `CREATED` columns ("About a minute ago") and the like.
-enum HumanDuration {
+public enum HumanDuration {
     /// `seconds` as "Less than a second", "1 second", "5 seconds", "About a minute",
     /// "3 minutes", "About an hour", "5 hours", "3 days", "2 weeks", "3 months", "2 years".
-    static func describe(seconds: Double) -> String {
+    public static func describe(seconds: Double) -> String {
         let whole = Int(seconds)
         if whole < 1 { return "Less than a second" }
         if whole == 1 { return "1 second" }
@@ -21,7 +21,7 @@ enum HumanDuration {
     }
 
     /// "<duration> ago" for a Unix time `created`, relative to `now`.
-    static func ago(created: Int64, now: Int64) -> String {
+    public static func ago(created: Int64, now: Int64) -> String {
         describe(seconds: Double(now - created)) + " ago"
     }
 }

@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-@testable import BerthFS
+@testable import BerthSystem
 
 @Suite struct FileSystemTests {
     @Test func atomicWriteReplacesContentAndLeavesNoTemporaryFiles() throws {

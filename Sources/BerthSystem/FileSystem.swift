@@ -18,14 +18,18 @@ public enum FileSystem {
     }
 
     /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path` and
-    /// fsyncs the directory.
-    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644) throws {
+    /// fsyncs the directory. With `durable: false` the fsyncs are skipped: the replacement is
+    /// still atomic for every reader and across a crash of the process, but not across a power
+    /// loss — for files regenerated from durable state anyway (a bundle, /etc/hosts).
+    public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileSystemError(operation: "create \(temporary)", errno: errno) }
         do {
             try writeAll(fd, bytes)
-            guard fsync(fd) == 0 else { throw FileSystemError(operation: "fsync \(temporary)", errno: errno) }
+            if durable {
+                guard fsync(fd) == 0 else { throw FileSystemError(operation: "fsync \(temporary)", errno: errno) }
+            }
             close(fd)
             guard rename(temporary, path) == 0 else { throw FileSystemError(operation: "rename to \(path)", errno: errno) }
         } catch {
@@ -33,7 +37,7 @@ public enum FileSystem {
             unlink(temporary)
             throw error
         }
-        syncDirectory(parent(of: path))
+        if durable { syncDirectory(parent(of: path)) }
     }
 
     /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
