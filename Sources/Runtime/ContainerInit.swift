@@ -31,7 +31,14 @@ struct ContainerInit {
         var byte: UInt8 = 0x30
         guard write(fifo, &byte, 1) == 1 else { ContainerInit.die("write exec fifo: \(String(cString: strerror(errno)))") }
         let setup = ProcessSetup(process: process)
-        let failure = setup.exec((try? setup.resolveExecutable()) ?? (process.args.first ?? ""))
+        let failure: RuntimeError
+        do {
+            failure = setup.exec(try setup.resolveExecutable())
+        } catch let error as RuntimeError {
+            failure = error
+        } catch {
+            failure = .initFailed("\(error)")
+        }
         ContainerInit.die("\(failure)", code: failure.exitCode)
     }
 

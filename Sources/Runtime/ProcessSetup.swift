@@ -92,11 +92,18 @@ struct ProcessSetup {
     }
 
     /// The path `execve` will run: `args[0]` itself when it contains a slash, else the first
-    /// executable regular file of that name in the process's `PATH`.
+    /// executable regular file of that name in the process's `PATH`; never the runtime's own
+    /// binary (see `ExecutableGuard`).
     func resolveExecutable() throws -> String {
         guard let name = process.args.first, !name.isEmpty else {
             throw RuntimeError.invalidConfig("process.args is empty")
         }
+        let path = try lookUp(name)
+        try ExecutableGuard()?.check(path, name: name)
+        return path
+    }
+
+    private func lookUp(_ name: String) throws -> String {
         if name.contains("/") {
             var st = stat()
             guard stat(name, &st) == 0 else { throw RuntimeError.executableNotFound(name) }
