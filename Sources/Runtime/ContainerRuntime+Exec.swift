@@ -5,8 +5,10 @@ import OCI
 extension ContainerRuntime {
     /// Runs `process` inside container `id`: its namespaces (read from its init), its cgroup,
     /// and the process's own user, capabilities, rlimits and terminal. Detached, returns 0 once
-    /// the process has exec'd; otherwise waits and returns its exit status.
-    public func exec(id: String, process: RuntimeSpec.Process, consoleSocket: String? = nil, pidFile: String? = nil, detach: Bool = false) throws -> Int32 {
+    /// the process has exec'd; otherwise waits and returns its exit status. Descriptors 3 to
+    /// 3+`preserveFDs`-1 are passed on to the process.
+    public func exec(id: String, process: RuntimeSpec.Process, consoleSocket: String? = nil, pidFile: String? = nil,
+                     preserveFDs: Int = 0, detach: Bool = false) throws -> Int32 {
         let record = try store.load(id)
         let status = store.status(of: record)
         guard status != .stopped else {
@@ -27,7 +29,8 @@ extension ContainerRuntime {
         let pid = berth_clone_fork(0)
         if pid == 0 {
             parent.close()
-            ExecInit(process: process, namespaces: namespaces, channel: child, consoleSocket: console).run()
+            ExecInit(process: process, namespaces: namespaces, channel: child, consoleSocket: console,
+                     preservedDescriptors: preserveFDs).run()
         }
         child.close()
         guard pid > 0 else { throw RuntimeError.errno("fork the exec process") }

@@ -8,6 +8,8 @@ import OCI
 /// executable's lookup in the container's `PATH`.
 struct ProcessSetup {
     let process: RuntimeSpec.Process
+    /// How many descriptors from 3 up the caller passes on deliberately (`--preserve-fds`).
+    var preservedDescriptors = 0
 
     private static let rlimitNumbers: [String: Int32] = [
         "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
@@ -32,10 +34,14 @@ struct ProcessSetup {
         }
     }
 
-    /// Marks every descriptor above stderr close-on-exec, so only 0–2 reach the process
-    /// (a leaked host descriptor is an escape, CVE-2024-21626).
+    /// Marks every descriptor above stderr close-on-exec, so only 0–2 and the preserved ones
+    /// reach the process (a leaked host descriptor is an escape, CVE-2024-21626).
     func closeInheritedDescriptors() throws {
-        try check(berth_close_range(3, UInt32.max, 1), "mark inherited descriptors close-on-exec")
+        let first = 3 + UInt32(max(0, preservedDescriptors))
+        try check(berth_close_range(first, UInt32.max, 1), "mark inherited descriptors close-on-exec")
+        for fd in 3..<Int32(first) where fcntl(fd, F_SETFD, 0) != 0 {
+            throw RuntimeError.errno("pass descriptor \(fd) to the container (--preserve-fds)")
+        }
     }
 
     /// Drops the bounding set, switches to `process.user` (always calling setgroups, with an

@@ -102,11 +102,12 @@ struct Create: ParsableCommand {
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Flag(name: .customLong("no-pivot"), help: "Accepted for runc compatibility.") var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: "Accepted for runc compatibility.") var noNewKeyring = false
+    @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the container.") var preserveFDs = 0
     @Argument var id: String
 
     func run() throws {
         try perform("create", global) {
-            try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile)
+            try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, preserveFDs: preserveFDs)
             return 0
         }
     }
@@ -174,11 +175,13 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("no-pivot"), help: "Accepted for runc compatibility.") var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: "Accepted for runc compatibility.") var noNewKeyring = false
     @Flag(name: .customLong("keep"), help: "Accepted for runc compatibility.") var keep = false
+    @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the container.") var preserveFDs = 0
     @Argument var id: String
 
     func run() throws {
         try perform("run", global) {
-            try global.runtime.run(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, detach: detach)
+            try global.runtime.run(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile,
+                                   preserveFDs: preserveFDs, detach: detach)
         }
     }
 }
@@ -194,6 +197,7 @@ struct Exec: ParsableCommand {
     @Option(name: .customLong("cwd"), help: "Working directory inside the container.") var cwd: String?
     @Option(name: [.short, .long], help: "Extra environment variable (KEY=VALUE).") var env: [String] = []
     @Option(name: [.short, .long], help: "User to run as: UID[:GID].") var user: String?
+    @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the process.") var preserveFDs = 0
     @Argument var id: String
     @Argument(parsing: .captureForPassthrough) var args: [String] = []
 
@@ -217,7 +221,8 @@ struct Exec: ParsableCommand {
                 spec.user.gid = parts.count == 2 ? UInt32(parts[1]) ?? 0 : 0
             }
             if !env.isEmpty { spec.env = (spec.env ?? []) + env }
-            return try runtime.exec(id: id, process: spec, consoleSocket: consoleSocket, pidFile: pidFile, detach: detach)
+            return try runtime.exec(id: id, process: spec, consoleSocket: consoleSocket, pidFile: pidFile,
+                                    preserveFDs: preserveFDs, detach: detach)
         }
     }
 }
