@@ -16,6 +16,7 @@ struct ContainerInit {
     let stateDirectory: Int32
     /// Descriptors 3… passed on to the container (`--preserve-fds`).
     let preservedDescriptors: Int
+    let seccomp: Seccomp?
 
     static let prSetDumpable: Int32 = 4
     static let prSetParentDeathSignal: Int32 = 1
@@ -69,7 +70,7 @@ struct ContainerInit {
             try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
         }
         try rootfs.finalize()
-        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors)
+        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors, seccomp: seccomp)
         try setup.applyRlimits()
         try setup.closeInheritedDescriptors()
         try setup.becomeUser()

@@ -49,6 +49,7 @@ extension ContainerRuntime {
         let fifo = store.fifoPath(of: id)
         try check(mkfifo(fifo, 0o622), "create \(fifo)")
         try check(chmod(fifo, 0o622), "set the mode of \(fifo)")
+        let seccomp = try Seccomp(bundle.spec.linux?.seccomp)
         let stateDirectory = try check(open(store.directory(of: id), O_PATH | O_DIRECTORY | O_CLOEXEC), "open the state directory")
         defer { close(stateDirectory) }
         try cgroup.create(resources: bundle.spec.linux?.resources)
@@ -61,7 +62,7 @@ extension ContainerRuntime {
         if pid == 0 {
             parent.close()
             ContainerInit(bundle: bundle, process: process, plan: plan, cgroup: cgroup, channel: child,
-                          consoleSocket: console, stateDirectory: stateDirectory, preservedDescriptors: preserveFDs).run()
+                          consoleSocket: console, stateDirectory: stateDirectory, preservedDescriptors: preserveFDs, seccomp: seccomp).run()
         }
         child.close()
         guard pid > 0 else { throw RuntimeError.errno("create the container's namespaces (clone)") }

@@ -19,6 +19,7 @@ extension ContainerRuntime {
         }
         let plan = NamespacePlan(joining: record.pid, kinds: record.namespaces.compactMap(NamespaceKind.init(rawValue:)))
         let cgroup = try cgroup(of: record)
+        let seccomp = try Seccomp(Bundle(path: record.bundle).spec.linux?.seccomp)
         let console = try consoleSocket.map(Console.connect(to:))
         defer { if let console { close(console) } }
         let namespaces = try plan.openJoins()
@@ -30,7 +31,7 @@ extension ContainerRuntime {
         if pid == 0 {
             parent.close()
             ExecInit(process: process, namespaces: namespaces, channel: child, consoleSocket: console,
-                     preservedDescriptors: preserveFDs).run()
+                     preservedDescriptors: preserveFDs, seccomp: seccomp).run()
         }
         child.close()
         guard pid > 0 else { throw RuntimeError.errno("fork the exec process") }

@@ -10,6 +10,8 @@ struct ProcessSetup {
     let process: RuntimeSpec.Process
     /// How many descriptors from 3 up the caller passes on deliberately (`--preserve-fds`).
     var preservedDescriptors = 0
+    /// The container's seccomp profile, installed as late as the kernel allows.
+    var seccomp: Seccomp?
 
     private static let rlimitNumbers: [String: Int32] = [
         "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
@@ -46,9 +48,12 @@ struct ProcessSetup {
 
     /// Drops the bounding set, switches to `process.user` (always calling setgroups, with an
     /// empty list when there are no additional groups), enters `cwd`, then sets the other
-    /// capability sets and no_new_privs.
+    /// capability sets and no_new_privs, and installs the seccomp filter: last when
+    /// no_new_privs allows it unprivileged, else first, while CAP_SYS_ADMIN is still held.
     func becomeUser() throws {
         let capabilities = try CapabilitySets(process.capabilities)
+        let noNewPrivileges = process.noNewPrivileges == true
+        if let seccomp, !noNewPrivileges { try seccomp.install() }
         try capabilities.dropBoundingSet()
         try check(berth_prctl(ProcessSetup.prSetKeepCaps, 1, 0, 0, 0), "keep capabilities across the user switch")
         let groups = (process.user.additionalGids ?? []).map { gid_t($0) }
@@ -58,8 +63,9 @@ struct ProcessSetup {
         try check(berth_prctl(ProcessSetup.prSetKeepCaps, 0, 0, 0, 0), "clear keep-capabilities")
         try enterWorkingDirectory()
         try capabilities.apply()
-        if process.noNewPrivileges == true {
+        if noNewPrivileges {
             try check(berth_prctl(ProcessSetup.prSetNoNewPrivs, 1, 0, 0, 0), "set no_new_privs")
+            if let seccomp { try seccomp.install() }
         }
         umask(mode_t(process.user.umask ?? 0o022))
     }

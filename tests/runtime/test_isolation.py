@@ -125,3 +125,26 @@ def test_proc_symlink_is_refused(runtime):
     result = runtime.run(bundle, container_id)
     assert result.returncode != 0
     assert "/proc" in result.stderr
+
+
+import pytest
+
+
+@pytest.mark.parametrize("no_new_privileges", [True, False])
+def test_seccomp_rules_with_and_without_arguments(runtime, no_new_privileges):
+    def configure(bundle):
+        bundle.process["noNewPrivileges"] = no_new_privileges
+        bundle.linux["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                 "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["no_such_syscall_name"], "action": "SCMP_ACT_ERRNO"},
+            ],
+        }
+    result = run_sh(runtime, "mkdir /dev/shm/d; echo mkdir=$?; kill -0 $$; echo kill0=$?; kill -USR1 $$; echo usr1=$?",
+                    configure)
+    assert result.stdout.split() == ["mkdir=1", "kill0=0", "usr1=1"], result.stderr
+    assert "Operation not permitted" in result.stderr
