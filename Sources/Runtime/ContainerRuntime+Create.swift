@@ -18,6 +18,7 @@ extension ContainerRuntime {
             throw RuntimeError.invalidConfig("process.terminal is true but no --console-socket was given")
         }
         let plan = try NamespacePlan(spec: bundle.spec.linux?.namespaces ?? [])
+        try SpecValidation.validate(bundle.spec, namespaces: plan.kinds)
         let cgroup = ContainerCgroup(cgroupsPath: bundle.spec.linux?.cgroupsPath, id: id, layout: try CgroupLayout.current())
         try store.makeDirectory(for: id)
         do {

@@ -89,6 +89,7 @@ struct BerthRuntime: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth-runtime",
         abstract: "Berth's OCI runtime (runc-compatible subset).",
+        version: "berth-runtime 0.1.0 (OCI runtime-spec 1.0.2)",
         subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self])
 
     @OptionGroup var global: GlobalOptions

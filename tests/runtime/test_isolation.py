@@ -148,3 +148,18 @@ def test_seccomp_rules_with_and_without_arguments(runtime, no_new_privileges):
                     configure)
     assert result.stdout.split() == ["mkdir=1", "kill0=0", "usr1=1"], result.stderr
     assert "Operation not permitted" in result.stderr
+
+
+def test_settings_that_would_change_the_host_are_refused(runtime):
+    host_hostname = open("/proc/sys/kernel/hostname").read()
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "uts"]
+    bundle.config["hostname"] = "must-not-leak"
+    assert runtime.run(bundle, container_id).returncode != 0
+    assert open("/proc/sys/kernel/hostname").read() == host_hostname
+
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.linux["sysctl"] = {"vm.swappiness": "1"}
+    swappiness = open("/proc/sys/vm/swappiness").read()
+    assert runtime.run(bundle, container_id).returncode != 0
+    assert open("/proc/sys/vm/swappiness").read() == swappiness
