@@ -47,16 +47,16 @@ public struct ContainerRuntime {
             throw RuntimeError.containerNotFound(missing)
         }
         let cgroup = try cgroup(of: record)
-        switch store.status(of: record) {
-        case .running where !force:
+        let status = store.status(of: record)
+        if status == .running && !force {
             throw RuntimeError.wrongState(id: id, status: "running", operation: "delete (stop it first or use --force)")
-        case .running, .created:
-            for pid in cgroup.processes() { _ = Glibc.kill(pid, SIGKILL) }
+        }
+        if status != .stopped {
             _ = Glibc.kill(record.pid, SIGKILL)
             waitUntilGone(record)
-        case .stopped:
-            break
         }
+        // Without a pid namespace, processes init left behind are still in the cgroup.
+        for pid in cgroup.processes() { _ = Glibc.kill(pid, SIGKILL) }
         try cgroup.remove()
         try store.remove(id)
         if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststop {

@@ -201,3 +201,32 @@ def test_failing_prestart_hook_fails_create(runtime):
     result, out, err = runtime.create(bundle, container_id)
     assert result.returncode != 0
     assert runtime.cmd("state", container_id).returncode != 0
+
+
+def process_gone(pid, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_delete_kills_leftovers_without_pid_namespace(runtime):
+    container_id, bundle = runtime.new_bundle(["sh", "-c", "sleep 60 & echo $!"])
+    bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "pid"]
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode == 0, open(err).read()
+    assert runtime.cmd("start", container_id).returncode == 0
+    runtime.wait_status(container_id, "stopped")
+    deadline = time.time() + 5
+    while not open(out).read().strip() and time.time() < deadline:
+        time.sleep(0.02)
+    leftover = int(open(out).read())
+    assert not process_gone(leftover, timeout=0.1)
+    assert runtime.cmd("delete", container_id).returncode == 0
+    assert process_gone(leftover)
