@@ -11,8 +11,8 @@ extension ContainerRuntime {
                      preserveFDs: Int = 0, detach: Bool = false) throws -> Int32 {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status != .stopped else {
-            throw RuntimeError.wrongState(id: id, status: "stopped", operation: "exec in")
+        guard status != .stopped && status != .paused else {
+            throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "exec in")
         }
         if process.terminal == true && consoleSocket == nil {
             throw RuntimeError.invalidConfig("a terminal was requested but no --console-socket was given")

@@ -48,8 +48,14 @@ public struct ContainerRuntime {
         }
         let cgroup = try cgroup(of: record)
         let status = store.status(of: record)
-        if status == .running && !force {
+        if (status == .running || status == .paused) && !force {
             throw RuntimeError.wrongState(id: id, status: "running", operation: "delete (stop it first or use --force)")
+        }
+        if status == .paused {
+            // A frozen process cannot die; thaw with SIGKILL already queued.
+            _ = Glibc.kill(record.pid, SIGKILL)
+            for pid in cgroup.processes() { _ = Glibc.kill(pid, SIGKILL) }
+            try Freezer.set(frozen: false, record.cgroupPaths)
         }
         if status != .stopped {
             _ = Glibc.kill(record.pid, SIGKILL)
@@ -64,6 +70,22 @@ public struct ContainerRuntime {
             state.status = ContainerStatus.stopped.rawValue
             try Hooks.run(hooks, phase: "poststop", state: state)
         }
+    }
+
+    /// Freezes every process of a running container (runc's `pause`).
+    public func pause(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .running else { throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "pause") }
+        try Freezer.set(frozen: true, record.cgroupPaths)
+    }
+
+    /// Thaws a paused container (runc's `resume`).
+    public func resume(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .paused else { throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "resume") }
+        try Freezer.set(frozen: false, record.cgroupPaths)
     }
 
     func cgroup(of record: ContainerRecord) throws -> ContainerCgroup {

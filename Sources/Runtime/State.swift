@@ -21,7 +21,7 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
 
 /// The container's status as runtime-spec's state operation reports it.
 public enum ContainerStatus: String, Sendable {
-    case created, running, stopped
+    case created, running, paused, stopped
 }
 
 /// The state directory (`--root`): one sub-directory per container.
@@ -92,12 +92,14 @@ public struct StateStore: Sendable {
     }
 
     /// `stopped` when init is gone (or a zombie, or a different process now has its pid),
-    /// `created` while init waits on the exec fifo, `running` otherwise.
+    /// `created` while init waits on the exec fifo, `paused` while its cgroup is frozen,
+    /// `running` otherwise.
     public func status(of record: ContainerRecord) -> ContainerStatus {
         guard let info = ProcessInfo(pid: record.pid), !info.isZombie, info.startTime == record.pidStartTime else {
             return .stopped
         }
-        return FileSystem.exists(fifoPath(of: record.id)) ? .created : .running
+        if FileSystem.exists(fifoPath(of: record.id)) { return .created }
+        return Freezer.isFrozen(record.cgroupPaths) ? .paused : .running
     }
 
     /// The OCI state (runtime.md "State") of a container.

@@ -90,7 +90,7 @@ struct BerthRuntime: ParsableCommand {
         commandName: "berth-runtime",
         abstract: "Berth's OCI runtime (runc-compatible subset).",
         version: "berth-runtime 0.1.0 (OCI runtime-spec 1.0.2)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self])
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self])
 
     @OptionGroup var global: GlobalOptions
 }
@@ -163,6 +163,26 @@ struct Delete: ParsableCommand {
 
     func run() throws {
         try perform("delete", global) { try global.runtime.delete(id: id, force: force); return 0 }
+    }
+}
+
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Freeze every process of a running container.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+
+    func run() throws {
+        try perform("pause", global) { try global.runtime.pause(id: id); return 0 }
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Thaw a paused container.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+
+    func run() throws {
+        try perform("resume", global) { try global.runtime.resume(id: id); return 0 }
     }
 }
 
