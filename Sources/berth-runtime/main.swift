@@ -232,6 +232,7 @@ struct Exec: ParsableCommand {
                 guard !args.isEmpty else { throw RuntimeError.invalidConfig("exec needs --process or a command") }
                 spec = try runtime.bundleProcess(id: id, args: args, terminal: tty)
             }
+            if tty { spec.terminal = true }
             if let cwd { spec.cwd = cwd }
             if let user {
                 let parts = user.split(separator: ":", omittingEmptySubsequences: false)
