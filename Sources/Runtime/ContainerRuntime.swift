@@ -7,6 +7,7 @@ import OCI
 /// Everything is synchronous and single-threaded, because namespaces are created by forking
 /// this process.
 public struct ContainerRuntime {
+    /// Where container records live.
     public let store: StateStore
 
     /// `root` is the state directory (`--root`), created on first use.

@@ -31,6 +31,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A hook of `phase` exited with a non-zero status.
     case hookFailed(phase: String, path: String, status: Int32)
 
+    /// A sentence saying what failed and, where it helps, what to change.
     public var description: String {
         switch self {
         case let .system(operation, code):

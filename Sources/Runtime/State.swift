@@ -7,8 +7,11 @@ import OCI
 /// `<root>/<id>/state.json`. The start time of init guards against a recycled pid.
 public struct ContainerRecord: Codable, Sendable, Equatable {
     public var id: String
+    /// Absolute bundle directory.
     public var bundle: String
+    /// Absolute root file system path (as seen from the host).
     public var rootfs: String
+    /// Host pid of the container's init.
     public var pid: Int32
     /// Field 22 of `/proc/<pid>/stat` when the container was created.
     public var pidStartTime: UInt64
@@ -16,6 +19,7 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var cgroupPaths: [String]
     /// Namespace types of the container (runtime-spec names), joined again by `exec`.
     public var namespaces: [String]
+    /// The bundle's annotations, reported by `state`.
     public var annotations: [String: String]?
 }
 
@@ -26,8 +30,10 @@ public enum ContainerStatus: String, Sendable {
 
 /// The state directory (`--root`): one sub-directory per container.
 public struct StateStore: Sendable {
+    /// Absolute state directory.
     public let root: String
 
+    /// A store under `root` (made absolute); nothing is created until a container is.
     public init(root: String) { self.root = Paths.absolute(root) }
 
     /// `<root>/<id>`.
