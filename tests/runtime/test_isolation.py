@@ -163,3 +163,20 @@ def test_settings_that_would_change_the_host_are_refused(runtime):
     swappiness = open("/proc/sys/vm/swappiness").read()
     assert runtime.run(bundle, container_id).returncode != 0
     assert open("/proc/sys/vm/swappiness").read() == swappiness
+
+
+@pytest.mark.parametrize("link", ["absolute", "relative"])
+def test_mount_destination_symlink_stays_inside_rootfs(runtime, link):
+    container_id, bundle = runtime.new_bundle(["sh", "-c", "touch /data/mnt/written; ls /data/mnt"])
+    host_target = os.path.join(bundle.path, "host-target")
+    os.makedirs(host_target)
+    # A dangling symlink in the image that, followed on the host, names a host directory.
+    target = host_target if link == "absolute" else "../host-target"
+    os.symlink(target, os.path.join(bundle.rootfs, "data"))
+    bundle.config["mounts"].append({"destination": "/data/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]})
+    result = runtime.run(bundle, container_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "written\n"
+    assert os.listdir(host_target) == []
+    inside = host_target.lstrip("/") if link == "absolute" else "host-target"
+    assert os.path.isdir(os.path.join(bundle.rootfs, inside, "mnt"))
