@@ -8,6 +8,7 @@ import OCI
 public struct Bundle: Sendable {
     /// Absolute path of the bundle directory.
     public let path: String
+    /// The decoded configuration; `process` and `root` are known to be present.
     public let spec: RuntimeSpec
 
     /// Loads `<path>/config.json`; `path` may be relative to the working directory.

@@ -14,6 +14,9 @@ struct ContainerInit {
     let consoleSocket: Int32?
     /// `O_PATH` descriptor of the container's state directory, holding `exec.fifo`.
     let stateDirectory: Int32
+    /// Descriptors 3… passed on to the container (`--preserve-fds`).
+    let preservedDescriptors: Int
+    let seccomp: Seccomp?
 
     static let prSetDumpable: Int32 = 4
     static let prSetParentDeathSignal: Int32 = 1
@@ -30,8 +33,15 @@ struct ContainerInit {
         guard fifo >= 0 else { ContainerInit.die("open exec fifo: \(String(cString: strerror(errno)))") }
         var byte: UInt8 = 0x30
         guard write(fifo, &byte, 1) == 1 else { ContainerInit.die("write exec fifo: \(String(cString: strerror(errno)))") }
-        let setup = ProcessSetup(process: process)
-        let failure = setup.exec((try? setup.resolveExecutable()) ?? (process.args.first ?? ""))
+        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors)
+        let failure: RuntimeError
+        do {
+            failure = setup.exec(try setup.resolveExecutable())
+        } catch let error as RuntimeError {
+            failure = error
+        } catch {
+            failure = .initFailed("\(error)")
+        }
         ContainerInit.die("\(failure)", code: failure.exitCode)
     }
 
@@ -60,7 +70,7 @@ struct ContainerInit {
             try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
         }
         try rootfs.finalize()
-        let setup = ProcessSetup(process: process)
+        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors, seccomp: seccomp)
         try setup.applyRlimits()
         try setup.closeInheritedDescriptors()
         try setup.becomeUser()

@@ -5,18 +5,21 @@ import OCI
 extension ContainerRuntime {
     /// Runs `process` inside container `id`: its namespaces (read from its init), its cgroup,
     /// and the process's own user, capabilities, rlimits and terminal. Detached, returns 0 once
-    /// the process has exec'd; otherwise waits and returns its exit status.
-    public func exec(id: String, process: RuntimeSpec.Process, consoleSocket: String? = nil, pidFile: String? = nil, detach: Bool = false) throws -> Int32 {
+    /// the process has exec'd; otherwise waits and returns its exit status. Descriptors 3 to
+    /// 3+`preserveFDs`-1 are passed on to the process.
+    public func exec(id: String, process: RuntimeSpec.Process, consoleSocket: String? = nil, pidFile: String? = nil,
+                     preserveFDs: Int = 0, detach: Bool = false) throws -> Int32 {
         let record = try store.load(id)
         let status = store.status(of: record)
-        guard status != .stopped else {
-            throw RuntimeError.wrongState(id: id, status: "stopped", operation: "exec in")
+        guard status != .stopped && status != .paused else {
+            throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "exec in")
         }
         if process.terminal == true && consoleSocket == nil {
             throw RuntimeError.invalidConfig("a terminal was requested but no --console-socket was given")
         }
         let plan = NamespacePlan(joining: record.pid, kinds: record.namespaces.compactMap(NamespaceKind.init(rawValue:)))
         let cgroup = try cgroup(of: record)
+        let seccomp = try Seccomp(Bundle(path: record.bundle).spec.linux?.seccomp)
         let console = try consoleSocket.map(Console.connect(to:))
         defer { if let console { close(console) } }
         let namespaces = try plan.openJoins()
@@ -27,7 +30,8 @@ extension ContainerRuntime {
         let pid = berth_clone_fork(0)
         if pid == 0 {
             parent.close()
-            ExecInit(process: process, namespaces: namespaces, channel: child, consoleSocket: console).run()
+            ExecInit(process: process, namespaces: namespaces, channel: child, consoleSocket: console,
+                     preservedDescriptors: preserveFDs, seccomp: seccomp).run()
         }
         child.close()
         guard pid > 0 else { throw RuntimeError.errno("fork the exec process") }

@@ -7,6 +7,7 @@ import OCI
 /// Everything is synchronous and single-threaded, because namespaces are created by forking
 /// this process.
 public struct ContainerRuntime {
+    /// Where container records live.
     public let store: StateStore
 
     /// `root` is the state directory (`--root`), created on first use.
@@ -47,16 +48,22 @@ public struct ContainerRuntime {
             throw RuntimeError.containerNotFound(missing)
         }
         let cgroup = try cgroup(of: record)
-        switch store.status(of: record) {
-        case .running where !force:
+        let status = store.status(of: record)
+        if (status == .running || status == .paused) && !force {
             throw RuntimeError.wrongState(id: id, status: "running", operation: "delete (stop it first or use --force)")
-        case .running, .created:
+        }
+        if status == .paused {
+            // A frozen process cannot die; thaw with SIGKILL already queued.
+            _ = Glibc.kill(record.pid, SIGKILL)
             for pid in cgroup.processes() { _ = Glibc.kill(pid, SIGKILL) }
+            try Freezer.set(frozen: false, record.cgroupPaths)
+        }
+        if status != .stopped {
             _ = Glibc.kill(record.pid, SIGKILL)
             waitUntilGone(record)
-        case .stopped:
-            break
         }
+        // Without a pid namespace, processes init left behind are still in the cgroup.
+        for pid in cgroup.processes() { _ = Glibc.kill(pid, SIGKILL) }
         try cgroup.remove()
         try store.remove(id)
         if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststop {
@@ -64,6 +71,22 @@ public struct ContainerRuntime {
             state.status = ContainerStatus.stopped.rawValue
             try Hooks.run(hooks, phase: "poststop", state: state)
         }
+    }
+
+    /// Freezes every process of a running container (runc's `pause`).
+    public func pause(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .running else { throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "pause") }
+        try Freezer.set(frozen: true, record.cgroupPaths)
+    }
+
+    /// Thaws a paused container (runc's `resume`).
+    public func resume(id: String) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status == .paused else { throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "resume") }
+        try Freezer.set(frozen: false, record.cgroupPaths)
     }
 
     func cgroup(of record: ContainerRecord) throws -> ContainerCgroup {

@@ -10,9 +10,13 @@ struct ExecInit {
     let namespaces: [(kind: NamespaceKind, fd: Int32)]
     let channel: SyncChannel
     let consoleSocket: Int32?
+    /// Descriptors 3… passed on to the process (`--preserve-fds`).
+    let preservedDescriptors: Int
+    /// The container's seccomp profile, which exec'd processes get too.
+    let seccomp: Seccomp?
 
     func run() -> Never {
-        let setup = ProcessSetup(process: process)
+        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors, seccomp: seccomp)
         do {
             _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
             _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)

@@ -8,6 +8,10 @@ import OCI
 /// executable's lookup in the container's `PATH`.
 struct ProcessSetup {
     let process: RuntimeSpec.Process
+    /// How many descriptors from 3 up the caller passes on deliberately (`--preserve-fds`).
+    var preservedDescriptors = 0
+    /// The container's seccomp profile, installed as late as the kernel allows.
+    var seccomp: Seccomp?
 
     private static let rlimitNumbers: [String: Int32] = [
         "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
@@ -32,17 +36,24 @@ struct ProcessSetup {
         }
     }
 
-    /// Marks every descriptor above stderr close-on-exec, so only 0–2 reach the process
-    /// (a leaked host descriptor is an escape, CVE-2024-21626).
+    /// Marks every descriptor above stderr close-on-exec, so only 0–2 and the preserved ones
+    /// reach the process (a leaked host descriptor is an escape, CVE-2024-21626).
     func closeInheritedDescriptors() throws {
-        try check(berth_close_range(3, UInt32.max, 1), "mark inherited descriptors close-on-exec")
+        let first = 3 + UInt32(max(0, preservedDescriptors))
+        try check(berth_close_range(first, UInt32.max, 1), "mark inherited descriptors close-on-exec")
+        for fd in 3..<Int32(first) where fcntl(fd, F_SETFD, 0) != 0 {
+            throw RuntimeError.errno("pass descriptor \(fd) to the container (--preserve-fds)")
+        }
     }
 
     /// Drops the bounding set, switches to `process.user` (always calling setgroups, with an
     /// empty list when there are no additional groups), enters `cwd`, then sets the other
-    /// capability sets and no_new_privs.
+    /// capability sets and no_new_privs, and installs the seccomp filter: last when
+    /// no_new_privs allows it unprivileged, else first, while CAP_SYS_ADMIN is still held.
     func becomeUser() throws {
         let capabilities = try CapabilitySets(process.capabilities)
+        let noNewPrivileges = process.noNewPrivileges == true
+        if let seccomp, !noNewPrivileges { try seccomp.install() }
         try capabilities.dropBoundingSet()
         try check(berth_prctl(ProcessSetup.prSetKeepCaps, 1, 0, 0, 0), "keep capabilities across the user switch")
         let groups = (process.user.additionalGids ?? []).map { gid_t($0) }
@@ -52,8 +63,9 @@ struct ProcessSetup {
         try check(berth_prctl(ProcessSetup.prSetKeepCaps, 0, 0, 0, 0), "clear keep-capabilities")
         try enterWorkingDirectory()
         try capabilities.apply()
-        if process.noNewPrivileges == true {
+        if noNewPrivileges {
             try check(berth_prctl(ProcessSetup.prSetNoNewPrivs, 1, 0, 0, 0), "set no_new_privs")
+            if let seccomp { try seccomp.install() }
         }
         umask(mode_t(process.user.umask ?? 0o022))
     }
@@ -92,11 +104,18 @@ struct ProcessSetup {
     }
 
     /// The path `execve` will run: `args[0]` itself when it contains a slash, else the first
-    /// executable regular file of that name in the process's `PATH`.
+    /// executable regular file of that name in the process's `PATH`; never the runtime's own
+    /// binary (see `ExecutableGuard`).
     func resolveExecutable() throws -> String {
         guard let name = process.args.first, !name.isEmpty else {
             throw RuntimeError.invalidConfig("process.args is empty")
         }
+        let path = try lookUp(name)
+        try ExecutableGuard()?.check(path, name: name)
+        return path
+    }
+
+    private func lookUp(_ name: String) throws -> String {
         if name.contains("/") {
             var st = stat()
             guard stat(name, &st) == 0 else { throw RuntimeError.executableNotFound(name) }

@@ -20,14 +20,28 @@ struct RootPath {
     }
 
     /// Opens `path`, creating it (and missing parents as directories) as `kind` when absent.
+    /// A dangling symlink on the way is followed inside the root: what it names is created
+    /// there, as runc's securejoin does, never on the host.
     func ensure(_ path: String, as kind: Kind, mode: mode_t = 0o755) throws -> Int32 {
+        try ensure(path, as: kind, mode: mode, depth: 0)
+    }
+
+    private func ensure(_ path: String, as kind: Kind, mode: mode_t, depth: Int) throws -> Int32 {
         if let fd = try? open(path) { return fd }
         let components = Paths.components(path)
         guard let last = components.last, errno == ENOENT else {
             throw RuntimeError.errno("resolve \(path) in the container root")
         }
-        let parent = try ensure("/" + components.dropLast().joined(separator: "/"), as: .directory)
+        guard depth < 40 else {
+            throw RuntimeError.unsafeMount(destination: path, reason: "too many levels of symbolic links")
+        }
+        let parent = try ensure("/" + components.dropLast().joined(separator: "/"), as: .directory, mode: mode, depth: depth + 1)
         defer { close(parent) }
+        if let target = RootPath.readLink(parent, last) {
+            let base = target.hasPrefix("/") ? "/" : pathInRoot(of: parent)
+            close(try ensure(Paths.resolve(target, relativeTo: base), as: kind, mode: mode, depth: depth + 1))
+            return try open(path)
+        }
         switch kind {
         case .directory:
             if mkdirat(parent, last, mode) != 0 && errno != EEXIST {
@@ -39,6 +53,22 @@ struct RootPath {
             if fd >= 0 { close(fd) }
         }
         return try open(path)
+    }
+
+    /// The target of the symlink `name` in directory `directory`; nil if it is not one.
+    private static func readLink(_ directory: Int32, _ name: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlinkat(directory, name, &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Where a descriptor inside the root lies, as a path from the root.
+    private func pathInRoot(of fd: Int32) -> String {
+        guard let root = RootPath.readLink(AT_FDCWD, RootPath.procPath(rootFD)),
+              let full = RootPath.readLink(AT_FDCWD, RootPath.procPath(fd)) else { return "/" }
+        if full == root { return "/" }
+        return full.hasPrefix(root + "/") ? String(full.dropFirst(root.count)) : "/"
     }
 
     /// Whether the last component of `path` is a symlink (parents resolved in the root).

@@ -20,6 +20,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A mount destination is unsafe (a symlink where a directory must be, …).
     case unsafeMount(destination: String, reason: String)
     case executableNotFound(String)
+    /// The command would run the runtime's own binary inside the container.
+    case unsafeExecutable(String)
     case notExecutable(String)
     case unknownSignal(String)
     /// The container's init reported an error while being set up.
@@ -29,6 +31,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A hook of `phase` exited with a non-zero status.
     case hookFailed(phase: String, path: String, status: Int32)
 
+    /// A sentence saying what failed and, where it helps, what to change.
     public var description: String {
         switch self {
         case let .system(operation, code):
@@ -53,6 +56,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Equatable, Sendable {
             return "exec: \"\(name)\": executable file not found in $PATH"
         case let .notExecutable(name):
             return "exec: \"\(name)\": permission denied"
+        case let .unsafeExecutable(name):
+            return "exec: \"\(name)\": refusing to run the runtime's own binary inside the container"
         case let .unknownSignal(name):
             return "unknown signal \"\(name)\""
         case let .initFailed(message):

@@ -7,8 +7,11 @@ import OCI
 /// `<root>/<id>/state.json`. The start time of init guards against a recycled pid.
 public struct ContainerRecord: Codable, Sendable, Equatable {
     public var id: String
+    /// Absolute bundle directory.
     public var bundle: String
+    /// Absolute root file system path (as seen from the host).
     public var rootfs: String
+    /// Host pid of the container's init.
     public var pid: Int32
     /// Field 22 of `/proc/<pid>/stat` when the container was created.
     public var pidStartTime: UInt64
@@ -16,18 +19,21 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var cgroupPaths: [String]
     /// Namespace types of the container (runtime-spec names), joined again by `exec`.
     public var namespaces: [String]
+    /// The bundle's annotations, reported by `state`.
     public var annotations: [String: String]?
 }
 
 /// The container's status as runtime-spec's state operation reports it.
 public enum ContainerStatus: String, Sendable {
-    case created, running, stopped
+    case created, running, paused, stopped
 }
 
 /// The state directory (`--root`): one sub-directory per container.
 public struct StateStore: Sendable {
+    /// Absolute state directory.
     public let root: String
 
+    /// A store under `root` (made absolute); nothing is created until a container is.
     public init(root: String) { self.root = Paths.absolute(root) }
 
     /// `<root>/<id>`.
@@ -92,12 +98,14 @@ public struct StateStore: Sendable {
     }
 
     /// `stopped` when init is gone (or a zombie, or a different process now has its pid),
-    /// `created` while init waits on the exec fifo, `running` otherwise.
+    /// `created` while init waits on the exec fifo, `paused` while its cgroup is frozen,
+    /// `running` otherwise.
     public func status(of record: ContainerRecord) -> ContainerStatus {
         guard let info = ProcessInfo(pid: record.pid), !info.isZombie, info.startTime == record.pidStartTime else {
             return .stopped
         }
-        return FileSystem.exists(fifoPath(of: record.id)) ? .created : .running
+        if FileSystem.exists(fifoPath(of: record.id)) { return .created }
+        return Freezer.isFrozen(record.cgroupPaths) ? .paused : .running
     }
 
     /// The OCI state (runtime.md "State") of a container.

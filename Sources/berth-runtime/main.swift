@@ -89,7 +89,8 @@ struct BerthRuntime: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth-runtime",
         abstract: "Berth's OCI runtime (runc-compatible subset).",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self])
+        version: "berth-runtime 0.1.0 (OCI runtime-spec 1.0.2)",
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self])
 
     @OptionGroup var global: GlobalOptions
 }
@@ -102,11 +103,12 @@ struct Create: ParsableCommand {
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Flag(name: .customLong("no-pivot"), help: "Accepted for runc compatibility.") var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: "Accepted for runc compatibility.") var noNewKeyring = false
+    @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the container.") var preserveFDs = 0
     @Argument var id: String
 
     func run() throws {
         try perform("create", global) {
-            try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile)
+            try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, preserveFDs: preserveFDs)
             return 0
         }
     }
@@ -164,6 +166,26 @@ struct Delete: ParsableCommand {
     }
 }
 
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Freeze every process of a running container.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+
+    func run() throws {
+        try perform("pause", global) { try global.runtime.pause(id: id); return 0 }
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Thaw a paused container.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+
+    func run() throws {
+        try perform("resume", global) { try global.runtime.resume(id: id); return 0 }
+    }
+}
+
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create and start a container.")
     @OptionGroup var global: GlobalOptions
@@ -174,11 +196,13 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("no-pivot"), help: "Accepted for runc compatibility.") var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: "Accepted for runc compatibility.") var noNewKeyring = false
     @Flag(name: .customLong("keep"), help: "Accepted for runc compatibility.") var keep = false
+    @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the container.") var preserveFDs = 0
     @Argument var id: String
 
     func run() throws {
         try perform("run", global) {
-            try global.runtime.run(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, detach: detach)
+            try global.runtime.run(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile,
+                                   preserveFDs: preserveFDs, detach: detach)
         }
     }
 }
@@ -194,6 +218,7 @@ struct Exec: ParsableCommand {
     @Option(name: .customLong("cwd"), help: "Working directory inside the container.") var cwd: String?
     @Option(name: [.short, .long], help: "Extra environment variable (KEY=VALUE).") var env: [String] = []
     @Option(name: [.short, .long], help: "User to run as: UID[:GID].") var user: String?
+    @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the process.") var preserveFDs = 0
     @Argument var id: String
     @Argument(parsing: .captureForPassthrough) var args: [String] = []
 
@@ -207,6 +232,7 @@ struct Exec: ParsableCommand {
                 guard !args.isEmpty else { throw RuntimeError.invalidConfig("exec needs --process or a command") }
                 spec = try runtime.bundleProcess(id: id, args: args, terminal: tty)
             }
+            if tty { spec.terminal = true }
             if let cwd { spec.cwd = cwd }
             if let user {
                 let parts = user.split(separator: ":", omittingEmptySubsequences: false)
@@ -217,7 +243,8 @@ struct Exec: ParsableCommand {
                 spec.user.gid = parts.count == 2 ? UInt32(parts[1]) ?? 0 : 0
             }
             if !env.isEmpty { spec.env = (spec.env ?? []) + env }
-            return try runtime.exec(id: id, process: spec, consoleSocket: consoleSocket, pidFile: pidFile, detach: detach)
+            return try runtime.exec(id: id, process: spec, consoleSocket: consoleSocket, pidFile: pidFile,
+                                    preserveFDs: preserveFDs, detach: detach)
         }
     }
 }

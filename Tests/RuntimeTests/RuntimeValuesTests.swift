@@ -59,3 +59,17 @@ import Testing
         }
     }
 }
+
+@Suite struct SpecValidationTests {
+    @Test func hostnameAndSysctlsNeedTheirNamespaces() throws {
+        var spec = RuntimeSpec(process: RuntimeSpec.Process(args: ["true"]), hostname: "box", linux: RuntimeSpec.Linux())
+        #expect(throws: RuntimeError.self) { try SpecValidation.validate(spec, namespaces: [.mount]) }
+        try SpecValidation.validate(spec, namespaces: [.mount, .uts])
+        spec.hostname = nil
+        spec.linux?.sysctl = ["net.ipv4.ip_forward": "1"]
+        #expect(throws: RuntimeError.self) { try SpecValidation.validate(spec, namespaces: [.mount]) }
+        try SpecValidation.validate(spec, namespaces: [.mount, .network])
+        spec.linux?.sysctl = ["vm.swappiness": "0"]
+        #expect(throws: RuntimeError.self) { try SpecValidation.validate(spec, namespaces: NamespaceKind.allCases) }
+    }
+}

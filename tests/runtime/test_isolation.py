@@ -1,6 +1,8 @@
 """What the container cannot see or change: masked and read-only paths, /sys, mounts, cgroups."""
 import os
 
+import pytest
+
 
 def run_sh(runtime, script, configure=None):
     container_id, bundle = runtime.new_bundle(["sh", "-c", script])
@@ -117,11 +119,64 @@ def test_pids_limit_enforced(runtime):
     assert "can't fork" in result.stderr or "Resource temporarily unavailable" in result.stderr, result.stderr
 
 
-def test_proc_symlink_is_refused(runtime):
+@pytest.mark.parametrize("directory", ["proc", "sys"])
+def test_proc_or_sys_symlink_is_refused(runtime, directory):
     container_id, bundle = runtime.new_bundle(["true"])
-    os.rmdir(os.path.join(bundle.rootfs, "proc"))
+    os.rmdir(os.path.join(bundle.rootfs, directory))
     os.makedirs(os.path.join(bundle.rootfs, "elsewhere"))
-    os.symlink("elsewhere", os.path.join(bundle.rootfs, "proc"))
+    os.symlink("elsewhere", os.path.join(bundle.rootfs, directory))
     result = runtime.run(bundle, container_id)
     assert result.returncode != 0
-    assert "/proc" in result.stderr
+    assert "/" + directory in result.stderr
+
+
+@pytest.mark.parametrize("no_new_privileges", [True, False])
+def test_seccomp_rules_with_and_without_arguments(runtime, no_new_privileges):
+    def configure(bundle):
+        bundle.process["noNewPrivileges"] = no_new_privileges
+        bundle.linux["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                 "args": [{"index": 1, "value": 10, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["no_such_syscall_name"], "action": "SCMP_ACT_ERRNO"},
+            ],
+        }
+    result = run_sh(runtime, "mkdir /dev/shm/d; echo mkdir=$?; kill -0 $$; echo kill0=$?; kill -USR1 $$; echo usr1=$?",
+                    configure)
+    assert result.stdout.split() == ["mkdir=1", "kill0=0", "usr1=1"], result.stderr
+    assert "Operation not permitted" in result.stderr
+
+
+def test_settings_that_would_change_the_host_are_refused(runtime):
+    host_hostname = open("/proc/sys/kernel/hostname").read()
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "uts"]
+    bundle.config["hostname"] = "must-not-leak"
+    assert runtime.run(bundle, container_id).returncode != 0
+    assert open("/proc/sys/kernel/hostname").read() == host_hostname
+
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.linux["sysctl"] = {"vm.swappiness": "1"}
+    swappiness = open("/proc/sys/vm/swappiness").read()
+    assert runtime.run(bundle, container_id).returncode != 0
+    assert open("/proc/sys/vm/swappiness").read() == swappiness
+
+
+@pytest.mark.parametrize("link", ["absolute", "relative"])
+def test_mount_destination_symlink_stays_inside_rootfs(runtime, link):
+    container_id, bundle = runtime.new_bundle(["sh", "-c", "touch /data/mnt/written; ls /data/mnt"])
+    host_target = os.path.join(bundle.path, "host-target")
+    os.makedirs(host_target)
+    # A dangling symlink in the image that, followed on the host, names a host directory.
+    target = host_target if link == "absolute" else "../host-target"
+    os.symlink(target, os.path.join(bundle.rootfs, "data"))
+    bundle.config["mounts"].append({"destination": "/data/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]})
+    result = runtime.run(bundle, container_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "written\n"
+    assert os.listdir(host_target) == []
+    inside = host_target.lstrip("/") if link == "absolute" else "host-target"
+    assert os.path.isdir(os.path.join(bundle.rootfs, inside, "mnt"))

@@ -201,3 +201,62 @@ def test_failing_prestart_hook_fails_create(runtime):
     result, out, err = runtime.create(bundle, container_id)
     assert result.returncode != 0
     assert runtime.cmd("state", container_id).returncode != 0
+
+
+def process_gone(pid, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_delete_kills_leftovers_without_pid_namespace(runtime):
+    container_id, bundle = runtime.new_bundle(["sh", "-c", "sleep 60 & echo $!"])
+    bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "pid"]
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode == 0, open(err).read()
+    assert runtime.cmd("start", container_id).returncode == 0
+    runtime.wait_status(container_id, "stopped")
+    deadline = time.time() + 5
+    while not open(out).read().strip() and time.time() < deadline:
+        time.sleep(0.02)
+    leftover = int(open(out).read())
+    assert not process_gone(leftover, timeout=0.1)
+    assert runtime.cmd("delete", container_id).returncode == 0
+    assert process_gone(leftover)
+
+
+def test_pause_and_resume(runtime):
+    script = "i=0; while true; do i=$((i+1)); echo $i > /dev/shm/count; sleep 0.02; done"
+    container_id, bundle, out, err = started(runtime, ["sh", "-c", script])
+    assert runtime.cmd("start", container_id).returncode == 0
+    time.sleep(0.2)
+    assert runtime.cmd("pause", container_id).returncode == 0
+    assert runtime.state(container_id)["status"] == "paused"
+    assert runtime.cmd("exec", container_id, "true").returncode != 0
+    assert runtime.cmd("pause", container_id).returncode != 0
+    pid = runtime.state(container_id)["pid"]
+    frozen = open("/proc/%d/stat" % pid).read()
+    time.sleep(0.2)
+    assert open("/proc/%d/stat" % pid).read().split()[13] == frozen.split()[13]  # no CPU time while frozen
+    assert runtime.cmd("resume", container_id).returncode == 0
+    assert runtime.state(container_id)["status"] == "running"
+    first = runtime.cmd("exec", container_id, "cat", "/dev/shm/count").stdout
+    time.sleep(0.2)
+    assert int(runtime.cmd("exec", container_id, "cat", "/dev/shm/count").stdout) > int(first)
+    assert runtime.cmd("resume", container_id).returncode != 0
+
+
+def test_delete_force_paused_container(runtime):
+    container_id, bundle, out, err = started(runtime, ["sleep", "60"])
+    assert runtime.cmd("start", container_id).returncode == 0
+    assert runtime.cmd("pause", container_id).returncode == 0
+    assert runtime.cmd("delete", container_id).returncode != 0
+    assert runtime.cmd("delete", "--force", container_id).returncode == 0
+    assert runtime.cmd("state", container_id).returncode != 0

@@ -1,5 +1,6 @@
 """What the container process sees: output, exit codes, identity, limits, descriptors."""
 import os
+import subprocess
 import pytest
 
 
@@ -140,3 +141,17 @@ def test_failed_create_leaves_nothing_behind(runtime):
     assert runtime.cmd("state", container_id).returncode != 0
     assert not os.path.exists("/sys/fs/cgroup/memory" + bundle.linux["cgroupsPath"])
     assert not os.path.exists("/sys/fs/cgroup/unified" + bundle.linux["cgroupsPath"])
+
+
+def test_preserve_fds_passes_exactly_the_requested_descriptors(runtime):
+    container_id, bundle = runtime.new_bundle(["sh", "-c", "echo through-fd-3 >&3; ls /proc/$$/fd; true"])
+    bundle.write()
+    runtime.created.append(container_id)
+    target = os.path.join(bundle.path, "fd3")
+    command = [runtime.binary, "--root", runtime.root, "run", "--preserve-fds", "1", "--bundle", bundle.path, container_id]
+    # fd 3 is passed on; fd 4 is open in the runtime too but must not reach the container.
+    result = subprocess.run(["sh", "-c", 'exec "$@" 3>"%s" 4</dev/null' % target, "sh", *command],
+                            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.split()) == ["0", "1", "2", "3"]
+    assert open(target).read() == "through-fd-3\n"
