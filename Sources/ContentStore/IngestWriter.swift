@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Glibc
+import ContentDigest
 import OCI
 import BerthSystem
 

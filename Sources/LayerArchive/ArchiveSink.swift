@@ -1,5 +1,6 @@
 import CArchive
 import Glibc
+import ContentDigest
 import OCI
 
 /// A PAX tar writer whose output is hashed (the diff ID), then compressed by a second

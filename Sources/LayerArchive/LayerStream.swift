@@ -1,5 +1,6 @@
 import CArchive
 import Glibc
+import ContentDigest
 import OCI
 
 /// Size of every read buffer on the unpack path: big enough that decompression and hashing,

@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Crypto
 
 /// A content digest as the OCI image spec defines it (descriptor.md, "Digests"):
 /// `algorithm ":" encoded`. Only `sha256` and `sha512` can be verified; a `Digest` value always
@@ -42,17 +41,11 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         try self.init(parsing: "sha256:" + hex)
     }
 
-    /// The sha256 digest of `bytes`.
-    public static func sha256<Bytes: Sequence>(of bytes: Bytes) -> Digest where Bytes.Element == UInt8 {
-        var hasher = SHA256()
-        hasher.update(data: Array(bytes))
-        return Digest(trustedSHA256: hasher.finalize())
-    }
-
-    /// Builds a digest from a finished SHA-256 hash.
-    public init(trustedSHA256 hash: SHA256.Digest) {
+    /// A sha256 digest from the 32 bytes of a finished SHA-256 hash (hex-encoded here, so
+    /// this target needs no hashing library; `ContentDigest` computes hashes).
+    public init<Bytes: Sequence>(sha256Hash bytes: Bytes) where Bytes.Element == UInt8 {
         self.algorithm = "sha256"
-        self.encoded = hash.map { Digest.hexByte($0) }.joined()
+        self.encoded = bytes.map { Digest.hexByte($0) }.joined()
     }
 
     /// Whether Berth can recompute this digest (sha256 or sha512) and so may trust content by it.
@@ -96,37 +89,4 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     private static func hexByte(_ b: UInt8) -> String {
         String([hexDigits[Int(b >> 4)], hexDigits[Int(b & 0x0f)]])
     }
-}
-
-/// Computes a sha256 digest over data fed in pieces, e.g. while streaming a blob to disk.
-public struct DigestHasher: Sendable {
-    private var hasher = SHA256()
-    /// Bytes fed so far.
-    public private(set) var count: Int64 = 0
-
-    public init() {}
-
-    /// Feeds the next piece of the content.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        hasher.update(bufferPointer: bytes)
-        count += Int64(bytes.count)
-    }
-
-    /// The digest of everything fed so far.
-    public func finalize() -> Digest { Digest(trustedSHA256: hasher.finalize()) }
-}
-
-/// The chain ID of a stack of layers (image-spec config.md, "Layer ChainID"):
-/// `ChainID(L0) = DiffID(L0)`, `ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(Ln))`.
-/// Returns one chain ID per prefix of `diffIDs`, in order.
-public func chainIDs(of diffIDs: [Digest]) -> [Digest] {
-    var result: [Digest] = []
-    for diffID in diffIDs {
-        if let parent = result.last {
-            result.append(Digest.sha256(of: Array("\(parent) \(diffID)".utf8)))
-        } else {
-            result.append(diffID)
-        }
-    }
-    return result
 }

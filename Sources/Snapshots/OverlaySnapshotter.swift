@@ -1,6 +1,7 @@
 import BerthSystem
 import Glibc
 import LayerArchive
+import ContentDigest
 import OCI
 
 /// The overlayfs snapshotter: every layer chain unpacked once, read-only, under its chain ID;

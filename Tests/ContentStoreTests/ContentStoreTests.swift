@@ -1,6 +1,7 @@
 import BerthSystem
 import Foundation
 import Glibc
+import ContentDigest
 import OCI
 import Testing
 @testable import ContentStore

@@ -1,5 +1,6 @@
 import Glibc
 @testable import LayerArchive
+import ContentDigest
 import OCI
 import Testing
 

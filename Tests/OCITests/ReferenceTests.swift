@@ -1,3 +1,4 @@
+import ContentDigest
 import Foundation
 import Testing
 @testable import OCI

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import LayerArchive
+import ContentDigest
 import OCI
 @testable import Snapshots
 import Testing

@@ -6,6 +6,7 @@ import Foundation
 import BerthSystem
 import ContentStore
 import LayerArchive
+import ContentDigest
 import OCI
 
 /// `manifest.json` of a `docker save` tarball.

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import BerthSystem
 import ContentStore
+import ContentDigest
 import OCI
 import Snapshots
 
