@@ -135,19 +135,40 @@ extension ContainerService {
 
     /// Called by the API once a held attach client has connected to the monitor.
     public func attachConnected(_ id: String) {
-        pendingAttachConnections[id, default: 0] -= 1
+        guard var pending = pendingAttachConnections[id] else { return }
+        pending.remaining -= 1
+        if pending.remaining <= 0 {
+            pendingAttachConnections[id] = nil
+            pending.allConnected?.resume()
+        } else {
+            pendingAttachConnections[id] = pending
+        }
     }
 
     private func releaseAttachWaiters(_ id: String) async {
         let held = attachWaiters.removeValue(forKey: id) ?? []
         guard !held.isEmpty else { return }
-        pendingAttachConnections[id] = held.count
+        nextToken += 1
+        let token = nextToken
+        pendingAttachConnections[id] = PendingAttach(remaining: held.count, allConnected: nil, token: token)
         held.forEach { $0.resume() }
         // Bounded: a client that vanished must not keep the container from starting.
-        for _ in 0..<500 where (pendingAttachConnections[id] ?? 0) > 0 {
-            try? await Task.sleep(nanoseconds: 2_000_000)
+        Task {
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
+            self.giveUpOnAttach(id, token: token)
         }
-        pendingAttachConnections[id] = nil
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if pendingAttachConnections[id] == nil {
+                continuation.resume()
+            } else {
+                pendingAttachConnections[id]?.allConnected = continuation
+            }
+        }
+    }
+
+    private func giveUpOnAttach(_ id: String, token: UInt64) {
+        guard pendingAttachConnections[id]?.token == token else { return }
+        pendingAttachConnections.removeValue(forKey: id)?.allConnected?.resume()
     }
 
     // MARK: Exit
