@@ -99,3 +99,48 @@ def test_import_is_atomic_under_daemon_kill(fresh_daemon, busybox_tar):
     if r.returncode == 0:
         assert d.docker("run", "--rm", "midflight:1", "true").returncode == 0
     assert d.docker("run", "--rm", "busybox", "echo", "ok").stdout == b"ok\n"
+
+
+def test_load_is_atomic_under_daemon_kill(fresh_daemon, tmp_path):
+    """kill -9 while a `load` is being received: afterwards the image is fully there or absent."""
+    d = fresh_daemon
+    import subprocess
+    d.docker("tag", "busybox", "loadkill:1", check=True)
+    archive = tmp_path / "saved.tar"
+    d.docker("save", "-o", str(archive), "loadkill:1", check=True)
+    d.docker("rmi", "loadkill:1", check=True)
+    data = archive.read_bytes()
+    env = dict(os.environ, DOCKER_HOST=d.host)
+    p = subprocess.Popen(["docker", "load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdin.write(data[: len(data) * 3 // 4])
+    p.stdin.flush()
+    time.sleep(0.2)
+    d.kill9()
+    p.kill()
+    p.wait()
+    d.start()
+    r = d.docker("image", "inspect", "loadkill:1")
+    if r.returncode == 0:
+        assert d.docker("run", "--rm", "loadkill:1", "true").returncode == 0
+    assert d.docker("run", "--rm", "busybox", "echo", "ok").stdout == b"ok\n"
+    assert not os.listdir(os.path.join(d.root, "tmp"))
+
+
+def test_commit_interrupted_by_daemon_kill_leaves_no_half_image(fresh_daemon):
+    d = fresh_daemon
+    import subprocess
+    d.docker("run", "--name", "big", "busybox", "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null", check=True)
+    env = dict(os.environ, DOCKER_HOST=d.host)
+    p = subprocess.Popen(["docker", "commit", "big", "halfway:1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    time.sleep(0.3)
+    d.kill9()
+    p.wait()
+    d.start()
+    r = d.docker("image", "inspect", "halfway:1")
+    if r.returncode == 0:
+        assert d.docker("run", "--rm", "halfway:1", "ls", "/big").returncode == 0
+    else:
+        assert b"No such image" in r.stderr
+    assert not os.listdir(os.path.join(d.root, "tmp"))
+    assert d.docker("commit", "big", "complete:1").returncode == 0
+    assert d.docker("run", "--rm", "complete:1", "ls", "/big").stdout == b"/big\n"

@@ -151,3 +151,22 @@ def test_malformed_oci_index_is_refused(daemon):
                                            file_entry("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')]))
     assert r.returncode != 0
     assert snapshot(daemon) == before
+
+
+def test_load_with_malformed_config_is_refused(daemon):
+    config = b'{"architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": "not-a-list"}}'
+    config_hex = hashlib.sha256(config).hexdigest()
+    manifest = json.dumps([{"Config": f"{config_hex}.json", "RepoTags": ["badconfig:1"], "Layers": []}]).encode()
+    before = snapshot(daemon)
+    r = daemon.docker("load", input=tar_of([file_entry(f"{config_hex}.json", config), file_entry("manifest.json", manifest)]))
+    assert r.returncode != 0
+    assert b"config" in r.stderr
+    assert snapshot(daemon) == before
+
+
+def test_load_of_garbage_json_manifest_is_refused(daemon):
+    before = snapshot(daemon)
+    r = daemon.docker("load", input=tar_of([file_entry("manifest.json", b"[{not json")]))
+    assert r.returncode != 0
+    assert b"manifest.json" in r.stderr
+    assert snapshot(daemon) == before
