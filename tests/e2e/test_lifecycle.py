@@ -167,3 +167,27 @@ def test_logs_follow_ends_when_container_exits(daemon):
 def test_auto_remove(daemon):
     daemon.docker("run", "--rm", "--name", "gone-soon", "busybox", "true", check=True)
     assert daemon.docker("inspect", "gone-soon").returncode != 0
+
+
+def test_ps_filters(daemon):
+    daemon.docker("create", "--name", "filter-created", "--label", "team=blue", "busybox", "true", check=True)
+    daemon.docker("run", "--name", "filter-exited", "busybox", "true", check=True)
+    try:
+        names = lambda *f: set(daemon.docker("ps", "-a", "--format", "{{.Names}}", *f, check=True).stdout.decode().split())
+        assert names("--filter", "status=created") >= {"filter-created"}
+        assert "filter-exited" not in names("--filter", "status=created")
+        assert names("--filter", "name=filter-") == {"filter-created", "filter-exited"}
+        assert names("--filter", "label=team=blue") == {"filter-created"}
+        r = daemon.docker("ps", "--filter", "bogus=1")
+        assert r.returncode != 0 and b"invalid filter" in r.stderr
+    finally:
+        daemon.docker("rm", "filter-created", "filter-exited")
+
+
+def test_images_reference_filter(daemon):
+    daemon.docker("tag", "busybox", "filtered/one:1", check=True)
+    try:
+        r = daemon.docker("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=filtered/*", check=True)
+        assert r.stdout.decode().split() == ["filtered/one:1"]
+    finally:
+        daemon.docker("rmi", "filtered/one:1")

@@ -26,7 +26,13 @@ struct ContainerRoutes {
         }
         router.add(.GET, "/containers/json") { request, _ in
             let now = Timestamp.now()
-            var rows = await containers.list(all: request.flag("all")).map { ContainerSummary($0, now: now) }
+            let filters = try ListFilters(request.query("filters"))
+            if let unknown = filters.unsupportedKeys(["status", "name", "id", "ancestor", "label"]).first {
+                throw APIError.badRequest("invalid filter '\(unknown)'")
+            }
+            var rows = await containers.list(all: request.flag("all") || filters.values("status") != nil)
+                .filter { filters.matches($0) }
+                .map { ContainerSummary($0, now: now) }
             if let limit = try request.integer("limit"), limit > 0 { rows = Array(rows.prefix(limit)) }
             return .json(.ok, rows)
         }

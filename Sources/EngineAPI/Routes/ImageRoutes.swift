@@ -16,9 +16,15 @@ struct ImageRoutes {
     func register(in router: inout Router) {
         let images = engine.images
         let containers = engine.containers
-        router.add(.GET, "/images/json") { _, _ in
+        router.add(.GET, "/images/json") { request, _ in
+            let filters = try ListFilters(request.query("filters") ?? request.query("filter").map { #"{"reference":{"\#($0)":true}}"# })
+            if let unknown = filters.unsupportedKeys(["reference", "dangling"]).first {
+                throw APIError.badRequest("invalid filter '\(unknown)'")
+            }
             var summaries: [ImageSummary] = []
-            for (record, tags) in await images.list() {
+            for (record, allTags) in await images.list() where Self.matches(tags: allTags, filters) {
+                // With a reference filter docker lists only the matching tags.
+                let tags = filters.values("reference") == nil ? allTags : allTags.filter { Self.matches(tags: [$0], filters) }
                 let size = await images.size(of: record)
                 let labels = (try? await images.config(of: record))?.config?.Labels
                 summaries.append(ImageSummary(Id: record.id.description, RepoTags: tags, Created: record.created.seconds, Size: size, VirtualSize: size, Labels: labels))
@@ -89,6 +95,20 @@ struct ImageRoutes {
                                                  comment: request.query("comment"), changes: changeLines(request))
             return .json(.created, ["Id": id.description])
         }
+    }
+
+    /// `reference` (a name or `fnmatch` pattern against `repo` and `repo:tag`) and `dangling`.
+    static func matches(tags: [String], _ filters: ListFilters) -> Bool {
+        if let dangling = filters.values("dangling"), let wanted = dangling.first {
+            if (wanted == "true" || wanted == "1") != tags.isEmpty { return false }
+        }
+        if let patterns = filters.values("reference"), !patterns.isEmpty {
+            return tags.contains { tag in
+                let repository = tag.split(separator: ":").dropLast().joined(separator: ":")
+                return patterns.contains { fnmatch($0, tag, 0) == 0 || fnmatch($0, repository, 0) == 0 }
+            }
+        }
+        return true
     }
 
     private func resolveImage(_ name: String) async throws -> ImageRecord {

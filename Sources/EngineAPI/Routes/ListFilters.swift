@@ -1,0 +1,56 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Engine
+
+/// docker's `filters` query parameter: a JSON map from a key to the values wanted, sent either
+/// as `{"key":{"value":true}}` (the CLI) or `{"key":["value"]}` (docker-py). Within one key any
+/// value may match; all keys must match.
+struct ListFilters {
+    private var byKey: [String: [String]] = [:]
+
+    init(_ json: String?) throws {
+        guard let json, !json.isEmpty else { return }
+        let data = Data(json.utf8)
+        if let map = try? JSONDecoder().decode([String: [String: Bool]].self, from: data) {
+            byKey = map.mapValues { $0.filter(\.value).map(\.key) }
+        } else if let map = try? JSONDecoder().decode([String: [String]].self, from: data) {
+            byKey = map
+        } else {
+            throw APIError.badRequest("invalid filter: \(json)")
+        }
+    }
+
+    /// The values asked for under `key`, or nil when the key is not filtered on.
+    func values(_ key: String) -> [String]? { byKey[key] }
+
+    /// Whether a container passes the `status`, `name`, `id`, `label` and `ancestor` filters.
+    /// Unknown keys are refused, as docker does.
+    func matches(_ record: ContainerRecord) -> Bool {
+        for (key, wanted) in byKey where !wanted.isEmpty {
+            let ok: Bool
+            switch key {
+            case "status": ok = wanted.contains(record.state.status.rawValue)
+            case "name": ok = wanted.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
+            case "id": ok = wanted.contains { record.id.hasPrefix($0) }
+            case "ancestor": ok = wanted.contains { $0 == record.imageName || record.image.description.hasPrefix($0) || record.image.encoded.hasPrefix($0) }
+            case "label":
+                ok = wanted.contains { label in
+                    let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard let value = record.config.Labels?[parts[0]] else { return false }
+                    return parts.count == 1 || value == parts[1]
+                }
+            default: ok = false
+            }
+            if !ok { return false }
+        }
+        return true
+    }
+
+    /// Keys this engine does not filter on (to report them as docker does).
+    func unsupportedKeys(_ supported: Set<String>) -> [String] {
+        byKey.keys.filter { !supported.contains($0) }.sorted()
+    }
+}
