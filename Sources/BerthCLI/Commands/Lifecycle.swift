@@ -1,27 +1,32 @@
 import ArgumentParser
 
-/// `berth stop`: stop running containers (SIGTERM, then SIGKILL after the timeout).
-struct Stop: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop one or more running containers")
-
+/// `-t` and `-s`, shared by `stop` and `restart`.
+struct StopOptions: ParsableArguments {
     @Option(name: [.customShort("t"), .customLong("timeout"), .customLong("time")], help: "Seconds to wait before killing the container")
     var time: Int?
 
     @Option(name: .shortAndLong, help: "Signal to send to the container")
     var signal: String?
 
+    var query: Query {
+        var query = Query()
+        if let signal { query.add("signal", signal) }
+        if let time { query.add("t", String(time)) }
+        return query
+    }
+}
+
+/// `berth stop`: stop running containers (SIGTERM, then SIGKILL after the timeout).
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop one or more running containers")
+
+    @OptionGroup var options: StopOptions
+
     @Argument(help: "Containers to stop")
     var containers: [String]
 
     func run() throws {
-        let client = try Berth.client()
-        var query = Query()
-        if let signal { query.add("signal", signal) }
-        if let time { query.add("t", String(time)) }
-        try ContainerBatch.apply(containers) { name in
-            try client.call("POST", "/containers/\(Query.escapePath(name))/stop", query: query)
-            try Console.out(name + "\n")
-        }
+        try ContainerBatch.post("stop", to: containers, query: options.query)
     }
 }
 
@@ -36,13 +41,9 @@ struct Kill: ParsableCommand {
     var containers: [String]
 
     func run() throws {
-        let client = try Berth.client()
         var query = Query()
         if let signal { query.add("signal", signal) }
-        try ContainerBatch.apply(containers) { name in
-            try client.call("POST", "/containers/\(Query.escapePath(name))/kill", query: query)
-            try Console.out(name + "\n")
-        }
+        try ContainerBatch.post("kill", to: containers, query: query)
     }
 }
 
@@ -50,24 +51,13 @@ struct Kill: ParsableCommand {
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Restart one or more containers")
 
-    @Option(name: [.customShort("t"), .customLong("timeout"), .customLong("time")], help: "Seconds to wait before killing the container")
-    var time: Int?
-
-    @Option(name: .shortAndLong, help: "Signal to send to the container")
-    var signal: String?
+    @OptionGroup var options: StopOptions
 
     @Argument(help: "Containers to restart")
     var containers: [String]
 
     func run() throws {
-        let client = try Berth.client()
-        var query = Query()
-        if let signal { query.add("signal", signal) }
-        if let time { query.add("t", String(time)) }
-        try ContainerBatch.apply(containers) { name in
-            try client.call("POST", "/containers/\(Query.escapePath(name))/restart", query: query)
-            try Console.out(name + "\n")
-        }
+        try ContainerBatch.post("restart", to: containers, query: options.query)
     }
 }
 

@@ -57,4 +57,13 @@ enum ContainerBatch {
         }
         throw ExitCode(1)
     }
+
+    /// `POST /containers/{name}/{action}` for each container, printing each name that worked.
+    static func post(_ action: String, to names: [String], query: Query) throws {
+        let client = try Berth.client()
+        try apply(names) { name in
+            try client.call("POST", "/containers/\(Query.escapePath(name))/\(action)", query: query)
+            try Console.out(name + "\n")
+        }
+    }
 }
