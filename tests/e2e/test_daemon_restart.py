@@ -79,51 +79,46 @@ def test_monitor_death_is_reported_truthfully(fresh_daemon):
     assert "exit status unknown" in state["Error"]
 
 
-def test_import_is_atomic_under_daemon_kill(fresh_daemon, busybox_tar):
-    """kill -9 while an import is in flight: afterwards the image is either fully there or
-    absent, and the store is usable."""
-    d = fresh_daemon
+def kill_daemon_during_upload(d, command, data):
+    """Streams part of `data` into `docker <command>`, kills the daemon mid-upload, restarts it."""
     import subprocess
-    data = open(busybox_tar, "rb").read()
     env = dict(os.environ, DOCKER_HOST=d.host)
-    p = subprocess.Popen(["docker", "import", "-", "midflight:1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env)
-    p.stdin.write(data[: len(data) // 2])
+    p = subprocess.Popen(["docker", *command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p.stdin.write(data)
     p.stdin.flush()
     time.sleep(0.2)
     d.kill9()
     p.kill()
     p.wait()
     d.start()
-    r = d.docker("image", "inspect", "midflight:1")
-    if r.returncode == 0:
-        assert d.docker("run", "--rm", "midflight:1", "true").returncode == 0
+
+
+def assert_whole_or_absent(d, image):
+    """After a crash an image is either usable or not there at all, and the store still works."""
+    if d.docker("image", "inspect", image).returncode == 0:
+        assert d.docker("run", "--rm", image, "true").returncode == 0
     assert d.docker("run", "--rm", "busybox", "echo", "ok").stdout == b"ok\n"
+    assert not os.listdir(os.path.join(d.root, "tmp"))
+
+
+def test_import_is_atomic_under_daemon_kill(fresh_daemon, busybox_tar):
+    """kill -9 while an import is in flight: afterwards the image is either fully there or
+    absent, and the store is usable."""
+    data = open(busybox_tar, "rb").read()
+    kill_daemon_during_upload(fresh_daemon, ["import", "-", "midflight:1"], data[: len(data) // 2])
+    assert_whole_or_absent(fresh_daemon, "midflight:1")
 
 
 def test_load_is_atomic_under_daemon_kill(fresh_daemon, tmp_path):
     """kill -9 while a `load` is being received: afterwards the image is fully there or absent."""
     d = fresh_daemon
-    import subprocess
     d.docker("tag", "busybox", "loadkill:1", check=True)
     archive = tmp_path / "saved.tar"
     d.docker("save", "-o", str(archive), "loadkill:1", check=True)
     d.docker("rmi", "loadkill:1", check=True)
     data = archive.read_bytes()
-    env = dict(os.environ, DOCKER_HOST=d.host)
-    p = subprocess.Popen(["docker", "load"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    p.stdin.write(data[: len(data) * 3 // 4])
-    p.stdin.flush()
-    time.sleep(0.2)
-    d.kill9()
-    p.kill()
-    p.wait()
-    d.start()
-    r = d.docker("image", "inspect", "loadkill:1")
-    if r.returncode == 0:
-        assert d.docker("run", "--rm", "loadkill:1", "true").returncode == 0
-    assert d.docker("run", "--rm", "busybox", "echo", "ok").stdout == b"ok\n"
-    assert not os.listdir(os.path.join(d.root, "tmp"))
+    kill_daemon_during_upload(d, ["load"], data[: len(data) * 3 // 4])
+    assert_whole_or_absent(d, "loadkill:1")
 
 
 def test_commit_interrupted_by_daemon_kill_leaves_no_half_image(fresh_daemon):
