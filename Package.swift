@@ -14,16 +14,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // C: syscalls Glibc does not expose, and code that must run before the Swift runtime.
         .target(name: "CBerthSys"),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "BerthSystem", dependencies: ["CBerthSys"]),
         .target(name: "OCI"),
-        .target(name: "ContentDigest", dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ContentDigest", dependencies: ["OCI", "COpenSSL"]),
         .target(name: "ContentStore", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CBerthSys"]),
         .target(name: "LayerArchive", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CArchive", "CBerthSys"]),
         .target(name: "Snapshots", dependencies: ["OCI", "ContentDigest", "BerthSystem", "LayerArchive", "CBerthSys"]),

@@ -1,39 +1,62 @@
-import Crypto
+import COpenSSL
 import OCI
 
-extension OCI.Digest {
+// SHA-256 through OpenSSL's libcrypto (Debian's libssl-dev): it uses the CPU's SHA extensions,
+// and unlike swift-crypto it does not pull all of Foundation into every binary that hashes.
+
+extension Digest {
     /// The sha256 digest of `bytes`.
-    public static func sha256<Bytes: Sequence>(of bytes: Bytes) -> OCI.Digest where Bytes.Element == UInt8 {
-        OCI.Digest(sha256Hash: SHA256.hash(data: Array(bytes)))
+    public static func sha256<Bytes: Sequence>(of bytes: Bytes) -> Digest where Bytes.Element == UInt8 {
+        let hasher = DigestHasher()
+        Array(bytes).withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
     }
 }
 
 /// Computes a sha256 digest over data fed in pieces, e.g. while streaming a blob to disk.
-public struct DigestHasher {
-    private var hasher = SHA256()
+/// A reference type: copies share one running hash. Used by one task at a time.
+public final class DigestHasher {
+    private let context: OpaquePointer
     /// Bytes fed so far.
     public private(set) var count: Int64 = 0
 
-    public init() {}
+    public init() {
+        // EVP_MD_CTX_new fails only when memory is exhausted, where nothing can continue.
+        guard let context = EVP_MD_CTX_new() else { fatalError("out of memory allocating a SHA-256 context") }
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        self.context = context
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
 
     /// Feeds the next piece of the content.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        hasher.update(bufferPointer: bytes)
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        EVP_DigestUpdate(context, base, bytes.count)
         count += Int64(bytes.count)
     }
 
-    /// The digest of everything fed so far.
-    public func finalize() -> OCI.Digest { OCI.Digest(sha256Hash: hasher.finalize()) }
+    /// The digest of everything fed so far; more may be fed afterwards.
+    public func finalize() -> Digest {
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        if let copy = EVP_MD_CTX_new() {
+            EVP_MD_CTX_copy_ex(copy, context)
+            EVP_DigestFinal_ex(copy, &output, &length)
+            EVP_MD_CTX_free(copy)
+        }
+        return Digest(sha256Hash: output)
+    }
 }
 
 /// The chain ID of a stack of layers (image-spec config.md, "Layer ChainID"):
 /// `ChainID(L0) = DiffID(L0)`, `ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(Ln))`.
 /// Returns one chain ID per prefix of `diffIDs`, in order.
-public func chainIDs(of diffIDs: [OCI.Digest]) -> [OCI.Digest] {
-    var result: [OCI.Digest] = []
+public func chainIDs(of diffIDs: [Digest]) -> [Digest] {
+    var result: [Digest] = []
     for diffID in diffIDs {
         if let parent = result.last {
-            result.append(OCI.Digest.sha256(of: Array("\(parent) \(diffID)".utf8)))
+            result.append(Digest.sha256(of: Array("\(parent) \(diffID)".utf8)))
         } else {
             result.append(diffID)
         }

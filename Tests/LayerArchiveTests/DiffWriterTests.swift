@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 @testable import LayerArchive
 import ContentDigest

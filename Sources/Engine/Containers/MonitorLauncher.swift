@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import BerthSystem
 import CBerthSys
 import Glibc
@@ -27,7 +32,7 @@ struct MonitorLauncher: Sendable {
             return String(decoding: (try? FileSystem.readAll(readEnd)) ?? [], as: UTF8.self)
         }
         let verdict = line.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
-        if verdict.hasPrefix("ok "), let processPID = Int32(verdict.dropFirst(3).trimmingCharacters(in: .whitespaces)) {
+        if verdict.hasPrefix("ok "), let processPID = Int32(verdict.dropFirst(3).trimmed) {
             return Started(monitorPID: pid, processPID: processPID)
         }
         var status: Int32 = 0
@@ -36,7 +41,7 @@ struct MonitorLauncher: Sendable {
             throw MonitorLauncher.classify(String(verdict.dropFirst(6)))
         }
         let log = (try? FileSystem.readFile(directory + "/monitor.log")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        throw EngineError.failure("the monitor exited without starting the container: \(log.trimmingCharacters(in: .whitespacesAndNewlines))")
+        throw EngineError.failure("the monitor exited without starting the container: \(log.trimmed)")
     }
 
     /// Maps a runtime's creation error to docker's classes: a missing command (exit 127), a
@@ -55,8 +60,8 @@ struct MonitorLauncher: Sendable {
     /// The quoted command in runc-style messages (`exec: "nope": executable file not found`).
     private static func commandName(in message: String) -> String? {
         // runc's message may arrive with its quotes escaped (logrus text format).
-        let message = message.replacingOccurrences(of: "\\\"", with: "\"")
-        guard let start = message.range(of: "exec: \"") else { return nil }
+        let message = message.replacing("\\\"", with: "\"")
+        guard let start = message.firstRange(of: "exec: \"") else { return nil }
         let rest = message[start.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return String(rest[..<end])

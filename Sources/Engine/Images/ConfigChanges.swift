@@ -1,4 +1,5 @@
 #if canImport(FoundationEssentials)
+import BerthSystem
 import FoundationEssentials
 #else
 import Foundation
@@ -13,11 +14,11 @@ public enum ConfigChanges {
     public static func apply(_ changes: [String], to defaults: ContainerDefaults) throws -> ContainerDefaults {
         var d = defaults
         for change in changes {
-            let trimmed = change.trimmingCharacters(in: .whitespaces)
+            let trimmed = change.trimmed
             guard !trimmed.isEmpty else { continue }
             let parts = trimmed.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             let instruction = parts[0].uppercased()
-            let rest = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
+            let rest = parts.count > 1 ? String(parts[1]).trimmed : ""
             switch instruction {
             case "CMD": d.Cmd = commandForm(rest)
             case "ENTRYPOINT": d.Entrypoint = commandForm(rest)

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import BerthSystem
 import CBerthSys
 import Dispatch
@@ -11,7 +16,7 @@ enum ProcessRunner {
         var stdout: [UInt8]
         var stderr: [UInt8]
 
-        var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmed }
         var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
