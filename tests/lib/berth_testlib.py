@@ -159,9 +159,11 @@ class Daemon:
 
 
 def remove_cgroups(prefix):
-    """Removes empty leftover cgroups named /<prefix>/<id> in every hierarchy."""
-    for hierarchy in os.listdir("/sys/fs/cgroup"):
-        parent = os.path.join("/sys/fs/cgroup", hierarchy, prefix)
+    """Removes empty leftover cgroups `/<prefix>/<child>` in every hierarchy (cgroup v1
+    controllers, the hybrid unified one, or pure v2), then `/<prefix>` itself when empty."""
+    base = "/sys/fs/cgroup"
+    for hierarchy in [os.path.join(base, d) for d in os.listdir(base)] + [base]:
+        parent = os.path.join(hierarchy, prefix.strip("/"))
         if not os.path.isdir(parent):
             continue
         for child in os.listdir(parent):
@@ -171,3 +173,7 @@ def remove_cgroups(prefix):
                     os.rmdir(path)
                 except OSError:
                     pass
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass

@@ -8,11 +8,15 @@ import copy
 import json
 import os
 import shutil
+import sys
 import subprocess
 import time
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from berth_testlib import remove_cgroups  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BERTH_RUNTIME = os.path.join(REPO, ".build", "debug", "berth-runtime")
@@ -129,30 +133,10 @@ class Runtime:
             self.cmd("delete", "--force", container_id)
 
 
-def _remove_test_cgroups():
-    base = "/sys/fs/cgroup"
-    candidates = [os.path.join(base, d) for d in os.listdir(base)] + [base]
-    for hierarchy in candidates:
-        parent = hierarchy + CGROUP_PARENT
-        if not os.path.isdir(parent):
-            continue
-        for child in os.listdir(parent):
-            path = os.path.join(parent, child)
-            if os.path.isdir(path):
-                try:
-                    os.rmdir(path)
-                except OSError:
-                    pass
-        try:
-            os.rmdir(parent)
-        except OSError:
-            pass
-
-
 @pytest.fixture(scope="session", autouse=True)
 def test_cgroups():
     yield
-    _remove_test_cgroups()
+    remove_cgroups(CGROUP_PARENT)
 
 
 @pytest.fixture(params=["berth-runtime", "runc"])
