@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "ContentDigest", "CArchive"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI", "ContentDigest"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,3 +1,4 @@
+import BerthSystem
 import CBerthSys
 import FoundationEssentials
 import Glibc
@@ -58,7 +59,6 @@ enum Hooks {
             usleep(1000)
             waited += 1
         }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return WaitStatus.exitCode(status)
     }
 }

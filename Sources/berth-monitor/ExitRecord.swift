@@ -9,14 +9,8 @@ struct ExitStatus: Equatable {
 
     /// Decodes a raw wait status (the W* macros are not available in Swift).
     init(waitStatus status: Int32) {
-        let termination = status & 0x7F
-        if termination == 0 {
-            code = (status >> 8) & 0xFF
-            signal = nil
-        } else {
-            code = 128 + termination
-            signal = termination
-        }
+        code = WaitStatus.exitCode(status)
+        signal = WaitStatus.terminatingSignal(status)
     }
 
     init(code: Int32, signal: Int32?) {

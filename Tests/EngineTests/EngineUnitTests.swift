@@ -1,3 +1,4 @@
+import BerthSystem
 import OCI
 import Testing
 @testable import Engine
@@ -80,7 +81,7 @@ import Testing
 
 @Suite struct ResolvConfTests {
     @Test func exitStatusFromWaitStatus() {
-        #expect(ExitStatus.code(fromWaitStatus: 3 << 8) == 3)
-        #expect(ExitStatus.code(fromWaitStatus: 9) == 137)
+        #expect(WaitStatus.exitCode(3 << 8) == 3)
+        #expect(WaitStatus.exitCode(9) == 137)
     }
 }

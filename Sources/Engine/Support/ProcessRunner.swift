@@ -71,15 +71,6 @@ enum ProcessRunner {
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return -1 }
         }
-        return ExitStatus.code(fromWaitStatus: status)
-    }
-}
-
-/// Converts wait(2) statuses to exit codes the way shells and docker do (128 + signal).
-enum ExitStatus {
-    static func code(fromWaitStatus status: Int32) -> Int32 {
-        let signal = status & 0x7f
-        if signal == 0 { return (status >> 8) & 0xff }
-        return 128 + signal
+        return WaitStatus.exitCode(status)
     }
 }
