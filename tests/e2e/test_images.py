@@ -102,3 +102,17 @@ def test_load_of_a_legacy_docker_save_tarball(daemon, tmp_path, busybox_tar):
     assert r.returncode == 0, r.stderr
     assert daemon.docker("run", "--rm", "legacy:1").stdout == b"legacy\n"
     daemon.docker("rmi", "legacy:1", check=True)
+
+
+def test_import_of_a_gzip_tarball(daemon, busybox_tar):
+    import gzip
+    with open(busybox_tar, "rb") as f:
+        compressed = gzip.compress(f.read())
+    r = daemon.docker("import", "-", "gzipped:1", input=compressed)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(daemon.docker("image", "inspect", "gzipped:1").stdout)[0]
+    plain = json.loads(daemon.docker("image", "inspect", "busybox").stdout)[0]
+    # The same files give the same diff ID whatever the compression.
+    assert info["RootFS"]["Layers"] == plain["RootFS"]["Layers"]
+    assert daemon.docker("run", "--rm", "gzipped:1", "echo", "gz").stdout == b"gz\n"
+    daemon.docker("rmi", "gzipped:1", check=True)

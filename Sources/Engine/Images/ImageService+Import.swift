@@ -13,13 +13,10 @@ extension ImageService {
         let mediaType = try BlobCompression.mediaType(ofFileAt: tarPath)
         let stored = try content.importFile(tarPath)
         do {
-            let probe = try makeTemporaryDirectory("import")
-            defer { try? FileSystem.removeTree(probe) }
-            let applied = try LayerApplier().apply(layerAt: content.path(of: stored.digest), to: probe)
             let now = Timestamp.now().rfc3339Nano
             let config = ImageConfig(
                 config: defaults,
-                rootfs: RootFS(diffIDs: [applied.diffID]),
+                rootfs: RootFS(diffIDs: [try diffID(of: stored.digest, mediaType: mediaType)]),
                 history: [History(created: now, comment: message ?? "Imported from -")],
                 created: now)
             let layer = Descriptor(mediaType: mediaType, digest: stored.digest, size: stored.size)
@@ -28,6 +25,16 @@ extension ImageService {
             collectGarbage()
             throw error
         }
+    }
+
+    /// The diff ID of a stored layer blob: its own digest when it is an uncompressed tar (no
+    /// second pass over the data); otherwise the digest of its decompressed stream, found by
+    /// unpacking it once into a scratch directory.
+    private func diffID(of blob: Digest, mediaType: String) throws -> Digest {
+        if mediaType == MediaType.ociLayer { return blob }
+        let probe = try makeTemporaryDirectory("import")
+        defer { try? FileSystem.removeTree(probe) }
+        return try LayerApplier().apply(layerAt: content.path(of: blob), to: probe).diffID
     }
 }
 
