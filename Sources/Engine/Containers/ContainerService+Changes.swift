@@ -16,7 +16,7 @@ extension ContainerService {
     public func top(_ reference: String, psArgs: String?) async throws -> (titles: [String], processes: [[String]]) {
         let record = try resolve(reference)
         guard record.state.isRunning, record.state.pid > 0 else {
-            throw EngineError.conflict("Container \(record.id) is not running")
+            throw EngineError.notRunning(record.id)
         }
         let pids = Self.processes(inPIDNamespaceOf: record.state.pid)
         let args = (psArgs ?? "-ef").split(separator: " ").map(String.init)

@@ -306,7 +306,7 @@ extension ContainerService {
     /// Sets the pty size of a running container with a TTY.
     public func resize(_ reference: String, rows: Int, columns: Int) async throws {
         let record = try resolve(reference)
-        guard record.state.isRunning else { throw EngineError.conflict("Container \(record.id) is not running") }
+        guard record.state.isRunning else { throw EngineError.notRunning(record.id) }
         try await MonitorControl.resize(socket: monitorDirectory(of: record.id) + "/attach.sock", rows: rows, columns: columns)
     }
 }
