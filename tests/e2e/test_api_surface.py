@@ -50,3 +50,15 @@ def test_errors_are_json_with_docker_status_codes(daemon):
         assert status == 304 and body == b""
     finally:
         daemon.docker("rm", cid)
+
+
+def test_berthd_refuses_bad_flags():
+    import subprocess
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+    from berth_testlib import binary
+    r = subprocess.run([binary("berthd"), "--host", "tcp://0.0.0.0:2375"], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b"unix://" in r.stderr
+    r = subprocess.run([binary("berthd"), "--default-runtime", "nope", "--host", "unix:///tmp/never.sock"], capture_output=True, timeout=20)
+    assert r.returncode != 0 and b"unknown runtime nope" in r.stderr
+    assert not os.path.exists("/tmp/never.sock")
