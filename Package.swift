@@ -49,7 +49,7 @@ let package = Package(
             "Runtime", "OCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "berth-monitor", dependencies: ["BerthSystem", "CBerthSys"]),
+        .executableTarget(name: "berth-monitor", dependencies: ["BerthSystem", "CBerthSys", "Runtime"]),
 
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthSystem"]),

@@ -207,6 +207,27 @@ static void berth_child_stdio(int from, int to) {
     }
 }
 
+// In a freshly forked child: every signal back to its default disposition, an empty mask,
+// and in/out/err on descriptors 0..2.
+static void berth_child_reset(int in, int out, int err) {
+    struct berth_kernel_sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    // Move fds that sit on 0..2 out of the way before dup2 onto 0..2.
+    if (in <= 2 && in != 0) in = fcntl(in, F_DUPFD_CLOEXEC, 3);
+    if (out <= 2 && out != 1) out = fcntl(out, F_DUPFD_CLOEXEC, 3);
+    if (err <= 2 && err != 2) err = fcntl(err, F_DUPFD_CLOEXEC, 3);
+    berth_child_stdio(in, 0);
+    berth_child_stdio(out, 1);
+    berth_child_stdio(err, 2);
+}
+
 pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int in, int out, int err) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -1;
@@ -219,22 +240,7 @@ pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int 
         return -1;
     }
     if (pid == 0) {
-        struct berth_kernel_sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        for (int sig = 1; sig <= 64; sig++) {
-            if (sig == SIGKILL || sig == SIGSTOP) continue;
-            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
-        }
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        // Move fds that sit on 0..2 out of the way before dup2 onto 0..2.
-        if (in <= 2 && in != 0) in = fcntl(in, F_DUPFD_CLOEXEC, 3);
-        if (out <= 2 && out != 1) out = fcntl(out, F_DUPFD_CLOEXEC, 3);
-        if (err <= 2 && err != 2) err = fcntl(err, F_DUPFD_CLOEXEC, 3);
-        berth_child_stdio(in, 0);
-        berth_child_stdio(out, 1);
-        berth_child_stdio(err, 2);
+        berth_child_reset(in, out, err);
         execve(path, argv, envp);
         int code = errno;
         ssize_t ignored = write(report[1], &code, sizeof code);
@@ -252,6 +258,16 @@ pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int 
         waitpid(pid, NULL, 0);
         errno = code;
         return -1;
+    }
+    return pid;
+}
+
+pid_t berth_fork_stdio(int in, int out, int err) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        berth_child_reset(in, out, err);
+        // What an exec would have dropped (every other descriptor is close-on-exec).
+        syscall(SYS_close_range, 3U, ~0U, 0U);
     }
     return pid;
 }

@@ -12,7 +12,8 @@ import Glibc
 final class AttachServer {
     /// Unread output a client may accumulate before it is dropped.
     static let clientBufferLimit = 1 << 20
-    /// Output kept for the first client when the monitor buffers until one attaches (exec).
+    /// Output kept for clients the monitor waits for (`--hold-output`, and an exec's client);
+    /// while this much is kept and they have not all come, output is not read.
     static let earlyOutputLimit = 64 * 1024
     /// The longest command line accepted.
     static let maximumLineLength = 256
@@ -22,23 +23,40 @@ final class AttachServer {
     private let stdin: StdinForwarder
     private let terminal: Int32
     private let stdinOnce: Bool
-    private var earlyOutput: [(stream: StreamID, bytes: [UInt8])]?
+    private var earlyOutput: [(stream: StreamID, bytes: [UInt8])] = []
     private var earlyOutputCount = 0
+    /// `attach` clients still expected; output is kept for them until they have all come.
+    private var awaitedClients: Int
 
     /// - Parameters:
     ///   - terminal: the pty master for `resize` and raw output, or -1 for pipes (framed output).
-    ///   - bufferUntilFirstClient: keep up to `earlyOutputLimit` bytes of output produced before
-    ///     the first `attach` client and replay them to it.
-    init(listener: Int32, stdin: StdinForwarder, terminal: Int32, stdinOnce: Bool, bufferUntilFirstClient: Bool) {
+    ///   - awaitedClients: how many `attach` clients are expected; each gets the output produced
+    ///     before it came (up to `earlyOutputLimit` bytes) replayed.
+    init(listener: Int32, stdin: StdinForwarder, terminal: Int32, stdinOnce: Bool, awaitedClients: Int) {
         self.listener = listener
         self.stdin = stdin
         self.terminal = terminal
         self.stdinOnce = stdinOnce
-        earlyOutput = bufferUntilFirstClient ? [] : nil
+        self.awaitedClients = awaitedClients
     }
 
-    /// True while output is kept for a first `attach` client that has not come yet.
-    var holdsOutputForFirstClient: Bool { earlyOutputCount > 0 && earlyOutput != nil }
+    /// True while output is kept for an expected `attach` client that has not come yet.
+    var holdsOutput: Bool { awaitedClients > 0 && earlyOutputCount > 0 }
+
+    /// True while expected clients have not come and the kept output is full: output must not
+    /// be read until they come (or `stopHolding`), so none is lost.
+    var holdIsFull: Bool { awaitedClients > 0 && earlyOutputCount >= AttachServer.earlyOutputLimit }
+
+    /// The most output that may be read now: what still fits in the kept output while clients
+    /// are expected (so a chunk is never kept only in part), otherwise unlimited.
+    var readLimit: Int { awaitedClients > 0 ? AttachServer.earlyOutputLimit - earlyOutputCount : .max }
+
+    /// Stops waiting for expected clients and drops the kept output.
+    func stopHolding() {
+        awaitedClients = 0
+        earlyOutput = []
+        earlyOutputCount = 0
+    }
 
     /// Accepts every pending connection.
     func acceptPending() {
@@ -74,16 +92,13 @@ final class AttachServer {
         }
     }
 
-    /// Queues one chunk of output for every attached client that asked for `stream`, or keeps
-    /// it for the first client when buffering.
+    /// Queues one chunk of output for every attached client that asked for `stream`, and keeps
+    /// it for the clients still expected.
     func broadcast(_ chunk: ArraySlice<UInt8>, stream: StreamID) {
-        if earlyOutput != nil {
-            if earlyOutputCount < AttachServer.earlyOutputLimit {
-                let kept = chunk.prefix(AttachServer.earlyOutputLimit - earlyOutputCount)
-                earlyOutput?.append((stream, Array(kept)))
-                earlyOutputCount += kept.count
-            }
-            return
+        if awaitedClients > 0 && earlyOutputCount < AttachServer.earlyOutputLimit {
+            let kept = chunk.prefix(AttachServer.earlyOutputLimit - earlyOutputCount)
+            earlyOutput.append((stream, Array(kept)))
+            earlyOutputCount += kept.count
         }
         for client in clients where client.role == .attached && !client.isClosed {
             send(chunk, stream: stream, to: client)
@@ -165,8 +180,7 @@ final class AttachServer {
             client.wantsStdin = streams.stdin
             client.wantsStdout = streams.stdout
             client.wantsStderr = streams.stderr
-            // The acknowledgement tells the daemon that all output from now on reaches this
-            // client, so it may run `runtime start` without losing the first bytes.
+            // After the acknowledgement, the client gets what was kept for it, then everything.
             reply("ok", to: client)
             replayEarlyOutput(to: client)
         case "resize":
@@ -188,10 +202,10 @@ final class AttachServer {
     }
 
     private func replayEarlyOutput(to client: AttachClient) {
-        guard let kept = earlyOutput else { return }
-        earlyOutput = nil
-        earlyOutputCount = 0
-        for entry in kept { send(entry.bytes[...], stream: entry.stream, to: client) }
+        guard awaitedClients > 0 else { return }
+        for entry in earlyOutput { send(entry.bytes[...], stream: entry.stream, to: client) }
+        awaitedClients -= 1
+        if awaitedClients == 0 { stopHolding() }
     }
 
     private func clientStoppedSending(_ client: AttachClient) {

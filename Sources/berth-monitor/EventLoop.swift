@@ -17,6 +17,8 @@ final class EventLoop {
     private let log: JSONLog?
     private let stdin: StdinForwarder
     private let attach: AttachServer
+    /// When the monitor stops keeping output for expected clients that have not come.
+    private var holdDeadline: Int64?
     private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
 
     private enum Source {
@@ -28,13 +30,15 @@ final class EventLoop {
     }
 
     /// - Parameter log: the json-file log, or nil when output goes only to clients (exec).
-    init(pid: pid_t, reaper: Reaper, io: ProcessIO, log: JSONLog?, stdin: StdinForwarder, attach: AttachServer) {
+    /// - Parameter holdMilliseconds: how long output is kept for expected attach clients.
+    init(pid: pid_t, reaper: Reaper, io: ProcessIO, log: JSONLog?, stdin: StdinForwarder, attach: AttachServer, holdMilliseconds: Int64) {
         self.pid = pid
         self.reaper = reaper
         self.io = io
         self.log = log
         self.stdin = stdin
         self.attach = attach
+        holdDeadline = Sys.monotonicMilliseconds() + holdMilliseconds
     }
 
     /// Serves until the process has exited and its output is drained (end of file on every
@@ -50,9 +54,18 @@ final class EventLoop {
                 exit = (status, Timestamp.now())
                 deadline = Sys.monotonicMilliseconds() + EventLoop.drainTimeoutMilliseconds
             }
+            // Output waiting for an expected client is not abandoned: the drain time starts
+            // once it flows again.
+            if attach.holdIsFull, deadline != nil {
+                deadline = Sys.monotonicMilliseconds() + EventLoop.drainTimeoutMilliseconds
+            }
             if let ended = exit, let until = deadline, !open.contains(true) || Sys.monotonicMilliseconds() >= until {
                 finishOutputs()
                 return ended
+            }
+            if let until = holdDeadline, Sys.monotonicMilliseconds() >= until {
+                attach.stopHolding()
+                holdDeadline = nil
             }
             var sources: [Source] = []
             var fds: [pollfd] = []
@@ -62,13 +75,15 @@ final class EventLoop {
             }
             if exit == nil { add(.children, reaper.fd, Int16(POLLIN)) }
             add(.listener, attach.listener, Int16(POLLIN))
-            for (index, output) in io.outputs.enumerated() where open[index] {
+            // Unread output waits in the pipe while the kept output is full (no loss).
+            for (index, output) in io.outputs.enumerated() where open[index] && !attach.holdIsFull {
                 add(.output(index), output.fd, Int16(POLLIN))
             }
             if stdin.wantsWrite { add(.stdin, stdin.fd, Int16(POLLOUT)) }
             for client in attach.clients { add(.client(client), client.fd, attach.pollEvents(for: client)) }
 
-            let timeout = deadline.map { Int32(clamping: max(0, $0 - Sys.monotonicMilliseconds())) } ?? -1
+            let wakeUp = attach.holdIsFull ? [deadline, holdDeadline].compactMap { $0 }.min() : deadline
+            let timeout = wakeUp.map { Int32(clamping: max(0, $0 - Sys.monotonicMilliseconds())) } ?? -1
             if poll(&fds, nfds_t(fds.count), timeout) < 0 {
                 if errno == EINTR { continue }
                 Sys.writeBestEffort(2, "berth-monitor: poll failed: \(Sys.errorString(errno))\n")
@@ -93,13 +108,13 @@ final class EventLoop {
         }
     }
 
-    /// After the process has exited, waits up to `timeoutMilliseconds` for the first `attach`
-    /// client while output is kept for it, so output of an exec that ended before the daemon
-    /// connected is still delivered. Returns at once when a client attached earlier, when there
-    /// was no output, and in container mode.
-    func awaitFirstClient(timeoutMilliseconds: Int64) {
+    /// After the process has exited, waits up to `timeoutMilliseconds` for expected `attach`
+    /// clients while output is kept for them, so output of a process that ended before the
+    /// daemon connected is still delivered. Returns at once when they attached earlier or when
+    /// there was no output.
+    func awaitExpectedClients(timeoutMilliseconds: Int64) {
         let deadline = Sys.monotonicMilliseconds() + timeoutMilliseconds
-        while attach.holdsOutputForFirstClient && Sys.monotonicMilliseconds() < deadline {
+        while attach.holdsOutput && Sys.monotonicMilliseconds() < deadline {
             var fds = [pollfd(fd: attach.listener, events: Int16(POLLIN), revents: 0)]
             let clients = attach.clients
             for client in clients { fds.append(pollfd(fd: client.fd, events: attach.pollEvents(for: client), revents: 0)) }
@@ -135,7 +150,7 @@ final class EventLoop {
     /// master reports EIO once no process holds the terminal).
     private func readOutput(_ index: Int) -> Bool {
         let output = io.outputs[index]
-        switch Sys.read(output.fd, into: &buffer) {
+        switch Sys.read(output.fd, into: &buffer, limit: attach.readLimit) {
         case .data(let n):
             log?.append(buffer[0..<n], stream: output.stream)
             attach.broadcast(buffer[0..<n], stream: output.stream)

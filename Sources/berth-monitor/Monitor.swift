@@ -1,14 +1,14 @@
 import BerthSystem
 import Glibc
 
-/// One run of the monitor: start the process through the runtime, report on fd 3, serve until
-/// it exits, record the exit, clean up (docs/internals.md §2).
+/// One run of the monitor: create and start the process through the runtime, report on fd 3,
+/// serve until it exits, record the exit, clean up (docs/internals.md §2).
 struct Monitor {
     let options: MonitorOptions
     let report: StartReport
 
-    /// How long an exec's monitor waits after the exit for a first client to take the output
-    /// it kept (the daemon connects right after `ok`, but a short exec can end before that).
+    /// How long output is kept for expected attach clients (the daemon connects right after
+    /// `ok`, but a short process can end before that), also after the process has exited.
     static let lateClientTimeoutMilliseconds: Int64 = 5000
 
     private var attachPath: String { options.directory + "/attach.sock" }
@@ -39,8 +39,9 @@ struct Monitor {
         }
         let stdin = StdinForwarder(fd: started.io.stdin, isTerminal: started.io.terminal >= 0)
         let attach = AttachServer(listener: started.listener, stdin: stdin, terminal: started.io.terminal,
-                                  stdinOnce: options.stdinOnce, bufferUntilFirstClient: options.mode == .exec)
-        let loop = EventLoop(pid: started.pid, reaper: started.reaper, io: started.io, log: log, stdin: stdin, attach: attach)
+                                  stdinOnce: options.stdinOnce, awaitedClients: options.mode == .exec ? 1 : options.holdOutput)
+        let loop = EventLoop(pid: started.pid, reaper: started.reaper, io: started.io, log: log, stdin: stdin, attach: attach,
+                             holdMilliseconds: Monitor.lateClientTimeoutMilliseconds)
         let ended = loop.serveUntilExit()
         do {
             try ExitRecord.write(ended.status, finishedAt: ended.finishedAt, directory: options.directory)
@@ -48,7 +49,7 @@ struct Monitor {
             Sys.writeBestEffort(2, "berth-monitor: recording the exit failed: \(error)\n")
         }
         if options.mode == .container { command.delete(reaper: started.reaper) }
-        loop.awaitFirstClient(timeoutMilliseconds: Monitor.lateClientTimeoutMilliseconds)
+        loop.awaitExpectedClients(timeoutMilliseconds: Monitor.lateClientTimeoutMilliseconds)
         loop.closeClients()
         unlink(attachPath)
         return 0
@@ -65,7 +66,17 @@ struct Monitor {
         try FileSystem.writeAtomically(pidPath, bytes: Array("\(getpid())\n".utf8))
         let listener = try UnixSocket.listen(at: attachPath)
         do {
-            let started = try RuntimeCommand(options: options).start(reaper: reaper)
+            let command = RuntimeCommand(options: options)
+            let started = try command.start(reaper: reaper)
+            if options.mode == .container {
+                do {
+                    try command.startContainer(reaper: reaper)
+                } catch {
+                    command.delete(reaper: reaper, force: true)
+                    started.io.closeAll()
+                    throw error
+                }
+            }
             reaper.keepOnly(started.pid)
             return (started.pid, started.io, reaper, listener)
         } catch {

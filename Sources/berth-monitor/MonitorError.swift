@@ -21,7 +21,7 @@ enum MonitorError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .usage(let message):
-            return "\(message); usage: berth-monitor container --runtime PATH --runtime-root DIR --bundle B --id ID --dir D [--tty] [--stdin] [--stdin-once] | berth-monitor exec --runtime PATH --runtime-root DIR --id ID --process P.json --dir D [--tty] [--stdin] [--stdin-once]"
+            return "\(message); usage: berth-monitor container --runtime PATH --runtime-root DIR --bundle B --id ID --dir D [--tty] [--stdin] [--stdin-once] [--in-process] [--hold-output N] | berth-monitor exec --runtime PATH --runtime-root DIR --id ID --process P.json --dir D [--tty] [--stdin] [--stdin-once]"
         case .system(let operation, let code):
             return "\(operation): \(Sys.errorString(code))"
         case .socketPathTooLong(let path):

@@ -1,5 +1,5 @@
-/// What the monitor supervises: a container's init (created with `runtime create`, started
-/// later by the daemon) or one exec'd process (`runtime exec -d`, running once reported).
+/// What the monitor supervises: a container's init (`runtime create`, then `runtime start`) or
+/// one exec'd process (`runtime exec -d`); either runs once reported.
 enum MonitorMode: String {
     case container
     case exec
@@ -19,6 +19,12 @@ struct MonitorOptions {
     var tty = false
     var stdin = false
     var stdinOnce = false
+    /// Run Berth's own runtime in forked children instead of executing `runtime` (container
+    /// mode; `runtime` is still what an exec runs).
+    var inProcess = false
+    /// How many attach clients the daemon will connect; output is kept for them (container
+    /// mode; an exec's monitor always keeps it for one).
+    var holdOutput = 0
 
     /// Parses `arguments` (without the program name). Every value must be non-empty and every
     /// path absolute: the monitor runs with `/` as its working directory.
@@ -35,7 +41,8 @@ struct MonitorOptions {
             case "--tty": options.tty = true
             case "--stdin": options.stdin = true
             case "--stdin-once": options.stdinOnce = true
-            case "--runtime", "--runtime-root", "--id", "--dir", "--bundle", "--process":
+            case "--in-process": options.inProcess = true
+            case "--runtime", "--runtime-root", "--id", "--dir", "--bundle", "--process", "--hold-output":
                 guard index + 1 < arguments.count, !arguments[index + 1].isEmpty else {
                     throw MonitorError.usage("\(argument) needs a value")
                 }
@@ -54,6 +61,12 @@ struct MonitorOptions {
         options.runtimeRoot = try required("--runtime-root")
         options.id = try required("--id")
         options.directory = try required("--dir")
+        if let count = values["--hold-output"] {
+            guard let clients = Int(count), clients >= 0, clients <= 64 else {
+                throw MonitorError.usage("--hold-output takes a number of clients from 0 to 64, got \(count)")
+            }
+            options.holdOutput = clients
+        }
         switch mode {
         case .container:
             options.bundle = try required("--bundle")
@@ -61,6 +74,9 @@ struct MonitorOptions {
         case .exec:
             options.process = try required("--process")
             if values["--bundle"] != nil { throw MonitorError.usage("--bundle is only for container") }
+            if values["--hold-output"] != nil || options.inProcess {
+                throw MonitorError.usage("--hold-output and --in-process are only for container")
+            }
         }
         for (flag, path) in [("--runtime", options.runtime), ("--runtime-root", options.runtimeRoot),
                              ("--dir", options.directory), ("--bundle", options.bundle), ("--process", options.process)]

@@ -9,6 +9,12 @@ struct ProcessIO {
     var outputs: [(fd: Int32, stream: StreamID)]
     /// The pty master with `--tty`, -1 otherwise.
     var terminal: Int32
+
+    /// Closes every descriptor (after a failed start).
+    func closeAll() {
+        for output in outputs { close(output.fd) }
+        if stdin >= 0 && stdin != terminal { close(stdin) }
+    }
 }
 
 /// Stdio prepared for the runtime before it starts: the descriptors the runtime inherits and
@@ -87,10 +93,15 @@ struct PreparedIO {
 
     /// Up to 64 KiB of what the runtime wrote on stderr, as one line (for `error <message>`).
     func runtimeErrorText() -> String {
-        Sys.setNonBlocking(runtimeErrors)
+        PreparedIO.text(readFrom: runtimeErrors)
+    }
+
+    /// Up to 64 KiB of what is readable on `fd` now, as one line.
+    static func text(readFrom fd: Int32) -> String {
+        Sys.setNonBlocking(fd)
         var collected: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while collected.count < 65536, case .data(let n) = Sys.read(runtimeErrors, into: &buffer) {
+        while collected.count < 65536, case .data(let n) = Sys.read(fd, into: &buffer) {
             collected.append(contentsOf: buffer[0..<n])
         }
         let text = String(decoding: collected, as: UTF8.self)

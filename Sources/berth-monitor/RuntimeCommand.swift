@@ -1,8 +1,9 @@
 import BerthSystem
 import Glibc
 
-/// The monitor's use of the OCI runtime CLI (docs/internals.md §1): `create` or `exec -d` to
-/// start the process, `delete` after it exits.
+/// The monitor's use of the OCI runtime CLI (docs/internals.md §1): `create` and `start`, or
+/// `exec -d`, to start the process, `delete` after it exits. With `--in-process`, create, start
+/// and delete run Berth's own runtime in a forked child instead (`BuiltinRuntime`).
 struct RuntimeCommand {
     let options: MonitorOptions
 
@@ -13,16 +14,18 @@ struct RuntimeCommand {
 
     /// `runtime --root R create …` or `runtime --root R exec -d …`.
     func startArguments(consoleSocket: String?) -> [String] {
-        var arguments = [options.runtime, "--root", options.runtimeRoot]
         switch options.mode {
         case .container:
-            arguments += ["create", "--bundle", options.bundle, "--pid-file", pidFile]
-            if let socket = consoleSocket { arguments += ["--console-socket", socket] }
+            return runtimeArguments(createOperation(consoleSocket: consoleSocket).arguments(id: options.id))
         case .exec:
-            arguments += ["exec", "-d", "--process", options.process, "--pid-file", pidFile]
+            var arguments = ["exec", "-d", "--process", options.process, "--pid-file", pidFile]
             if let socket = consoleSocket { arguments += ["--console-socket", socket, "--tty"] }
+            return runtimeArguments(arguments + [options.id])
         }
-        return arguments + [options.id]
+    }
+
+    private func createOperation(consoleSocket: String?) -> RuntimeOperation {
+        .create(bundle: options.bundle, pidFile: pidFile, consoleSocket: consoleSocket)
     }
 
     /// Runs the runtime to create the container (or start the exec) and returns the pid of the
@@ -30,10 +33,16 @@ struct RuntimeCommand {
     /// child once the runtime has exited (the monitor is a subreaper), so `reaper` sees it exit.
     func start(reaper: Reaper) throws -> (pid: pid_t, io: ProcessIO) {
         var prepared = try PreparedIO.make(tty: options.tty, stdin: options.stdin, directory: options.directory)
-        let arguments = startArguments(consoleSocket: options.tty ? prepared.consolePath : nil)
+        let consoleSocket = options.tty ? prepared.consolePath : nil
         let runtimePid: pid_t
         do {
-            runtimePid = try Spawn.run(arguments, stdin: prepared.childStdin, stdout: prepared.childStdout, stderr: prepared.childStderr)
+            if options.inProcess && options.mode == .container {
+                runtimePid = try BuiltinRuntime.spawn(createOperation(consoleSocket: consoleSocket), id: options.id, root: options.runtimeRoot,
+                                                      stdin: prepared.childStdin, stdout: prepared.childStdout, stderr: prepared.childStderr)
+            } else {
+                runtimePid = try Spawn.run(startArguments(consoleSocket: consoleSocket), stdin: prepared.childStdin,
+                                           stdout: prepared.childStdout, stderr: prepared.childStderr)
+            }
         } catch {
             prepared.closeChildEnds()
             prepared.closeConsoleListener()
@@ -74,25 +83,55 @@ struct RuntimeCommand {
         return (pid, prepared.io)
     }
 
-    /// Runs `runtime --root R delete ID` and waits for it; failures go to the monitor log.
-    func delete(reaper: Reaper) {
-        let arguments = [options.runtime, "--root", options.runtimeRoot, "delete", options.id]
+    /// Lets the created container's process run (`runtime start ID`) and waits for that.
+    func startContainer(reaper: Reaper) throws {
+        try runToCompletion(.start, reaper: reaper)
+    }
+
+    /// Removes the container from the runtime (`runtime delete ID`, with `--force` after a
+    /// failed start) and waits; failures go to the monitor log.
+    func delete(reaper: Reaper, force: Bool = false) {
         do {
-            let devNull = try Sys.openDevNull()
-            defer { close(devNull) }
-            let pid = try Spawn.run(arguments, stdin: devNull, stdout: devNull, stderr: 2)
-            reaper.watch(pid)
-            while reaper.status(of: pid) == nil {
-                var fds = [pollfd(fd: reaper.fd, events: Int16(POLLIN), revents: 0)]
-                _ = poll(&fds, 1, -1)
-                reaper.reap()
-            }
-            if let status = reaper.status(of: pid), status.code != 0 {
-                Sys.writeBestEffort(2, "berth-monitor: runtime delete \(options.id) failed with status \(status.code)\n")
-            }
+            try runToCompletion(.delete(force: force), reaper: reaper)
         } catch {
-            Sys.writeBestEffort(2, "berth-monitor: runtime delete \(options.id): \(error)\n")
+            Sys.writeBestEffort(2, "berth-monitor: \(error)\n")
         }
+    }
+
+    /// Runs `operation` with stdin and stdout on /dev/null and waits for it. Throws with what
+    /// it wrote on stderr when it fails.
+    private func runToCompletion(_ operation: RuntimeOperation, reaper: Reaper) throws {
+        let devNull = try Sys.openDevNull()
+        defer { close(devNull) }
+        let errors = try Sys.pipe()
+        defer { close(errors.read) }
+        let pid: pid_t
+        do {
+            pid = options.inProcess
+                ? try BuiltinRuntime.spawn(operation, id: options.id, root: options.runtimeRoot, stdin: devNull, stdout: devNull, stderr: errors.write)
+                : try Spawn.run(runtimeArguments(operation.arguments(id: options.id)), stdin: devNull, stdout: devNull, stderr: errors.write)
+        } catch {
+            close(errors.write)
+            throw error
+        }
+        close(errors.write)
+        reaper.watch(pid)
+        while reaper.status(of: pid) == nil {
+            var fds = [pollfd(fd: reaper.fd, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 1, -1) < 0 && errno != EINTR {
+                throw MonitorError.system(operation: "poll while the runtime runs", errno: errno)
+            }
+            reaper.reap()
+        }
+        let status = reaper.status(of: pid) ?? ExitStatus(code: 255, signal: nil)
+        guard status.code == 0 else {
+            let how = status.signal.map { "was killed by signal \($0)" } ?? "exited with status \(status.code)"
+            throw MonitorError.runtimeFailed(command: operation.name, status: how, message: PreparedIO.text(readFrom: errors.read))
+        }
+    }
+
+    private func runtimeArguments(_ tail: [String]) -> [String] {
+        [options.runtime, "--root", options.runtimeRoot] + tail
     }
 
     private func readPid() -> pid_t? {

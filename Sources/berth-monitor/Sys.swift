@@ -55,10 +55,11 @@ enum Sys {
         return fd
     }
 
-    /// Reads at most `buffer.count` bytes into the start of `buffer`.
-    static func read(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
+    /// Reads at most `limit` (default and at most `buffer.count`) bytes into the start of
+    /// `buffer`.
+    static func read(_ fd: Int32, into buffer: inout [UInt8], limit: Int = .max) -> ReadResult {
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit)) }
             if n > 0 { return .data(n) }
             if n == 0 { return .end }
             if errno == EINTR { continue }

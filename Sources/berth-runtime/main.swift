@@ -96,7 +96,7 @@ struct BerthRuntime: ParsableCommand {
 }
 
 struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container that waits for start.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container that waits for start.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "Path to the bundle directory.") var bundle: String = "."
     @Option(name: .customLong("pid-file"), help: "Write the init pid to this file.") var pidFile: String?
@@ -115,7 +115,7 @@ struct Create: ParsableCommand {
 }
 
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start a created container.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
@@ -125,7 +125,7 @@ struct Start: ParsableCommand {
 }
 
 struct State: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the state of a container as JSON.")
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Print the state of a container as JSON.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
@@ -141,7 +141,7 @@ struct State: ParsableCommand {
 }
 
 struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a signal to a container's init.")
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container's init.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Signal every process in the container's cgroup.") var all = false
     @Argument var id: String
@@ -156,7 +156,7 @@ struct Kill: ParsableCommand {
 }
 
 struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove a container's state and cgroup.")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a container's state and cgroup.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Kill the container first if it is running.") var force = false
     @Argument var id: String
@@ -167,7 +167,7 @@ struct Delete: ParsableCommand {
 }
 
 struct Pause: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Freeze every process of a running container.")
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Freeze every process of a running container.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
@@ -177,7 +177,7 @@ struct Pause: ParsableCommand {
 }
 
 struct Resume: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Thaw a paused container.")
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Thaw a paused container.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
@@ -187,7 +187,7 @@ struct Resume: ParsableCommand {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create and start a container.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and start a container.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "Path to the bundle directory.") var bundle: String = "."
     @Option(name: .customLong("pid-file"), help: "Write the init pid to this file.") var pidFile: String?
@@ -208,7 +208,7 @@ struct Run: ParsableCommand {
 }
 
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a process in a running container.")
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a process in a running container.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "process.json to run (runtime-spec process).") var process: String?
     @Flag(name: [.short, .long], help: "Allocate a pseudo-terminal.") var tty = false

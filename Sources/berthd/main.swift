@@ -32,7 +32,7 @@ struct Berthd: AsyncParsableCommand {
         guard host.hasPrefix("unix://") else { throw ValidationError("--host must be unix:///path") }
         let socketPath = String(host.dropFirst("unix://".count))
         let directory = Self.executableDirectory()
-        var runtimes = ["berth": runtimePath ?? directory + "/berth-runtime"]
+        var runtimes = [EngineConfiguration.builtinRuntimeName: runtimePath ?? directory + "/berth-runtime"]
         for candidate in ["/usr/sbin/runc", "/usr/bin/runc", "/usr/local/bin/runc"] where FileSystem.exists(candidate) {
             runtimes["runc"] = candidate
             break

@@ -26,6 +26,20 @@ def test_exit_status_is_the_containers(daemon, runtime):
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_output_written_at_once_reaches_the_client_and_the_log_whole(daemon, runtime):
+    # The process runs before the attach connects: the monitor keeps the first 64 KiB and then
+    # stops reading until the client comes, so neither the client nor the log loses a byte.
+    script = "head -c 300000 /dev/zero | tr '\\0' a; echo; head -c 100000 /dev/zero | tr '\\0' b >&2"
+    r = daemon.docker("run", "--name", f"bulk-{runtime}", "--runtime", runtime, "busybox", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"a" * 300000 + b"\n"
+    assert r.stderr == b"b" * 100000
+    logs = daemon.docker("logs", f"bulk-{runtime}")
+    assert logs.stdout == b"a" * 300000 + b"\n" and logs.stderr == b"b" * 100000
+    daemon.docker("rm", f"bulk-{runtime}", check=True)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_missing_command_exits_127_and_names_it(daemon, runtime):
     r = run(daemon, runtime, "busybox", "no-such-command")
     assert r.returncode == 127, r.stderr

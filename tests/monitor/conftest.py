@@ -27,6 +27,7 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MONITOR = os.environ.get("BERTH_MONITOR", os.path.join(REPO, ".build", "debug", "berth-monitor"))
 RUNC = os.environ.get("BERTH_TEST_RUNTIME", "/usr/sbin/runc")
+BERTH_RUNTIME = os.environ.get("BERTH_RUNTIME", os.path.join(os.path.dirname(MONITOR), "berth-runtime"))
 BUSYBOX = "/bin/busybox"
 APPLETS = ["sh", "cat", "echo", "sleep", "stty", "printf", "head", "tr", "grep", "true", "ls"]
 
@@ -149,8 +150,14 @@ class Monitor:
 
 
 class Harness:
-    def __init__(self, root):
+    """`mode` is "runc" (the monitor executes runc for every step) or "in-process" (it runs
+    Berth's own runtime in forked children; exec and the test's own runtime calls use
+    berth-runtime on the same state root)."""
+
+    def __init__(self, root, mode):
         self.root = root
+        self.in_process = mode == "in-process"
+        self.runtime = BERTH_RUNTIME if self.in_process else RUNC
         self.runc_root = os.path.join(root, "runc")
         self.ids = []
         self.monitors = []
@@ -187,7 +194,8 @@ class Harness:
         return cid
 
     def runc(self, *args, check=True):
-        return subprocess.run([RUNC, "--root", self.runc_root, *args], capture_output=True, check=check, timeout=30)
+        """Runs the runtime of this harness's mode (runc or berth-runtime) on its state root."""
+        return subprocess.run([self.runtime, "--root", self.runc_root, *args], capture_output=True, check=check, timeout=30)
 
     def state(self, cid):
         result = self.runc("state", cid, check=False)
@@ -203,11 +211,12 @@ class Harness:
         return path
 
     def container_args(self, cid, bundle, directory, *flags):
-        return [MONITOR, "container", "--runtime", RUNC, "--runtime-root", self.runc_root,
-                "--bundle", bundle, "--id", cid, "--dir", directory, *flags]
+        mode = ["--in-process"] if self.in_process else []
+        return [MONITOR, "container", "--runtime", self.runtime, "--runtime-root", self.runc_root,
+                "--bundle", bundle, "--id", cid, "--dir", directory, *mode, *flags]
 
     def exec_args(self, cid, process_json, directory, *flags):
-        return [MONITOR, "exec", "--runtime", RUNC, "--runtime-root", self.runc_root,
+        return [MONITOR, "exec", "--runtime", self.runtime, "--runtime-root", self.runc_root,
                 "--id", cid, "--process", process_json, "--dir", directory, *flags]
 
     def spawn(self, argv, directory, via_shell=False):
@@ -244,7 +253,7 @@ class Harness:
             except OSError:
                 pass
         for cid in self.ids:
-            subprocess.run([RUNC, "--root", self.runc_root, "delete", "--force", cid], capture_output=True, timeout=30)
+            subprocess.run([self.runtime, "--root", self.runc_root, "delete", "--force", cid], capture_output=True, timeout=30)
         pids = set(self.extra_pids)
         for monitor in self.monitors:
             try:
@@ -275,14 +284,15 @@ class Harness:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture
-def harness():
+@pytest.fixture(params=["runc", "in-process"])
+def harness(request):
     if os.geteuid() != 0:
         pytest.skip("berth-monitor tests need root")
-    if not os.access(MONITOR, os.X_OK):
-        pytest.fail(f"{MONITOR} missing: run `swift build --product berth-monitor` first")
+    for program in [MONITOR] + ([BERTH_RUNTIME] if request.param == "in-process" else []):
+        if not os.access(program, os.X_OK):
+            pytest.fail(f"{program} missing: run `swift build` first")
     root = tempfile.mkdtemp(prefix="bm-", dir="/tmp")
-    h = Harness(root)
+    h = Harness(root, request.param)
     try:
         yield h
     finally:

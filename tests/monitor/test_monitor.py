@@ -42,11 +42,12 @@ def parse_time(text):
     return datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp() + int(fraction) / 1e9
 
 
-def test_create_reports_ok_pid_and_files(harness):
-    m = harness.start_container(["sh", "-c", "exit 0"])
+def test_ok_reports_the_running_pid_and_files(harness):
+    m = harness.start_container(["sleep", "1000"])
     pid = m.ok_pid()
+    # `ok` comes once the process runs (create and start are both the monitor's).
     state = harness.state(m.cid)
-    assert state["status"] == "created"
+    assert state["status"] == "running"
     assert state["pid"] == pid
     with open(os.path.join(m.dir, "monitor.pid")) as f:
         assert int(f.read()) == m.process.pid
@@ -58,10 +59,9 @@ def test_create_reports_ok_pid_and_files(harness):
 
 
 def test_attach_before_start_gets_both_streams_and_exit_code(harness):
-    m = harness.start_container(["sh", "-c", "echo out; echo err >&2; exit 3"])
+    m = harness.start_container(["sh", "-c", "echo out; echo err >&2; exit 3"], "--hold-output", "1")
     m.ok_pid()
     client = m.attach(stdin=0, stdout=1, stderr=1)
-    harness.runc("start", m.cid)
     frames = read_frames(recv_all(client))
     assert joined(frames, 1) == b"out\n"
     assert joined(frames, 2) == b"err\n"
@@ -75,19 +75,17 @@ def test_attach_before_start_gets_both_streams_and_exit_code(harness):
 
 
 def test_attach_stream_selection(harness):
-    m = harness.start_container(["sh", "-c", "echo out; echo err >&2"])
+    m = harness.start_container(["sh", "-c", "echo out; echo err >&2"], "--hold-output", "1")
     m.ok_pid()
     only_err = m.attach(stdout=0, stderr=1)
-    harness.runc("start", m.cid)
     assert read_frames(recv_all(only_err)) == [(2, b"err\n")]
     assert m.wait() == 0
 
 
 def test_stdin_forwarding_and_half_close_with_stdin_once(harness):
-    m = harness.start_container(["cat"], "--stdin", "--stdin-once")
+    m = harness.start_container(["cat"], "--stdin", "--stdin-once", "--hold-output", "1")
     m.ok_pid()
     client = m.attach(stdin=1, stdout=1, stderr=1)
-    harness.runc("start", m.cid)
     client.sendall(b"hello\n" + b"x" * 200000 + b"\n")
     client.shutdown(socket.SHUT_WR)
     out = joined(read_frames(recv_all(client)), 1)
@@ -97,10 +95,9 @@ def test_stdin_forwarding_and_half_close_with_stdin_once(harness):
 
 
 def test_stdin_without_stdin_once_stays_open_after_client_leaves(harness):
-    m = harness.start_container(["cat"], "--stdin")
+    m = harness.start_container(["cat"], "--stdin", "--hold-output", "1")
     m.ok_pid()
     first = m.attach(stdin=1)
-    harness.runc("start", m.cid)
     first.sendall(b"one\n")
     first.shutdown(socket.SHUT_WR)
     assert recv_until(first, b"one\n")
@@ -118,7 +115,6 @@ def test_stdin_without_stdin_once_stays_open_after_client_leaves(harness):
 def test_kill_9_gives_137(harness):
     m = harness.start_container(["sleep", "1000"])
     m.ok_pid()
-    harness.runc("start", m.cid)
     harness.runc("kill", m.cid, "KILL")
     assert m.wait() == 0
     record = m.exit_record()
@@ -131,7 +127,6 @@ def test_json_log_has_both_streams_split_at_lines(harness):
     m = harness.start_container(["sh", "-c", script])
     m.ok_pid()
     before = time.time()
-    harness.runc("start", m.cid)
     assert m.wait() == 0
     after = time.time()
     with open(os.path.join(m.dir, "container-json.log"), "rb") as f:
@@ -151,7 +146,6 @@ def test_output_is_logged_without_clients_and_pipes_never_fill(harness):
     # 4 MiB is far more than a pipe holds: the container only finishes if the monitor drains.
     m = harness.start_container(["sh", "-c", "head -c 4194304 /dev/zero | tr '\\0' y; echo; echo done"])
     m.ok_pid()
-    harness.runc("start", m.cid)
     assert m.wait(timeout=60) == 0
     total = 0
     with open(os.path.join(m.dir, "container-json.log")) as f:
@@ -161,11 +155,10 @@ def test_output_is_logged_without_clients_and_pipes_never_fill(harness):
 
 
 def test_slow_client_is_dropped_and_never_blocks(harness):
-    m = harness.start_container(["sh", "-c", "head -c 8388608 /dev/zero; echo done"])
+    m = harness.start_container(["sh", "-c", "head -c 8388608 /dev/zero; echo done"], "--hold-output", "1")
     m.ok_pid()
     lazy = m.attach()
     lazy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    harness.runc("start", m.cid)
     assert m.wait(timeout=60) == 0
     assert m.exit_record()["exitCode"] == 0
     received = recv_all(lazy)
@@ -174,18 +167,18 @@ def test_slow_client_is_dropped_and_never_blocks(harness):
 
 
 def tty_bundle_args():
-    return ["sh", "-c", "stty size; read line; stty size; echo bye"]
+    return ["sh", "-c", "read first; stty size; read line; stty size; echo bye"]
 
 
 def test_tty_raw_output_and_resize(harness):
-    m = harness.start_container(tty_bundle_args(), "--tty", "--stdin", terminal=True)
+    m = harness.start_container(tty_bundle_args(), "--tty", "--stdin", "--hold-output", "1", terminal=True)
     m.ok_pid()
     assert m.resize(33, 77) == b"ok\n"
     client = m.attach(stdin=1, stdout=1, stderr=0)
-    harness.runc("start", m.cid)
+    client.sendall(b"start\n")
     first = recv_until(client, b"33 77")
-    # Raw bytes, no stdcopy header.
-    assert first.startswith(b"33 77")
+    # Raw bytes, no stdcopy header (the terminal echoes the typed line first).
+    assert first.startswith(b"start\r\n33 77")
     assert m.resize(50, 120) == b"ok\n"
     client.sendall(b"go\n")
     rest = recv_all(client)
@@ -206,7 +199,7 @@ def test_killing_the_parent_does_not_affect_the_monitor(harness):
     cid = harness.new_id()
     bundle = harness.bundle(["sh", "-c", "echo survived; exit 4"])
     directory = harness.monitor_dir()
-    m = harness.spawn(harness.container_args(cid, bundle, directory), directory, via_shell=True)
+    m = harness.spawn(harness.container_args(cid, bundle, directory, "--hold-output", "1"), directory, via_shell=True)
     m.cid = cid
     m.ok_pid()
     with open(os.path.join(directory, "monitor.pid")) as f:
@@ -218,7 +211,6 @@ def test_killing_the_parent_does_not_affect_the_monitor(harness):
     time.sleep(0.2)
     assert pid_alive(monitor_pid)
     client = m.attach()
-    harness.runc("start", cid)
     assert joined(read_frames(recv_all(client)), 1) == b"survived\n"
     assert wait_until(lambda: not pid_alive(monitor_pid), timeout=20)
     assert m.exit_record()["exitCode"] == 4
@@ -232,7 +224,6 @@ def test_kill_9_of_the_monitor_leaves_the_container_running_without_verdict(harn
     # and monitor.pid names a dead process: the daemon records "monitor died" (255).
     m = harness.start_container(args, *(["--tty"] if tty else []), terminal=tty)
     m.ok_pid()
-    harness.runc("start", m.cid)
     time.sleep(0.3)
     os.kill(m.process.pid, signal.SIGKILL)
     m.process.wait(timeout=10)
@@ -254,7 +245,6 @@ def write_process(harness, args, terminal=False):
 def test_exec_output_reaches_a_late_client_and_exit_code(harness):
     container = harness.start_container(["sleep", "1000"])
     container.ok_pid()
-    harness.runc("start", container.cid)
     process = write_process(harness, ["sh", "-c", "echo exec-out; echo exec-err >&2; exit 5"])
     directory = harness.monitor_dir()
     m = harness.spawn(harness.exec_args(container.cid, process, directory), directory)
@@ -276,7 +266,6 @@ def test_exec_output_reaches_a_late_client_and_exit_code(harness):
 def test_exec_with_stdin(harness):
     container = harness.start_container(["sleep", "1000"])
     container.ok_pid()
-    harness.runc("start", container.cid)
     process = write_process(harness, ["cat"])
     directory = harness.monitor_dir()
     m = harness.spawn(harness.exec_args(container.cid, process, directory, "--stdin", "--stdin-once"), directory)
@@ -316,6 +305,11 @@ def test_missing_runtime_is_reported(harness):
     argv = harness.container_args(cid, bundle, directory)
     argv[argv.index("--runtime") + 1] = "/nonexistent/runc"
     m = harness.spawn(argv, directory)
+    if harness.in_process:
+        # Berth's own runtime runs inside the monitor; the path would only serve an exec.
+        assert m.ok_pid() > 0
+        assert m.wait() == 0 and m.exit_record()["exitCode"] == 0
+        return
     assert m.read_report().startswith(b"error cannot run the runtime /nonexistent/runc")
     assert m.wait() == 1
 
@@ -329,10 +323,9 @@ def test_relative_paths_are_refused(harness):
 
 
 def test_every_attached_client_gets_the_output(harness):
-    m = harness.start_container(["sh", "-c", "sleep 0.2; echo shared"])
+    m = harness.start_container(["sh", "-c", "sleep 0.2; echo shared"], "--hold-output", "2")
     m.ok_pid()
     first, second = m.attach(), m.attach()
-    harness.runc("start", m.cid)
     assert joined(read_frames(recv_all(first)), 1) == b"shared\n"
     assert joined(read_frames(recv_all(second)), 1) == b"shared\n"
     assert m.wait() == 0
@@ -341,7 +334,6 @@ def test_every_attached_client_gets_the_output(harness):
 def test_exec_with_tty(harness):
     container = harness.start_container(["sleep", "1000"])
     container.ok_pid()
-    harness.runc("start", container.cid)
     process = write_process(harness, ["sh", "-c", "stty size; echo tty-exec"], terminal=True)
     directory = harness.monitor_dir()
     m = harness.spawn(harness.exec_args(container.cid, process, directory, "--tty"), directory)
@@ -354,10 +346,9 @@ def test_exec_with_tty(harness):
 
 
 def test_tty_stdin_once_sends_end_of_file(harness):
-    m = harness.start_container(["cat"], "--tty", "--stdin", "--stdin-once", terminal=True)
+    m = harness.start_container(["cat"], "--tty", "--stdin", "--stdin-once", "--hold-output", "1", terminal=True)
     m.ok_pid()
     client = m.attach(stdin=1, stdout=1, stderr=0)
-    harness.runc("start", m.cid)
     client.sendall(b"typed\n")
     client.shutdown(socket.SHUT_WR)
     assert b"typed" in recv_all(client)
@@ -378,7 +369,6 @@ def test_hostile_attach_lines_are_refused(harness):
     m.connect(b"").close()
     idle = m.connect(b"")
     watcher = m.attach()
-    harness.runc("start", m.cid)
     harness.runc("kill", m.cid, "KILL")
     assert recv_all(watcher) == b""
     assert recv_all(idle) == b""
@@ -389,10 +379,9 @@ def test_hostile_attach_lines_are_refused(harness):
 def test_container_starts_with_default_signal_dispositions(harness):
     # The monitor ignores SIGPIPE/SIGHUP and blocks SIGCHLD for itself; none of that (nor
     # glibc's internal signals, which posix_spawn would leave ignored) may reach the container.
-    m = harness.start_container(["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"])
+    m = harness.start_container(["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"], "--hold-output", "1")
     m.ok_pid()
     client = m.attach()
-    harness.runc("start", m.cid)
     out = joined(read_frames(recv_all(client)), 1)
     assert out == b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
     assert m.wait() == 0
@@ -404,7 +393,6 @@ def test_json_log_replaces_each_invalid_utf8_byte_like_docker(harness):
     script = r"printf '\303\251\360\237\230\200|\300\200|\355\240\200|\342\202A|\364\220\200\200|\177\033\n'"
     m = harness.start_container(["sh", "-c", script])
     m.ok_pid()
-    harness.runc("start", m.cid)
     assert m.wait() == 0
     with open(os.path.join(m.dir, "container-json.log"), "rb") as f:
         raw = f.read()
@@ -418,7 +406,6 @@ def test_json_log_replaces_each_invalid_utf8_byte_like_docker(harness):
 def test_exec_without_output_and_without_client_ends_at_once(harness):
     container = harness.start_container(["sleep", "1000"])
     container.ok_pid()
-    harness.runc("start", container.cid)
     process = write_process(harness, ["true"])
     directory = harness.monitor_dir()
     m = harness.spawn(harness.exec_args(container.cid, process, directory), directory)
@@ -431,10 +418,9 @@ def test_exec_without_output_and_without_client_ends_at_once(harness):
 
 def test_container_inherits_only_stdio(harness):
     # fd 3 is ls's own directory handle; the report pipe, sockets and the log must not leak.
-    m = harness.start_container(["ls", "/proc/self/fd"])
+    m = harness.start_container(["ls", "/proc/self/fd"], "--hold-output", "1")
     m.ok_pid()
     client = m.attach()
-    harness.runc("start", m.cid)
     assert joined(read_frames(recv_all(client)), 1).split() == [b"0", b"1", b"2", b"3"]
     assert m.wait() == 0
 
@@ -442,17 +428,51 @@ def test_container_inherits_only_stdio(harness):
 def test_restart_in_the_same_directory_replaces_the_old_verdict(harness):
     first = harness.start_container(["sh", "-c", "echo run1; exit 1"])
     first.ok_pid()
-    harness.runc("start", first.cid)
     assert first.wait() == 0 and first.exit_record()["exitCode"] == 1
     second = harness.spawn(harness.container_args(first.cid, harness.bundle(["sh", "-c", "read x; echo run2"]),
-                                                  first.dir, "--stdin"), first.dir)
+                                                  first.dir, "--stdin", "--hold-output", "1"), first.dir)
     second.cid = first.cid
     second.ok_pid()
     assert not os.path.exists(os.path.join(first.dir, "exit.json"))
     client = second.attach(stdin=1)
-    harness.runc("start", second.cid)
     client.sendall(b"\n")
     assert joined(read_frames(recv_all(client)), 1) == b"run2\n"
     assert second.wait() == 0 and second.exit_record()["exitCode"] == 0
     with open(os.path.join(first.dir, "container-json.log")) as f:
         assert [json.loads(line)["log"] for line in f] == ["run1\n", "run2\n"]
+
+
+def log_bytes(m):
+    with open(os.path.join(m.dir, "container-json.log")) as f:
+        return "".join(json.loads(line)["log"] for line in f)
+
+
+def test_output_beyond_what_is_kept_waits_for_the_expected_client(harness):
+    # 300 000 bytes before the client comes: more than the 64 KiB kept, so the monitor stops
+    # reading until the client attaches, and nothing is lost, neither for it nor in the log.
+    m = harness.start_container(["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' y; echo end"], "--hold-output", "1")
+    m.ok_pid()
+    time.sleep(1.0)
+    assert harness.state(m.cid)["status"] == "running"
+    client = m.attach()
+    assert joined(read_frames(recv_all(client)), 1) == b"y" * 300000 + b"end\n"
+    assert m.wait() == 0
+    assert log_bytes(m) == "y" * 300000 + "end\n"
+
+
+def test_kept_output_is_released_when_the_expected_client_never_comes(harness):
+    m = harness.start_container(["sh", "-c", "head -c 300000 /dev/zero | tr '\\0' y; echo end"], "--hold-output", "1")
+    m.ok_pid()
+    started = time.monotonic()
+    assert m.wait(timeout=30) == 0
+    # Held for the 5 s the monitor gives an expected client, then drained into the log.
+    assert time.monotonic() - started >= 4.0
+    assert log_bytes(m) == "y" * 300000 + "end\n"
+    assert m.exit_record()["exitCode"] == 0
+
+
+def test_hold_output_needs_a_small_count(harness):
+    directory = harness.monitor_dir()
+    m = harness.spawn(harness.container_args("x", "/nonexistent", directory, "--hold-output", "many"), directory)
+    assert m.read_report().startswith(b"error --hold-output takes a number of clients from 0 to 64, got many")
+    assert m.wait() == 2

@@ -3,7 +3,7 @@ import Glibc
 
 /// `berth import`: create an image from a filesystem tarball (file, URL or `-` for stdin).
 struct Import: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Import the contents from a tarball to create a filesystem image")
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import the contents from a tarball to create a filesystem image")
 
     @Option(name: .shortAndLong, help: "Apply Dockerfile instruction to the created image")
     var change: [String] = []
@@ -47,7 +47,7 @@ struct Import: ParsableCommand {
 
 /// `berth load`: load images from a tar archive (docker-save or OCI layout).
 struct Load: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load an image from a tar archive or STDIN")
+    static let configuration = CommandConfiguration(commandName: "load", abstract: "Load an image from a tar archive or STDIN")
 
     @Option(name: .shortAndLong, help: "Read from tar archive file, instead of STDIN")
     var input: String?
@@ -71,7 +71,7 @@ struct Load: ParsableCommand {
 
 /// `berth save`: write images as a tar archive to a file or stdout.
 struct Save: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Save one or more images to a tar archive (streamed to STDOUT by default)")
+    static let configuration = CommandConfiguration(commandName: "save", abstract: "Save one or more images to a tar archive (streamed to STDOUT by default)")
 
     @Option(name: .shortAndLong, help: "Write to a file, instead of STDOUT")
     var output: String?

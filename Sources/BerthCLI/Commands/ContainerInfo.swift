@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `berth diff`: changes to a container's filesystem, as `A`/`C`/`D` lines.
 struct Diff: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect changes to files or directories on a container's filesystem")
+    static let configuration = CommandConfiguration(commandName: "diff", abstract: "Inspect changes to files or directories on a container's filesystem")
 
     @Argument(help: "The container")
     var container: String
@@ -17,7 +17,7 @@ struct Diff: ParsableCommand {
 
 /// `berth top`: the processes running in a container.
 struct Top: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Display the running processes of a container")
+    static let configuration = CommandConfiguration(commandName: "top", abstract: "Display the running processes of a container")
 
     @Argument(help: "The container")
     var container: String
@@ -38,7 +38,7 @@ struct Top: ParsableCommand {
 
 /// `berth commit`: create an image from a container's changes.
 struct Commit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a new image from a container's changes")
+    static let configuration = CommandConfiguration(commandName: "commit", abstract: "Create a new image from a container's changes")
 
     @Option(name: .shortAndLong, help: "Commit message")
     var message: String?

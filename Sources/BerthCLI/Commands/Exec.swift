@@ -3,7 +3,7 @@ import Glibc
 
 /// `berth exec`: run a command in a running container and exit with its status.
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Execute a command in a running container")
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Execute a command in a running container")
 
     @Flag(name: .shortAndLong, help: "Detached mode: run command in the background")
     var detach = false

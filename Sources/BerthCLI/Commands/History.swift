@@ -3,7 +3,7 @@ import Glibc
 
 /// `berth history`: the layers of an image, newest first.
 struct History: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the history of an image")
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show the history of an image")
 
     @Flag(name: .shortAndLong, help: "Only show image IDs")
     var quiet = false

@@ -3,7 +3,7 @@ import Glibc
 
 /// `berth images`: list images.
 struct Images: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List images")
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images")
 
     @Flag(name: .shortAndLong, help: "Show all images (default hides intermediate images)")
     var all = false
@@ -48,7 +48,7 @@ struct Images: ParsableCommand {
 
 /// `berth tag`: give an image another name.
 struct Tag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
 
     @Argument(help: "SOURCE_IMAGE[:TAG]")
     var source: String
@@ -70,7 +70,7 @@ struct Tag: ParsableCommand {
 
 /// `berth rmi`: remove images.
 struct Rmi: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove one or more images")
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images")
 
     @Flag(name: .shortAndLong, help: "Force removal of the image")
     var force = false

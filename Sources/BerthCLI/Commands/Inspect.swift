@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `berth inspect`: the daemon's JSON for containers or images, as an indented array.
 struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Return low-level information on Docker objects")
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Return low-level information on Docker objects")
 
     @Option(name: .long, help: "Only inspect objects of the given type (container, image)")
     var type: String?

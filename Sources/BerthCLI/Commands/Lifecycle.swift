@@ -18,7 +18,7 @@ struct StopOptions: ParsableArguments {
 
 /// `berth stop`: stop running containers (SIGTERM, then SIGKILL after the timeout).
 struct Stop: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop one or more running containers")
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop one or more running containers")
 
     @OptionGroup var options: StopOptions
 
@@ -32,7 +32,7 @@ struct Stop: ParsableCommand {
 
 /// `berth kill`: send a signal (default SIGKILL) to running containers.
 struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Kill one or more running containers")
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Kill one or more running containers")
 
     @Option(name: .shortAndLong, help: "Signal to send to the container")
     var signal: String?
@@ -49,7 +49,7 @@ struct Kill: ParsableCommand {
 
 /// `berth restart`: stop then start containers.
 struct Restart: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Restart one or more containers")
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart one or more containers")
 
     @OptionGroup var options: StopOptions
 
@@ -63,7 +63,7 @@ struct Restart: ParsableCommand {
 
 /// `berth wait`: block until containers stop, then print their exit codes.
 struct Wait: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Block until one or more containers stop, then print their exit codes")
+    static let configuration = CommandConfiguration(commandName: "wait", abstract: "Block until one or more containers stop, then print their exit codes")
 
     @Argument(help: "Containers to wait for")
     var containers: [String]
@@ -79,7 +79,7 @@ struct Wait: ParsableCommand {
 
 /// `berth rm`: remove containers.
 struct Rm: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove one or more containers")
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove one or more containers")
 
     @Flag(name: .shortAndLong, help: "Force the removal of a running container (uses SIGKILL)")
     var force = false

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `berth logs`: fetch a container's output, demultiplexed onto stdout and stderr.
 struct Logs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Fetch the logs of a container")
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Fetch the logs of a container")
 
     @Flag(name: .shortAndLong, help: "Follow log output")
     var follow = false

@@ -4,7 +4,7 @@ import Glibc
 
 /// `berth ps`: list containers.
 struct Ps: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers")
 
     @Flag(name: .shortAndLong, help: "Show all containers (default shows just running)")
     var all = false

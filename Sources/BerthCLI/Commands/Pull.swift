@@ -25,7 +25,7 @@ enum ImagePull {
 
 /// `berth pull`: download an image from a registry.
 struct Pull: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Download an image from a registry")
+    static let configuration = CommandConfiguration(commandName: "pull", abstract: "Download an image from a registry")
 
     @Argument(help: "NAME[:TAG|@DIGEST]")
     var image: String
@@ -39,7 +39,7 @@ struct Pull: ParsableCommand {
 
 /// `berth push`: upload an image to a registry.
 struct Push: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Upload an image to a registry")
+    static let configuration = CommandConfiguration(commandName: "push", abstract: "Upload an image to a registry")
 
     @Argument(help: "NAME[:TAG]")
     var image: String

@@ -3,7 +3,7 @@ import Glibc
 
 /// `berth run`: create, attach, start and wait, exiting with the container's status.
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(
+    static let configuration = CommandConfiguration(commandName: "run",
         abstract: "Create and run a new container from an image", helpNames: [.long])
 
     @OptionGroup var options: ContainerOptions
@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
 
 /// `berth create`: create a container and print its ID.
 struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a new container", helpNames: [.long])
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a new container", helpNames: [.long])
 
     @OptionGroup var options: ContainerOptions
 

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `berth start`: start stopped containers; with `-a`/`-i`, attach and exit with its status.
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start one or more stopped containers")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start one or more stopped containers")
 
     @Flag(name: .shortAndLong, help: "Attach STDOUT/STDERR and forward signals")
     var attach = false

@@ -26,7 +26,7 @@ struct VersionResponse: Decodable {
 
 /// `berth version`: client and daemon versions.
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the Berth version information")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Show the Berth version information")
 
     func run() throws {
         try Console.out("Client:\n" + Self.aligned([(" Version:", BerthVersion.client),
@@ -93,7 +93,7 @@ struct InfoResponse: Decodable {
 
 /// `berth info`: system-wide information from the daemon.
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Display system-wide information")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Display system-wide information")
 
     func run() throws {
         let info = try Berth.client().decode(InfoResponse.self, "GET", "/info")

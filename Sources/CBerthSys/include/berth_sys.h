@@ -92,6 +92,10 @@ int berth_signalfd_sigchld(void);
 // Returns the child's pid; -1 with errno set if fork failed or execve failed (the child's
 // errno is passed back through a close-on-exec pipe, and the child has then been reaped).
 pid_t berth_spawn(const char *path, char *const argv[], char *const envp[], int in, int out, int err);
+// fork(2) with berth_spawn's child set-up but no exec: the child (return 0) has default signal
+// dispositions, an empty mask, in/out/err as 0..2 and no other descriptor. For running code of
+// a single-threaded process in a child as if it were a separate program.
+pid_t berth_fork_stdio(int in, int out, int err);
 
 // ---- berth CLI: signal delivery through a file descriptor -------------------------------
 // The CLI's attach loop is a single-threaded poll(2) over the socket, stdin and these signals,

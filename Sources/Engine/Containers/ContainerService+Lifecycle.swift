@@ -36,8 +36,8 @@ extension ContainerService {
     // MARK: Start
 
     /// `docker start`: mounts the rootfs, writes the bundle, starts the monitor (which creates
-    /// the container), lets pending attach clients connect, then starts the process. Throws
-    /// `notModified` when it already runs.
+    /// and starts the container, keeping its output for the attach clients that wait for this
+    /// start), then lets those clients connect. Throws `notModified` when it already runs.
     public func start(_ reference: String) async throws {
         var record = try resolve(reference)
         guard !record.state.isRunning else { throw EngineError.notModified }
@@ -68,19 +68,17 @@ extension ContainerService {
         try update(record)
         let id = record.id
         watcher.watch(pid: started.monitorPID) { [self] in Task { await self.monitorExited(id) } }
-        await releaseAttachWaiters(id)
-        let runtime = runtimeCommand(record)
-        let result = try await ProcessRunner.run(runtime + ["start", id])
-        if result.status != 0 {
-            _ = try? await ProcessRunner.run(runtime + ["kill", id, "KILL"])
-            throw MonitorLauncher.classify(result.stderrText.isEmpty ? "runtime start failed with status \(result.status)" : result.stderrText)
-        }
+        for waiter in attachWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
     private func launchMonitor(for record: ContainerRecord, bundle: String) async throws -> MonitorLauncher.Started {
         let runtime = try runtimePath(record.runtime)
         var arguments = ["container", "--runtime", runtime, "--runtime-root", configuration.runtimeRoot(for: record.runtime),
                          "--bundle", bundle, "--id", record.id, "--dir", monitorDirectory(of: record.id)]
+        // Berth's own runtime runs inside the monitor, saving a program start per step.
+        if record.runtime == EngineConfiguration.builtinRuntimeName { arguments.append("--in-process") }
+        let heldClients = attachWaiters[record.id]?.count ?? 0
+        if heldClients > 0 { arguments += ["--hold-output", "\(heldClients)"] }
         if record.config.Tty == true { arguments.append("--tty") }
         if record.config.OpenStdin == true { arguments.append("--stdin") }
         if record.config.StdinOnce == true { arguments.append("--stdin-once") }
@@ -117,8 +115,8 @@ extension ContainerService {
     // MARK: Attach rendezvous
 
     /// Waits until the container's monitor is up (now, if it runs) and returns the path of its
-    /// attach socket. Attach requests made before `start` are held here; `start` lets the
-    /// process run only after they connected, so no output is lost.
+    /// attach socket. Attach requests made before `start` are held here; `start` tells the
+    /// monitor how many there are, and it keeps the output for them, so none is lost.
     public func attachSocket(_ reference: String) async throws -> (path: String, tty: Bool, id: String) {
         let record = try resolve(reference)
         let path = monitorDirectory(of: record.id) + "/attach.sock"
@@ -131,44 +129,6 @@ extension ContainerService {
             }
         }
         return (path, record.config.Tty ?? false, record.id)
-    }
-
-    /// Called by the API once a held attach client has connected to the monitor.
-    public func attachConnected(_ id: String) {
-        guard var pending = pendingAttachConnections[id] else { return }
-        pending.remaining -= 1
-        if pending.remaining <= 0 {
-            pendingAttachConnections[id] = nil
-            pending.allConnected?.resume()
-        } else {
-            pendingAttachConnections[id] = pending
-        }
-    }
-
-    private func releaseAttachWaiters(_ id: String) async {
-        let held = attachWaiters.removeValue(forKey: id) ?? []
-        guard !held.isEmpty else { return }
-        nextToken += 1
-        let token = nextToken
-        pendingAttachConnections[id] = PendingAttach(remaining: held.count, allConnected: nil, token: token)
-        held.forEach { $0.resume() }
-        // Bounded: a client that vanished must not keep the container from starting.
-        Task {
-            try? await Task.sleep(nanoseconds: 1_000_000_000)
-            self.giveUpOnAttach(id, token: token)
-        }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            if pendingAttachConnections[id] == nil {
-                continuation.resume()
-            } else {
-                pendingAttachConnections[id]?.allConnected = continuation
-            }
-        }
-    }
-
-    private func giveUpOnAttach(_ id: String, token: UInt64) {
-        guard pendingAttachConnections[id]?.token == token else { return }
-        pendingAttachConnections.removeValue(forKey: id)?.allConnected?.resume()
     }
 
     // MARK: Exit
@@ -212,7 +172,13 @@ extension ContainerService {
         record.state.pid = 0
         record.state.monitorPID = 0
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
-        try? update(record)
+        if record.hostConfig.AutoRemove == true {
+            // The record is about to be removed: no point writing it (a removal that fails
+            // persists it as dead).
+            containers[record.id] = record
+        } else {
+            try? update(record)
+        }
         resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
         if record.hostConfig.AutoRemove == true {
             try? await remove(record.id, force: true)

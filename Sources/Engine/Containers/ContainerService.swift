@@ -3,13 +3,6 @@ import Glibc
 import OCI
 import Snapshots
 
-/// Attach clients a starting container waits for, and who to wake when all have connected.
-struct PendingAttach {
-    var remaining: Int
-    var allConnected: CheckedContinuation<Void, Never>?
-    let token: UInt64
-}
-
 /// The containers of this engine: their records, their life cycle and the processes that run
 /// them. Guarantees: every state change is persisted (atomically) before it is reported; a
 /// container's record is never lost because the daemon or a monitor died; the reported state
@@ -24,7 +17,6 @@ public actor ContainerService {
     var containers: [String: ContainerRecord] = [:]
     var waiters: [String: [Waiter]] = [:]
     var attachWaiters: [String: [CheckedContinuation<Void, Error>]] = [:]
-    var pendingAttachConnections: [String: PendingAttach] = [:]
     var execs: [String: ExecRecord] = [:]
     var execWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     var nextToken: UInt64 = 0

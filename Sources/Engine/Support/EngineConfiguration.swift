@@ -7,8 +7,12 @@ public struct EngineConfiguration: Sendable {
     public var root: String
     /// Runtime state root on tmpfs (`/run/berth`): runtime state directories.
     public var execRoot: String
-    /// OCI runtimes by name; `berth` is Berth's own runtime.
+    /// OCI runtimes by name; `berth` (`builtinRuntimeName`) is Berth's own runtime.
     public var runtimes: [String: String]
+    /// The name of Berth's own runtime. Its containers are created, started and deleted by the
+    /// monitor in-process (the same code as `berth-runtime`); the path in `runtimes` serves
+    /// `exec`, `kill`, `state`, `pause` and the like.
+    public static let builtinRuntimeName = "berth"
     /// The runtime used when a container does not name one.
     public var defaultRuntime: String
     /// Path of the `berth-monitor` executable.

@@ -52,8 +52,6 @@ public struct HijackPlan: Sendable {
     /// Returns the monitor socket path once the stream may begin (after `start` for an
     /// attach made before it), and the first line to send to the monitor.
     public var connect: @Sendable () async throws -> (socketPath: String, hello: String)
-    /// Called once the monitor connection is established.
-    public var connected: @Sendable () async -> Void
     /// Called when the stream has ended.
     public var finished: @Sendable () async -> Void
     /// Content type announced in the 101/200 response.

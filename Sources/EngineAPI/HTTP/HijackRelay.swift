@@ -42,10 +42,9 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
                     }
                     .connect(unixDomainSocketPath: path).get()
                 try await monitor.writeAndFlush(ByteBuffer(string: hello)).get()
-                // The monitor answers `ok` once the client is registered; only then may the
-                // container start, or its first output would reach the log alone.
+                // The monitor answers `ok` once the client is registered; output kept for it
+                // follows.
                 try await acknowledged.futureResult.get()
-                await plan.connected()
                 loop.execute { relay.value.attached(monitor) }
                 try? await monitor.closeFuture.get()
                 // Close the client only once the engine has recorded the outcome, so a client

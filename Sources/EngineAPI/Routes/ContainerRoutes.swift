@@ -121,7 +121,6 @@ struct ContainerRoutes {
         let id = record.id
         return .hijack(HijackPlan(
             connect: { (try await containers.attachSocket(id).path, hello) },
-            connected: { await containers.attachConnected(id) },
             finished: {},
             contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
     }

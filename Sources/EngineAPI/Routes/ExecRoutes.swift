@@ -45,7 +45,6 @@ struct ExecRoutes {
             let multiplexed = !tty && (request.version ?? .current) >= APIVersion(major: 1, minor: 42)
             return .hijack(HijackPlan(
                 connect: { (try await containers.startExec(id), hello) },
-                connected: {},
                 finished: { await containers.waitForExec(id) },
                     contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
         }
