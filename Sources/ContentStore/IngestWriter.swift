@@ -107,6 +107,15 @@ public final class IngestWriter {
         return (digest, size)
     }
 
+    /// Discards what was written so far, keeping the ingest open (a server that ignores a
+    /// `Range` request sends the whole blob again).
+    public func reset() throws {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw ContentError.io(operation: "reset ingest data", errno: errno)
+        }
+        hasher = DigestHasher()
+    }
+
     /// Drops the partial data.
     public func abort() {
         finished = true

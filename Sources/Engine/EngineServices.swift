@@ -7,6 +7,8 @@ public struct EngineServices: Sendable {
     public let configuration: EngineConfiguration
     public let images: ImageService
     public let containers: ContainerService
+    /// Pulls images from registries into `images`.
+    public let puller: ImagePuller
     /// A stable ID for this engine (docker's `info.ID`), kept in `<root>/engine-id`.
     public let daemonID: String
 
@@ -32,6 +34,7 @@ public struct EngineServices: Sendable {
             id = ContainerService.newID()
             try FileSystem.writeAtomically(idPath, bytes: Array(id.utf8))
         }
-        return EngineServices(configuration: configuration, images: images, containers: containers, daemonID: id)
+        let puller = ImagePuller(images: images, content: content, snapshots: snapshots, insecureRegistries: configuration.insecureRegistries)
+        return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, daemonID: id)
     }
 }

@@ -27,6 +27,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .long, help: "Path of berth-monitor (default: beside berthd).")
     var monitorPath: String?
 
+    @Option(name: .customLong("insecure-registry"), help: "A registry (host[:port] or IPv4 CIDR) to reach over plain HTTP; repeatable. localhost and 127.0.0.0/8 always are.")
+    var insecureRegistries: [String] = []
+
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("berthd must run as root") }
         guard host.hasPrefix("unix://") else { throw ValidationError("--host must be unix:///path") }
@@ -40,7 +43,7 @@ struct Berthd: AsyncParsableCommand {
         guard runtimes[defaultRuntime] != nil else { throw ValidationError("unknown runtime \(defaultRuntime)") }
         let configuration = EngineConfiguration(
             root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
-            monitorPath: monitorPath ?? directory + "/berth-monitor")
+            monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries)
         signal(SIGPIPE, SIG_IGN)
         let engine = try await EngineServices.start(configuration)
         for problem in await engine.containers.startupProblems {

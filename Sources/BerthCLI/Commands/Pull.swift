@@ -7,8 +7,10 @@ enum ImagePull {
     /// base64url of `{}`: the empty registry credentials docker always sends.
     static let emptyAuth = "e30="
 
-    /// Pulls `reference`, printing docker's progress lines to `outputFD`.
-    static func pull(_ client: DaemonClient, reference: String, outputFD: Int32) throws {
+    /// Pulls `reference` (for `platform`, `os/arch[/variant]`, when given) with the stored
+    /// login for its registry, printing docker's progress lines to `outputFD` (nothing with
+    /// `quiet`).
+    static func pull(_ client: DaemonClient, reference: String, platform: String? = nil, quiet: Bool = false, outputFD: Int32) throws {
         let parsed: Reference
         do { parsed = try Reference(parsing: reference) } catch {
             throw CLIError.failed("invalid reference format: \(error)")
@@ -16,9 +18,10 @@ enum ImagePull {
         var query = Query()
         query.add("fromImage", parsed.repository)
         query.add("tag", parsed.digest.map { "\($0)" } ?? parsed.tag ?? "latest")
-        let response = try client.send("POST", "/images/create", query: query,
-                                       headers: [("X-Registry-Auth", emptyAuth)])
-        var printer = JSONMessagePrinter(terminal: Console.isTerminal(outputFD), outputFD: outputFD)
+        if let platform { query.add("platform", platform) }
+        let auth = AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)
+        let response = try client.send("POST", "/images/create", query: query, headers: [("X-Registry-Auth", auth)])
+        var printer = JSONMessagePrinter(terminal: !quiet && Console.isTerminal(outputFD), outputFD: quiet ? -1 : outputFD)
         try printer.print(response.body)
     }
 }
@@ -27,11 +30,15 @@ enum ImagePull {
 struct Pull: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pull", abstract: "Download an image from a registry")
 
+    @Option(help: "Set platform if server is multi-platform capable")
+    var platform: String?
+    @Flag(name: [.short, .long], help: "Suppress verbose output")
+    var quiet = false
     @Argument(help: "NAME[:TAG|@DIGEST]")
     var image: String
 
     func run() throws {
-        try ImagePull.pull(try Berth.client(), reference: image, outputFD: 1)
+        try ImagePull.pull(try Berth.client(), reference: image, platform: platform, quiet: quiet, outputFD: 1)
         let parsed = try? Reference(parsing: image)
         try Console.out((parsed?.description ?? image) + "\n")
     }
@@ -51,8 +58,9 @@ struct Push: ParsableCommand {
         }
         var query = Query()
         query.add("tag", parsed.tag ?? "latest")
+        let auth = AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)
         let response = try Berth.client().send("POST", "/images/\(Query.escapePath(parsed.familiarRepository))/push",
-                                               query: query, headers: [("X-Registry-Auth", ImagePull.emptyAuth)])
+                                               query: query, headers: [("X-Registry-Auth", auth)])
         var printer = JSONMessagePrinter(terminal: Console.isTerminal(1), outputFD: 1)
         try printer.print(response.body)
     }

@@ -18,6 +18,10 @@ public actor ImageService {
     let snapshots: OverlaySnapshotter
     private let tableFile: ImageTableFile
     private var table: ImageTable
+    /// Blobs and layer chains that pulls in flight have fetched but not recorded yet, with how
+    /// many pulls hold each: garbage collection leaves them alone.
+    var pinnedBlobs: [Digest: Int] = [:]
+    var pinnedChains: [Digest: Int] = [:]
     let temporaryRoot: String
 
     public init(configuration: EngineConfiguration, content: ContentStore, snapshots: OverlaySnapshotter) throws {
@@ -117,11 +121,16 @@ public actor ImageService {
     }
 
     /// Records an image whose manifest and config are already stored and verified (load, pull).
+    /// A `repoDigest` (`repository@sha256:…`) replaces any earlier one of the same repository.
     @discardableResult
-    func commitRecord(id: Digest, manifest: Digest, mediaType: String, created: Timestamp, tags: [Reference]) throws -> Digest {
+    func commitRecord(id: Digest, manifest: Digest, mediaType: String, created: Timestamp, tags: [Reference], repoDigest: String? = nil) throws -> Digest {
         var updated = table
         var record = updated.images[id.description] ?? ImageRecord(id: id, manifest: manifest, manifestMediaType: mediaType, created: created)
         if !tags.isEmpty { record.lastTagTime = Timestamp.now() }
+        if let repoDigest, let at = repoDigest.firstIndex(of: "@") {
+            let repository = repoDigest[..<at]
+            record.repoDigests = (record.repoDigests ?? []).filter { !$0.hasPrefix(repository + "@") } + [repoDigest]
+        }
         updated.images[id.description] = record
         for tag in tags { updated.tags[tag.familiar] = id }
         try tableFile.save(updated)
@@ -200,8 +209,10 @@ public actor ImageService {
             manifest.layers.forEach { liveBlobs.insert($0.digest) }
             chainIDs(of: config.rootfs.diff_ids).forEach { liveChains.insert($0) }
         }
-        for blob in content.list() where !liveBlobs.contains(blob) { try? content.delete(blob) }
-        for chain in snapshots.layerChainIDs() where !liveChains.contains(chain) { try? snapshots.removeLayer(chainID: chain) }
+        for blob in content.list() where !liveBlobs.contains(blob) && pinnedBlobs[blob] == nil { try? content.delete(blob) }
+        for chain in snapshots.layerChainIDs() where !liveChains.contains(chain) && pinnedChains[chain] == nil {
+            try? snapshots.removeLayer(chainID: chain)
+        }
     }
 
     /// A fresh directory for staging work; the caller removes it.

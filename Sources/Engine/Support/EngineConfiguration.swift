@@ -17,13 +17,18 @@ public struct EngineConfiguration: Sendable {
     public var defaultRuntime: String
     /// Path of the `berth-monitor` executable.
     public var monitorPath: String
+    /// Registries spoken to over plain HTTP (`host[:port]` or IPv4 CIDR), besides localhost and
+    /// 127.0.0.0/8 (dockerd's `--insecure-registry`).
+    public var insecureRegistries: [String]
 
-    public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String) {
+    public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
+                insecureRegistries: [String] = []) {
         self.root = root
         self.execRoot = execRoot
         self.runtimes = runtimes
         self.defaultRuntime = defaultRuntime
         self.monitorPath = monitorPath
+        self.insecureRegistries = insecureRegistries
     }
 
     public var contentRoot: String { root + "/content" }

@@ -2,6 +2,7 @@ import ContentStore
 import Engine
 import NIOHTTP1
 import OCI
+import Registry
 import Snapshots
 import LayerArchive
 
@@ -36,6 +37,13 @@ enum ErrorMapping {
             case .badRequest: return .badRequest
             case .notFound: return .notFound
             case .forbidden: return .forbidden
+            }
+        case let e as RegistryError:
+            switch e {
+            case .manifestUnknown, .blobUnknown, .noMatchingPlatform: return .notFound
+            case .unauthorized: return .unauthorized
+            case .denied: return .forbidden
+            default: return .internalServerError
             }
         case is OCIError: return .badRequest
         case is LayerError: return .badRequest

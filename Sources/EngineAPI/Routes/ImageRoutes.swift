@@ -70,11 +70,12 @@ struct ImageRoutes {
             }
             return .json(.ok, body)
         }
+        let registry = RegistryRoutes(engine: engine)
         router.add(.POST, "/images/create") { request, _ in
             if request.query("fromSrc") != nil { return try importImage(request) }
-            let name = request.query("fromImage") ?? ""
-            throw EngineError.noSuchImage("pull access denied for \(name): pulling from registries is not available in this Berth build yet")
+            return try await registry.pull(request)
         }
+        router.add(.POST, "/auth") { request, _ in try await registry.login(request) }
         router.add(.POST, "/images/load") { request, _ in
             guard case .file(let path) = request.body else {
                 if case .bytes(let bytes) = request.body { return try await loadFromBytes(bytes) }

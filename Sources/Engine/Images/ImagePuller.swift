@@ -1,0 +1,161 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthSystem
+import ContentDigest
+import ContentStore
+import OCI
+import Registry
+import Snapshots
+
+/// Pulls images from registries into the content store and the image table. Runs outside the
+/// image service's actor (downloads take long); only the final record goes through it.
+///
+/// Guarantees: nothing is visible before every blob was verified (size and digest, config
+/// and manifest included) and every layer unpacked under its verified diff ID; an interrupted
+/// pull leaves only partial ingests, which the next pull of the same blobs resumes.
+public struct ImagePuller: Sendable {
+    let images: ImageService
+    let content: ContentStore
+    let snapshots: OverlaySnapshotter
+    /// Registries reached over plain HTTP besides localhost and 127.0.0.0/8.
+    let insecureRegistries: [String]
+    /// Layers downloaded at the same time (docker's `max-concurrent-downloads`).
+    static let concurrentDownloads = 3
+
+    public init(images: ImageService, content: ContentStore, snapshots: OverlaySnapshotter, insecureRegistries: [String] = []) {
+        self.images = images
+        self.content = content
+        self.snapshots = snapshots
+        self.insecureRegistries = insecureRegistries
+    }
+
+    /// A pull whose manifest and config are fetched and verified; `complete` downloads the rest.
+    public struct Resolved: Sendable {
+        public let reference: Reference
+        /// The digest the registry serves for the reference (an index's, for a multi-platform
+        /// image): the image's repo digest.
+        public let repoDigest: Digest
+        let client: RegistryClient
+        let manifest: Manifest
+        let manifestDescriptor: Descriptor
+        let manifestBytes: [UInt8]
+        let config: ImageConfig
+        let configBytes: [UInt8]
+    }
+
+    /// Fetches and checks what `reference` names, for `platform` (this machine's by default).
+    /// Throws before anything is stored, so the API can still answer with an error status.
+    public func resolve(_ reference: Reference, platform: Platform? = nil, credentials: RegistryCredentials?) async throws -> Resolved {
+        let endpoint = try RegistryEndpoint(domain: reference.domain, insecureRegistries: insecureRegistries)
+        let client = RegistryClient(endpoint: endpoint, repository: reference.path, credentials: credentials)
+        let shown = reference.familiar
+        let top = try await client.fetchManifest(reference.digest?.description ?? reference.tag ?? "latest", expected: reference.digest)
+        var manifestFetched = top
+        if MediaType.isIndex(top.descriptor.mediaType) {
+            let index = try Index.decode(Data(top.bytes))
+            let wanted = platform ?? Platform.current
+            guard let entry = index.manifest(for: wanted) else {
+                throw RegistryError.noMatchingPlatform(platform: "\(wanted.os)/\(wanted.architecture)", reference: shown)
+            }
+            manifestFetched = try await client.fetchManifest(entry.digest.description, expected: entry.digest, expectedSize: entry.size)
+            guard MediaType.isManifest(manifestFetched.descriptor.mediaType) else {
+                throw RegistryError.malformed(what: "manifest \(entry.digest) of \(shown)", reason: "an index entry must name an image manifest")
+            }
+        }
+        let manifest = try Manifest.decode(Data(manifestFetched.bytes))
+        let configBytes = try await client.fetchSmallBlob(manifest.config)
+        let config = try ImageConfig.decode(Data(configBytes))
+        guard config.rootfs.diff_ids.count == manifest.layers.count else {
+            throw RegistryError.malformed(what: "image \(shown)", reason: "\(manifest.layers.count) layers but \(config.rootfs.diff_ids.count) diff IDs in its config")
+        }
+        for layer in manifest.layers where layer.urls != nil || layer.mediaType == MediaType.dockerForeignLayerGzip {
+            // Foreign layers would send requests (and once credentials) elsewhere (CVE-2020-15157).
+            throw RegistryError.malformed(what: "layer \(layer.digest) of \(shown)", reason: "foreign layers with URLs are not fetched")
+        }
+        return Resolved(reference: reference, repoDigest: top.descriptor.digest, client: client, manifest: manifest,
+                        manifestDescriptor: manifestFetched.descriptor, manifestBytes: manifestFetched.bytes,
+                        config: config, configBytes: configBytes)
+    }
+
+    /// Downloads the layers (three at a time, each resumable and verified), unpacks them and
+    /// records the image under the reference's tag. Returns the image ID.
+    @discardableResult
+    public func complete(_ pull: Resolved, events: @escaping @Sendable (PullEvent) async -> Void) async throws -> Digest {
+        let reference = pull.reference
+        let layers = pull.manifest.layers
+        let chains = chainIDs(of: pull.config.rootfs.diff_ids)
+        // Garbage collection must not take what this pull has fetched but not yet recorded.
+        let pinned = Set(layers.map(\.digest) + [pull.manifest.config.digest, pull.manifestDescriptor.digest])
+        await images.pin(blobs: pinned, chains: Set(chains))
+        defer { Task { await images.unpin(blobs: pinned, chains: Set(chains)) } }
+        await events(.pulling(repository: reference.familiarRepository, reference: reference.tag ?? reference.digest?.description ?? "latest"))
+        for (layer, chain) in zip(layers, chains) {
+            let present = content.contains(layer.digest) && snapshots.hasLayer(chainID: chain)
+            await events(.layer(id: layer.digest.shortID, present ? .alreadyExists : .pullingFSLayer))
+        }
+        let missing = layers.filter { !content.contains($0.digest) }
+        var started = 0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for layer in missing {
+                if started >= ImagePuller.concurrentDownloads {
+                    try await group.next()
+                } else if started > 0 {
+                    await events(.layer(id: layer.digest.shortID, .waiting))
+                }
+                started += 1
+                group.addTask { try await download(layer, with: pull.client, events: events) }
+            }
+            try await group.waitForAll()
+        }
+        let downloaded = Set(missing.map(\.digest))
+        for (index, layer) in layers.enumerated() {
+            let unpacked = snapshots.hasLayer(chainID: chains[index])
+            if !unpacked {
+                await events(.layer(id: layer.digest.shortID, .extracting))
+                let sources = zip(layers.prefix(index + 1), pull.config.rootfs.diff_ids).map {
+                    LayerSource(diffID: $1, path: content.path(of: $0.digest))
+                }
+                _ = try snapshots.unpack(sources)
+            }
+            if !unpacked || downloaded.contains(layer.digest) {
+                await events(.layer(id: layer.digest.shortID, .pullComplete))
+            }
+        }
+        let previous = try? await images.resolve(reference.familiar)
+        let id = try await images.recordPulled(pull)
+        await events(.digest(pull.repoDigest))
+        let upToDate = previous?.id == id && missing.isEmpty
+        await events(.status(upToDate ? "Status: Image is up to date for \(reference.familiar)"
+                                      : "Status: Downloaded newer image for \(reference.familiar)"))
+        return id
+    }
+
+    private func download(_ layer: Descriptor, with client: RegistryClient, events: @escaping @Sendable (PullEvent) async -> Void) async throws {
+        let id = layer.digest.shortID
+        let throttle = ProgressThrottle()
+        try await client.fetchBlob(layer, into: content) { received in
+            if throttle.shouldReport(received, total: layer.size) {
+                await events(.layer(id: id, .downloading(current: received, total: layer.size)))
+            }
+        }
+        await events(.layer(id: id, .verifyingChecksum))
+        await events(.layer(id: id, .downloadComplete))
+    }
+}
+
+/// Lets through a progress update at most every 100 ms (and the last one), so a fast download
+/// does not flood the client with JSON lines. Used by one download, whose progress calls come
+/// one after the other: it needs no lock.
+final class ProgressThrottle: @unchecked Sendable {
+    private var last = ContinuousClock.now - .seconds(1)
+
+    func shouldReport(_ current: Int64, total: Int64) -> Bool {
+        let now = ContinuousClock.now
+        guard current >= total || now - last >= .milliseconds(100) else { return false }
+        last = now
+        return true
+    }
+}

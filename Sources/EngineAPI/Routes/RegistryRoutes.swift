@@ -1,0 +1,217 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthSystem
+import Engine
+import NIOHTTP1
+import OCI
+import Registry
+
+/// Pulling (`POST /images/create?fromImage=`) and logging in (`POST /auth`).
+struct RegistryRoutes {
+    let engine: EngineServices
+
+    /// `fromImage` (with `tag`, which may be a digest, and `platform`): resolves the manifest
+    /// first, so an unknown image or refused credentials answer with an error status before
+    /// the stream starts, then streams docker's progress messages.
+    func pull(_ request: APIRequest) async throws -> APIResponse {
+        let reference = try Self.reference(fromImage: request.query("fromImage") ?? "", tag: request.query("tag"))
+        let platform = try request.query("platform").flatMap { $0.isEmpty ? nil : try Self.platform($0) }
+        let credentials = try RegistryAuthHeader.credentials(request.headers.first(name: "X-Registry-Auth"))
+        let puller = engine.puller
+        let resolved: ImagePuller.Resolved
+        do {
+            resolved = try await puller.resolve(reference, platform: platform, credentials: credentials)
+        } catch let error as RegistryError {
+            switch error {
+            case .unauthorized, .denied:
+                // docker's wording and a 404: a 401 would make the docker CLI ask for a password.
+                throw APIError.notFound("pull access denied for \(reference.familiarRepository), repository does not exist or may require 'docker login': \(error)")
+            default:
+                throw error
+            }
+        }
+        return .stream(.ok, contentType: "application/json") { writer in
+            do {
+                try await puller.complete(resolved) { event in
+                    try? await writer.writeJSON(ProgressMessage(event))
+                }
+            } catch {
+                try await writer.writeJSON(ProgressMessage(error: "\(error)"))
+            }
+        }
+    }
+
+    /// `POST /auth`: checks the credentials against the registry, as `docker login` does.
+    func login(_ request: APIRequest) async throws -> APIResponse {
+        struct Body: Decodable {
+            var username: String?
+            var password: String?
+            var serveraddress: String?
+            var identitytoken: String?
+        }
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: Data(request.body.allBytes()))
+        } catch {
+            throw APIError.badRequest("invalid login request: \(error)")
+        }
+        let domain = RegistryAuthHeader.domain(ofServerAddress: body.serveraddress ?? "")
+        let endpoint = try RegistryEndpoint(domain: domain, insecureRegistries: engine.configuration.insecureRegistries)
+        let credentials = RegistryCredentials(username: body.username ?? "", password: body.password ?? "", identityToken: body.identitytoken)
+        try await RegistryClient(endpoint: endpoint, repository: "", credentials: credentials).checkLogin()
+        return .json(.ok, ["Status": "Login Succeeded", "IdentityToken": ""])
+    }
+
+    /// docker sends the repository in `fromImage` and the tag (or a digest) in `tag`; a tag may
+    /// also come inside `fromImage`.
+    static func reference(fromImage: String, tag: String?) throws -> Reference {
+        guard !fromImage.isEmpty else { throw APIError.badRequest("fromImage is required") }
+        guard let tag, !tag.isEmpty else { return try Reference(parsing: fromImage) }
+        return try Reference(parsing: fromImage + (tag.contains(":") ? "@" : ":") + tag)
+    }
+
+    /// `os/arch[/variant]`.
+    static func platform(_ text: String) throws -> Platform {
+        let parts = text.lowercased().split(separator: "/").map(String.init)
+        guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw APIError.badRequest("invalid platform \"\(text)\": expected os/arch[/variant]")
+        }
+        return Platform(architecture: parts[1], os: parts[0], variant: parts.count == 3 ? parts[2] : nil)
+    }
+}
+
+/// The `X-Registry-Auth` header: base64url of `{"username","password","serveraddress",
+/// "identitytoken","auth"}` (`e30=` is `{}`, no credentials).
+enum RegistryAuthHeader {
+    static func credentials(_ header: String?) throws -> RegistryCredentials? {
+        guard let header, !header.isEmpty else { return nil }
+        guard let bytes = Base64.decode(header) else { throw APIError.badRequest("X-Registry-Auth is not base64") }
+        struct Auth: Decodable {
+            var username: String?
+            var password: String?
+            var auth: String?
+            var identitytoken: String?
+        }
+        let auth: Auth
+        do {
+            auth = try JSONDecoder().decode(Auth.self, from: Data(bytes))
+        } catch {
+            throw APIError.badRequest("X-Registry-Auth is not the JSON docker sends: \(error)")
+        }
+        var username = auth.username ?? ""
+        var password = auth.password ?? ""
+        if username.isEmpty, let combined = auth.auth.flatMap(Base64.decode).map({ String(decoding: $0, as: UTF8.self) }),
+           let colon = combined.firstIndex(of: ":") {
+            username = String(combined[..<colon])
+            password = String(combined[combined.index(after: colon)...])
+        }
+        guard !username.isEmpty || auth.identitytoken != nil else { return nil }
+        return RegistryCredentials(username: username, password: password, identityToken: auth.identitytoken)
+    }
+
+    /// The registry a login names: `https://index.docker.io/v1/` → `docker.io`,
+    /// `http://127.0.0.1:5000/` → `127.0.0.1:5000`.
+    static func domain(ofServerAddress address: String) -> String {
+        var text = Substring(address)
+        for scheme in ["https://", "http://"] where text.hasPrefix(scheme) { text = text.dropFirst(scheme.count) }
+        let host = text.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        if host.isEmpty || host == "index.docker.io" || host == "registry-1.docker.io" { return Reference.defaultDomain }
+        return host
+    }
+}
+
+/// One line of docker's JSON progress stream (`pkg/jsonmessage`).
+struct ProgressMessage: Encodable {
+    struct Detail: Encodable {
+        var current: Int64?
+        var total: Int64?
+    }
+    struct ErrorDetail: Encodable { var message: String }
+
+    var status: String?
+    var id: String?
+    var progressDetail: Detail?
+    var progress: String?
+    var error: String?
+    var errorDetail: ErrorDetail?
+
+    init(error: String) {
+        self.error = error
+        self.errorDetail = ErrorDetail(message: error)
+    }
+
+    init(_ event: PullEvent) {
+        switch event {
+        case let .pulling(repository, reference):
+            status = "Pulling from \(repository)"
+            id = reference
+        case let .layer(layerID, state):
+            id = layerID
+            progressDetail = Detail()
+            switch state {
+            case .alreadyExists: status = "Already exists"
+            case .pullingFSLayer: status = "Pulling fs layer"
+            case .waiting: status = "Waiting"
+            case let .downloading(current, total):
+                status = "Downloading"
+                progressDetail = Detail(current: current, total: total)
+                progress = ProgressMessage.bar(current: current, total: total)
+            case .verifyingChecksum: status = "Verifying Checksum"
+            case .downloadComplete: status = "Download complete"
+            case .extracting: status = "Extracting"
+            case .pullComplete: status = "Pull complete"
+            }
+        case .digest(let digest):
+            status = "Digest: \(digest)"
+        case .status(let text):
+            status = text
+        }
+    }
+
+    /// docker's `[=====>    ]  1.2MB/3.4MB`.
+    static func bar(current: Int64, total: Int64) -> String {
+        let width = 50
+        let filled = total > 0 ? Int(min(Int64(width), current * Int64(width) / total)) : 0
+        let arrow = filled < width ? ">" : ""
+        let bar = String(repeating: "=", count: max(0, filled - (arrow.isEmpty ? 0 : 1))) + (filled > 0 ? arrow : "")
+        return "[\(bar.padding(to: width))] \(HumanBytes.decimal(current))/\(HumanBytes.decimal(total))"
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// Sizes as docker's progress shows them (decimal units, three significant digits: `1.23MB`).
+enum HumanBytes {
+    static func decimal(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes)B" }
+        let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
+        return formatted(value, digits) + units[unit]
+    }
+
+    private static func formatted(_ value: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        var text = "\(rounded)"
+        if digits == 0, text.hasSuffix(".0") { text.removeLast(2) }
+        if let dot = text.firstIndex(of: "."), digits > 0 {
+            let decimals = text[text.index(after: dot)...].count
+            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+        }
+        return text
+    }
+}

@@ -1,0 +1,187 @@
+import Glibc
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One HTTP/1.1 request.
+public struct HTTPRequest: Sendable {
+    public var method: HTTPMethod
+    public var url: HTTPURL
+    public var headers: [(String, String)]
+    /// A body sent whole (tokens, small uploads), or nil.
+    public var body: [UInt8]?
+
+    public init(_ method: HTTPMethod, _ url: HTTPURL, headers: [(String, String)] = [], body: [UInt8]? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// The status line and headers of a response.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+
+    /// The first value of header `name` (case-insensitive).
+    public func header(_ name: String) -> String? { headers.first(name: name) }
+}
+
+/// A response body being received. `next()` returns chunks as they arrive and nil at the end;
+/// it throws `RegistryError.truncated`-style protocol errors when the connection breaks first.
+public struct ResponseBody {
+    private var iterator: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    private let host: String
+    private var finished = false
+
+    init(iterator: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, host: String) {
+        self.iterator = iterator
+        self.host = host
+    }
+
+    /// The next chunk of the body, or nil once it is complete.
+    public mutating func next() async throws -> ByteBuffer? {
+        guard !finished else { return nil }
+        while true {
+            let part: HTTPClientResponsePart?
+            do {
+                part = try await iterator.next()
+            } catch let error as RegistryError {
+                throw error
+            } catch {
+                throw RegistryError.protocolError(host: host, reason: "the response body was cut off (\(error))")
+            }
+            switch part {
+            case .body(let buffer)?:
+                if buffer.readableBytes > 0 { return buffer }
+            case .end?:
+                finished = true
+                return nil
+            case .head?:
+                throw RegistryError.protocolError(host: host, reason: "a second response head arrived")
+            case nil:
+                throw RegistryError.protocolError(host: host, reason: "the connection closed before the response ended")
+            }
+        }
+    }
+
+    /// The whole body, refusing more than `limit` bytes (read at most `limit + 1`).
+    public mutating func collect(limit: Int, what: String) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while let chunk = try await next() {
+            guard bytes.count + chunk.readableBytes <= limit else { throw RegistryError.tooLarge(what: what, limit: Int64(limit)) }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+}
+
+/// A minimal HTTP/1.1 client on SwiftNIO's codec: one connection per request (closed after
+/// it), plain TCP. Written here rather than taken from AsyncHTTPClient because that library
+/// links all of Foundation into the daemon (tens of MB and several MiB of RSS); NIO's HTTP
+/// codec does the parsing.
+public struct HTTPClient: Sendable {
+    let group: any EventLoopGroup
+    /// Connecting may take this long.
+    public var connectTimeout: TimeAmount = .seconds(15)
+    /// The server may stay silent this long while a response is awaited or received.
+    public var readTimeout: TimeAmount = .seconds(60)
+
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.group = group
+    }
+
+    /// Sends `request` and passes the response head and its body stream to `handle`, whose
+    /// result is returned. The connection is closed when `handle` returns; an unread body is
+    /// discarded.
+    public func execute<T: Sendable>(_ request: HTTPRequest,
+                                     _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
+        let url = request.url
+        guard !url.secure else { throw RegistryError.tlsUnavailable(host: url.authority) }
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            let readTimeout = self.readTimeout
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: url.host, port: url.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: readTimeout), ReadTimeoutCloser(host: url.authority)])
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw RegistryError.unreachable(host: url.authority, reason: HTTPClient.describe(error))
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: url.target)
+            head.headers.add(name: "Host", value: url.authority)
+            head.headers.add(name: "User-Agent", value: "berth/0.1")
+            head.headers.add(name: "Connection", value: "close")
+            for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+            if let body = request.body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.count)") }
+            do {
+                try await outbound.write(.head(head))
+                if let body = request.body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                try await outbound.write(.end(nil))
+            } catch {
+                throw RegistryError.protocolError(host: url.authority, reason: "sending the request failed (\(error))")
+            }
+            var iterator = inbound.makeAsyncIterator()
+            var responseHead: HTTPResponseHead?
+            while responseHead == nil {
+                let part: HTTPClientResponsePart?
+                do {
+                    part = try await iterator.next()
+                } catch let error as RegistryError {
+                    throw error
+                } catch {
+                    throw RegistryError.protocolError(host: url.authority, reason: "no valid HTTP response (\(error))")
+                }
+                switch part {
+                case .head(let h)?:
+                    // 1xx answers are informational; the real head follows.
+                    if h.status.code >= 200 { responseHead = h }
+                case nil:
+                    throw RegistryError.protocolError(host: url.authority, reason: "the connection closed without a response")
+                default:
+                    throw RegistryError.protocolError(host: url.authority, reason: "a body arrived before the response head")
+                }
+            }
+            let response = HTTPResponse(status: Int(responseHead!.status.code), headers: responseHead!.headers)
+            var body = ResponseBody(iterator: iterator, host: url.authority)
+            return try await handle(response, &body)
+        }
+    }
+
+    /// A short reason for a failed connection (`Connection refused`), not NIO's full report.
+    static func describe(_ error: Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil { return "the host name does not resolve" }
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "connection timed out" }
+        return "\(error)"
+    }
+}
+
+/// Turns the read-idle event into an error on the channel, so a silent server fails the
+/// request instead of hanging it.
+final class ReadTimeoutCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    let host: String
+
+    init(host: String) { self.host = host }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.fireErrorCaught(RegistryError.protocolError(host: host, reason: "the registry stopped sending (read timeout)"))
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

@@ -1,0 +1,132 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Authorization values a client has earned, per token scope (or one for basic auth).
+actor TokenCache {
+    private var bearer: [String: (token: String, expires: ContinuousClock.Instant)] = [:]
+    private var basic: String?
+
+    /// The `Authorization` header for `scope`, if one is known and not expired.
+    func authorization(for scope: String) -> String? {
+        if let basic { return basic }
+        if let entry = bearer[scope], entry.expires > .now { return "Bearer \(entry.token)" }
+        return nil
+    }
+
+    func store(bearer token: String, scope: String, lifetime: Duration) {
+        bearer[scope] = (token, .now + lifetime - .seconds(5))
+    }
+
+    func store(basic authorization: String) { basic = authorization }
+}
+
+extension RegistryClient {
+    /// Answers the registry's challenges (`WWW-Authenticate` values): fetches a bearer token for
+    /// this repository's scope (anonymously without credentials), or uses basic auth.
+    func authenticate(challenges: [String], actions: String) async throws {
+        let parsed = challenges.compactMap(AuthChallenge.init(header:))
+        if let bearer = parsed.first(where: { $0.scheme == .bearer }) {
+            try await fetchToken(bearer, scope: scope(actions))
+        } else if parsed.contains(where: { $0.scheme == .basic }) {
+            guard let credentials else {
+                throw RegistryError.unauthorized(host: endpoint.domain, reason: "no basic auth credentials")
+            }
+            await tokens.store(basic: credentials.basicAuthorization)
+        } else {
+            throw RegistryError.unauthorized(host: endpoint.domain, reason: "the registry asked for authentication Berth does not speak (\(challenges.joined(separator: "; ")))")
+        }
+    }
+
+    /// Checks that the registry accepts the credentials (`GET /v2/`, answering a challenge if
+    /// there is one), as `docker login` does.
+    public func checkLogin() async throws {
+        var visited = 0
+        while true {
+            visited += 1
+            let challenge: [String]? = try await http.execute(HTTPRequest(.GET, endpoint.url("/v2/"),
+                headers: (await tokens.authorization(for: "")).map { [("Authorization", $0)] } ?? [])) { response, _ in
+                switch response.status {
+                case 200..<300: return nil
+                case 401: return response.headers["WWW-Authenticate"]
+                default: throw RegistryError.unexpectedStatus(code: response.status, url: endpoint.url("/v2/").description, body: "")
+                }
+            }
+            guard let challenge else { return }
+            guard visited == 1 else {
+                throw RegistryError.unauthorized(host: endpoint.domain, reason: "incorrect username or password")
+            }
+            let parsed = challenge.compactMap(AuthChallenge.init(header:))
+            if let bearer = parsed.first(where: { $0.scheme == .bearer }) {
+                // A token with no repository scope proves the credentials.
+                try await fetchToken(bearer, scope: nil)
+                return
+            }
+            guard let credentials else { throw RegistryError.unauthorized(host: endpoint.domain, reason: "no credentials given") }
+            await tokens.store(basic: credentials.basicAuthorization)
+        }
+    }
+
+    /// GET realm?service=…&scope=… (docker's token protocol), with basic credentials when given.
+    private func fetchToken(_ challenge: AuthChallenge, scope: String?) async throws {
+        guard let realm = challenge.realm else {
+            throw RegistryError.malformed(what: "authentication challenge from \(endpoint.domain)", reason: "no realm")
+        }
+        var url = try HTTPURL(parsing: realm)
+        var query: [String] = []
+        if let service = challenge.service { query.append("service=" + RegistryClient.percentEncoded(service)) }
+        if let scope { query.append("scope=" + RegistryClient.percentEncoded(scope)) }
+        if let credentials { query.append("account=" + RegistryClient.percentEncoded(credentials.username)) }
+        if !query.isEmpty { url.target += (url.target.contains("?") ? "&" : "?") + query.joined(separator: "&") }
+        var headers: [(String, String)] = []
+        if let credentials { headers.append(("Authorization", credentials.basicAuthorization)) }
+        struct TokenResponse: Decodable {
+            var token: String?
+            var access_token: String?
+            var expires_in: Int?
+        }
+        let answer: TokenResponse = try await http.execute(HTTPRequest(.GET, url, headers: headers)) { response, body in
+            switch response.status {
+            case 200..<300:
+                let bytes = try await body.collect(limit: 1 << 20, what: "token response")
+                do {
+                    return try JSONDecoder().decode(TokenResponse.self, from: Data(bytes))
+                } catch {
+                    throw RegistryError.malformed(what: "token response from \(url.authority)", reason: "\(error)")
+                }
+            case 401, 403:
+                throw RegistryError.unauthorized(host: endpoint.domain, reason: credentials == nil
+                    ? "the token service refused an anonymous token" : "incorrect username or password")
+            default:
+                throw RegistryError.unexpectedStatus(code: response.status, url: url.description, body: await RegistryClient.errorText(&body))
+            }
+        }
+        guard let token = answer.token ?? answer.access_token, !token.isEmpty else {
+            throw RegistryError.malformed(what: "token response from \(url.authority)", reason: "no token in it")
+        }
+        // Distribution's default lifetime is 60 s when none is given.
+        await tokens.store(bearer: token, scope: scope ?? "", lifetime: .seconds(max(answer.expires_in ?? 60, 10)))
+    }
+
+    /// Query-component percent-encoding (RFC 3986 unreserved characters kept).
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x7e:
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

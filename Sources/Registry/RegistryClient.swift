@@ -1,0 +1,118 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOHTTP1
+import BerthSystem
+import OCI
+
+/// How one round of `send` ended.
+enum SendOutcome<T: Sendable>: Sendable {
+    case done(T)
+    case redirect(String)
+    case challenge([String])
+}
+
+/// A client of one registry (distribution-spec v1.1) for one repository: authenticates as the
+/// registry asks (anonymous or credentialed bearer tokens, or basic auth), follows redirects
+/// (never sending credentials to another host), and maps the registry's errors to
+/// `RegistryError`. Operations are in the `+Fetch` (pull) extensions.
+public struct RegistryClient: Sendable {
+    public let endpoint: RegistryEndpoint
+    /// The repository path inside the registry (`library/busybox`).
+    public let repository: String
+    let credentials: RegistryCredentials?
+    let http: HTTPClient
+    let tokens: TokenCache
+    /// Redirects followed for one request before giving up.
+    static let maximumRedirects = 10
+
+    public init(endpoint: RegistryEndpoint, repository: String, credentials: RegistryCredentials?, http: HTTPClient = HTTPClient()) {
+        self.endpoint = endpoint
+        self.repository = repository
+        self.credentials = credentials
+        self.http = http
+        self.tokens = TokenCache()
+    }
+
+    /// `repository:<path>:pull` and the like (distribution's token scope).
+    func scope(_ actions: String) -> String { "repository:\(repository):\(actions)" }
+
+    /// `<registry>/<repository>` for messages.
+    var displayName: String { "\(endpoint.domain)/\(repository)" }
+
+    /// Sends `method target` with the authorization the registry wants, following redirects, and
+    /// hands a 2xx response to `handle`. 404 becomes `notFound`; 401 and 403 become
+    /// `unauthorized` and `denied`; other statuses `unexpectedStatus` with the registry's message.
+    func send<T: Sendable>(_ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+                           actions: String = "pull", notFound: RegistryError,
+                           _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
+        var url = endpoint.url(target)
+        var visited: Set<String> = []
+        var authorized = true
+        var retriedAuth = false
+        while true {
+            guard visited.insert(url.description).inserted, visited.count <= RegistryClient.maximumRedirects else {
+                throw RegistryError.redirectLoop(url: url.description)
+            }
+            var requestHeaders = headers
+            // Credentials go only to the registry itself, never to a redirect target.
+            let onRegistry = url.host == endpoint.host && url.port == endpoint.url(target).port
+            if onRegistry && authorized, let authorization = await tokens.authorization(for: scope(actions)) {
+                requestHeaders.append(("Authorization", authorization))
+            }
+            let request = HTTPRequest(method, url, headers: requestHeaders, body: body)
+            let outcome: SendOutcome<T> = try await http.execute(request) { response, body in
+                switch response.status {
+                case 200..<300:
+                    return .done(try await handle(response, &body))
+                case 301, 302, 303, 307, 308:
+                    guard let location = response.header("Location") else {
+                        throw RegistryError.unexpectedStatus(code: response.status, url: url.description, body: "redirect without a Location")
+                    }
+                    return .redirect(location)
+                case 401 where onRegistry:
+                    return .challenge(response.headers["WWW-Authenticate"])
+                case 401:
+                    throw RegistryError.unauthorized(host: endpoint.domain, reason: "the redirect target refused the request")
+                case 403:
+                    throw RegistryError.denied(repository: displayName, reason: await RegistryClient.errorText(&body))
+                case 404:
+                    throw notFound
+                default:
+                    throw RegistryError.unexpectedStatus(code: response.status, url: url.description, body: await RegistryClient.errorText(&body))
+                }
+            }
+            switch outcome {
+            case .done(let value):
+                return value
+            case .redirect(let location):
+                url = try url.resolving(location)
+                authorized = false
+            case .challenge(let headers):
+                guard !retriedAuth else {
+                    throw RegistryError.unauthorized(host: endpoint.domain, reason: credentials == nil
+                        ? "authentication required" : "incorrect username or password, or no access to \(displayName)")
+                }
+                retriedAuth = true
+                try await authenticate(challenges: headers, actions: actions)
+                visited.removeAll()
+            }
+        }
+    }
+
+    /// The registry's error message from a distribution error body
+    /// (`{"errors":[{"code":…,"message":…}]}`), or the start of the body.
+    static func errorText(_ body: inout ResponseBody) async -> String {
+        guard let bytes = try? await body.collect(limit: 64 * 1024, what: "error body") else { return "" }
+        struct Errors: Decodable {
+            struct Entry: Decodable { var code: String?; var message: String? }
+            var errors: [Entry]?
+        }
+        if let decoded = try? JSONDecoder().decode(Errors.self, from: Data(bytes)), let errors = decoded.errors, !errors.isEmpty {
+            return errors.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
+        }
+        return String(decoding: bytes.prefix(200), as: UTF8.self).trimmed
+    }
+}
