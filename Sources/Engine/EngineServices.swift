@@ -9,6 +9,8 @@ public struct EngineServices: Sendable {
     public let containers: ContainerService
     /// Pulls images from registries into `images`.
     public let puller: ImagePuller
+    /// Pushes images of `images` to registries.
+    public let pusher: ImagePusher
     /// A stable ID for this engine (docker's `info.ID`), kept in `<root>/engine-id`.
     public let daemonID: String
 
@@ -35,6 +37,7 @@ public struct EngineServices: Sendable {
             try FileSystem.writeAtomically(idPath, bytes: Array(id.utf8))
         }
         let puller = ImagePuller(images: images, content: content, snapshots: snapshots, insecureRegistries: configuration.insecureRegistries)
-        return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, daemonID: id)
+        let pusher = ImagePusher(images: images, content: content, insecureRegistries: configuration.insecureRegistries)
+        return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, pusher: pusher, daemonID: id)
     }
 }

@@ -6,18 +6,18 @@ import Foundation
 
 /// Authorization values a client has earned, per token scope (or one for basic auth).
 actor TokenCache {
-    private var bearer: [String: (token: String, expires: ContinuousClock.Instant)] = [:]
+    private var bearer: [[String]: (token: String, expires: ContinuousClock.Instant)] = [:]
     private var basic: String?
 
-    /// The `Authorization` header for `scope`, if one is known and not expired.
-    func authorization(for scope: String) -> String? {
+    /// The `Authorization` header for `scopes`, if one is known and not expired.
+    func authorization(for scopes: [String]) -> String? {
         if let basic { return basic }
-        if let entry = bearer[scope], entry.expires > .now { return "Bearer \(entry.token)" }
+        if let entry = bearer[scopes], entry.expires > .now { return "Bearer \(entry.token)" }
         return nil
     }
 
-    func store(bearer token: String, scope: String, lifetime: Duration) {
-        bearer[scope] = (token, .now + lifetime - .seconds(5))
+    func store(bearer token: String, scopes: [String], lifetime: Duration) {
+        bearer[scopes] = (token, .now + lifetime - .seconds(5))
     }
 
     func store(basic authorization: String) { basic = authorization }
@@ -25,11 +25,11 @@ actor TokenCache {
 
 extension RegistryClient {
     /// Answers the registry's challenges (`WWW-Authenticate` values): fetches a bearer token for
-    /// this repository's scope (anonymously without credentials), or uses basic auth.
-    func authenticate(challenges: [String], actions: String) async throws {
+    /// `scopes` (anonymously without credentials), or uses basic auth.
+    func authenticate(challenges: [String], scopes: [String]) async throws {
         let parsed = challenges.compactMap(AuthChallenge.init(header:))
         if let bearer = parsed.first(where: { $0.scheme == .bearer }) {
-            try await fetchToken(bearer, scope: scope(actions))
+            try await fetchToken(bearer, scopes: scopes)
         } else if parsed.contains(where: { $0.scheme == .basic }) {
             guard let credentials else {
                 throw RegistryError.unauthorized(host: endpoint.domain, reason: "no basic auth credentials")
@@ -47,7 +47,7 @@ extension RegistryClient {
         while true {
             visited += 1
             let challenge: [String]? = try await http.execute(HTTPRequest(.GET, endpoint.url("/v2/"),
-                headers: (await tokens.authorization(for: "")).map { [("Authorization", $0)] } ?? [])) { response, _ in
+                headers: (await tokens.authorization(for: [])).map { [("Authorization", $0)] } ?? [])) { response, _ in
                 switch response.status {
                 case 200..<300: return nil
                 case 401: return response.headers["WWW-Authenticate"]
@@ -61,7 +61,7 @@ extension RegistryClient {
             let parsed = challenge.compactMap(AuthChallenge.init(header:))
             if let bearer = parsed.first(where: { $0.scheme == .bearer }) {
                 // A token with no repository scope proves the credentials.
-                try await fetchToken(bearer, scope: nil)
+                try await fetchToken(bearer, scopes: [])
                 return
             }
             guard let credentials else { throw RegistryError.unauthorized(host: endpoint.domain, reason: "no credentials given") }
@@ -69,15 +69,16 @@ extension RegistryClient {
         }
     }
 
-    /// GET realm?service=…&scope=… (docker's token protocol), with basic credentials when given.
-    private func fetchToken(_ challenge: AuthChallenge, scope: String?) async throws {
+    /// GET realm?service=…&scope=…[&scope=…] (docker's token protocol), with basic credentials
+    /// when given.
+    private func fetchToken(_ challenge: AuthChallenge, scopes: [String]) async throws {
         guard let realm = challenge.realm else {
             throw RegistryError.malformed(what: "authentication challenge from \(endpoint.domain)", reason: "no realm")
         }
         var url = try HTTPURL(parsing: realm)
         var query: [String] = []
         if let service = challenge.service { query.append("service=" + RegistryClient.percentEncoded(service)) }
-        if let scope { query.append("scope=" + RegistryClient.percentEncoded(scope)) }
+        for scope in scopes { query.append("scope=" + RegistryClient.percentEncoded(scope)) }
         if let credentials { query.append("account=" + RegistryClient.percentEncoded(credentials.username)) }
         if !query.isEmpty { url.target += (url.target.contains("?") ? "&" : "?") + query.joined(separator: "&") }
         var headers: [(String, String)] = []
@@ -107,7 +108,7 @@ extension RegistryClient {
             throw RegistryError.malformed(what: "token response from \(url.authority)", reason: "no token in it")
         }
         // Distribution's default lifetime is 60 s when none is given.
-        await tokens.store(bearer: token, scope: scope ?? "", lifetime: .seconds(max(answer.expires_in ?? 60, 10)))
+        await tokens.store(bearer: token, scopes: scopes, lifetime: .seconds(max(answer.expires_in ?? 60, 10)))
     }
 
     /// Query-component percent-encoding (RFC 3986 unreserved characters kept).

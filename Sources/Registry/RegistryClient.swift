@@ -45,10 +45,19 @@ public struct RegistryClient: Sendable {
     /// Sends `method target` with the authorization the registry wants, following redirects, and
     /// hands a 2xx response to `handle`. 404 becomes `notFound`; 401 and 403 become
     /// `unauthorized` and `denied`; other statuses `unexpectedStatus` with the registry's message.
-    func send<T: Sendable>(_ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                           actions: String = "pull", notFound: RegistryError,
+    func send<T: Sendable>(_ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: HTTPRequestBody? = nil,
+                           actions: String = "pull", extraScopes: [String] = [], notFound: RegistryError,
                            _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
-        var url = endpoint.url(target)
+        try await send(method, url: endpoint.url(target), headers: headers, body: body, actions: actions,
+                       extraScopes: extraScopes, notFound: notFound, handle)
+    }
+
+    /// `send` to an absolute URL (an upload location the registry handed out).
+    func send<T: Sendable>(_ method: HTTPMethod, url start: HTTPURL, headers: [(String, String)] = [], body: HTTPRequestBody? = nil,
+                           actions: String = "pull", extraScopes: [String] = [], notFound: RegistryError,
+                           _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
+        var url = start
+        let scopes = [scope(actions)] + extraScopes
         var visited: Set<String> = []
         var authorized = true
         var retriedAuth = false
@@ -58,8 +67,8 @@ public struct RegistryClient: Sendable {
             }
             var requestHeaders = headers
             // Credentials go only to the registry itself, never to a redirect target.
-            let onRegistry = url.host == endpoint.host && url.port == endpoint.url(target).port
-            if onRegistry && authorized, let authorization = await tokens.authorization(for: scope(actions)) {
+            let onRegistry = url.host == endpoint.host && url.port == endpoint.url("/").port
+            if onRegistry && authorized, let authorization = await tokens.authorization(for: scopes) {
                 requestHeaders.append(("Authorization", authorization))
             }
             let request = HTTPRequest(method, url, headers: requestHeaders, body: body)
@@ -96,7 +105,7 @@ public struct RegistryClient: Sendable {
                         ? "authentication required" : "incorrect username or password, or no access to \(displayName)")
                 }
                 retriedAuth = true
-                try await authenticate(challenges: headers, actions: actions)
+                try await authenticate(challenges: headers, scopes: scopes)
                 visited.removeAll()
             }
         }

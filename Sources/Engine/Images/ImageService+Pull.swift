@@ -42,3 +42,13 @@ extension ImageService {
         return id
     }
 }
+
+extension ImageService {
+    /// Adds `repository@digest` to an image's repo digests (after a push), replacing one of the
+    /// same repository. Best effort: the push itself has succeeded.
+    func addRepoDigest(_ repoDigest: String, to id: Digest) {
+        guard let record = table.images[id.description] else { return }
+        _ = try? commitRecord(id: id, manifest: record.manifest, mediaType: record.manifestMediaType,
+                              created: record.created, tags: [], repoDigest: repoDigest)
+    }
+}

@@ -17,7 +17,7 @@ public actor ImageService {
     let content: ContentStore
     let snapshots: OverlaySnapshotter
     private let tableFile: ImageTableFile
-    private var table: ImageTable
+    private(set) var table: ImageTable
     /// Blobs and layer chains that pulls in flight have fetched but not recorded yet, with how
     /// many pulls hold each: garbage collection leaves them alone.
     var pinnedBlobs: [Digest: Int] = [:]

@@ -24,3 +24,23 @@ public enum LayerPullState: Sendable, Equatable {
     case extracting
     case pullComplete
 }
+
+/// What a push reports as it goes, in docker's terms.
+public enum PushEvent: Sendable, Equatable {
+    /// `The push refers to repository [<repository>]`.
+    case refersTo(repository: String)
+    /// A change in one layer's state; `id` is the layer digest's short form.
+    case layer(id: String, LayerPushState)
+    /// `<tag>: digest: sha256:… size: N` and the final aux message.
+    case pushed(tag: String, digest: Digest, size: Int64)
+}
+
+/// One layer's way through a push.
+public enum LayerPushState: Sendable, Equatable {
+    case preparing
+    case waiting
+    case pushing(current: Int64, total: Int64)
+    case pushed
+    case alreadyExists
+    case mounted(from: String)
+}

@@ -76,6 +76,7 @@ struct ImageRoutes {
             return try await registry.pull(request)
         }
         router.add(.POST, "/auth") { request, _ in try await registry.login(request) }
+        router.add(.POST, "/images/{name*}/push") { request, params in try await registry.push(request, name: params["name"] ?? "") }
         router.add(.POST, "/images/load") { request, _ in
             guard case .file(let path) = request.body else {
                 if case .bytes(let bytes) = request.body { return try await loadFromBytes(bytes) }

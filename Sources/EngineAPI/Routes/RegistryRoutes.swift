@@ -44,6 +44,24 @@ struct RegistryRoutes {
         }
     }
 
+    /// `POST /images/{name}/push?tag=`: streams docker's push progress; every failure, a missing
+    /// local image included, is reported in the stream, as docker does.
+    func push(_ request: APIRequest, name: String) async throws -> APIResponse {
+        let tag = request.query("tag").flatMap { $0.isEmpty ? nil : $0 }
+        let reference = try Self.reference(fromImage: name, tag: tag)
+        let credentials = try RegistryAuthHeader.credentials(request.headers.first(name: "X-Registry-Auth"))
+        let pusher = engine.pusher
+        return .stream(.ok, contentType: "application/json") { writer in
+            do {
+                try await pusher.push(reference, credentials: credentials) { event in
+                    for message in ProgressMessage.messages(for: event) { try? await writer.writeJSON(message) }
+                }
+            } catch {
+                try await writer.writeJSON(ProgressMessage(error: "\(error)"))
+            }
+        }
+    }
+
     /// `POST /auth`: checks the credentials against the registry, as `docker login` does.
     func login(_ request: APIRequest) async throws -> APIResponse {
         struct Body: Decodable {
@@ -137,6 +155,46 @@ struct ProgressMessage: Encodable {
     var progress: String?
     var error: String?
     var errorDetail: ErrorDetail?
+    var aux: PushAux?
+
+    /// `{"Tag","Digest","Size"}` after a push.
+    struct PushAux: Encodable {
+        var Tag: String
+        var Digest: String
+        var Size: Int64
+    }
+
+    init(status: String? = nil, id: String? = nil, detail: Detail? = nil) {
+        self.status = status
+        self.id = id
+        self.progressDetail = detail
+    }
+
+    /// docker's lines for a push event (a finished push gives two).
+    static func messages(for event: PushEvent) -> [ProgressMessage] {
+        switch event {
+        case .refersTo(let repository):
+            return [ProgressMessage(status: "The push refers to repository [\(repository)]")]
+        case let .layer(id, state):
+            var message = ProgressMessage(id: id, detail: Detail())
+            switch state {
+            case .preparing: message.status = "Preparing"
+            case .waiting: message.status = "Waiting"
+            case let .pushing(current, total):
+                message.status = "Pushing"
+                message.progressDetail = Detail(current: current, total: total)
+                message.progress = bar(current: current, total: total)
+            case .pushed: message.status = "Pushed"
+            case .alreadyExists: message.status = "Layer already exists"
+            case .mounted(let source): message.status = "Mounted from \(source)"
+            }
+            return [message]
+        case let .pushed(tag, digest, size):
+            var aux = ProgressMessage(detail: Detail())
+            aux.aux = PushAux(Tag: tag, Digest: digest.description, Size: size)
+            return [ProgressMessage(status: "\(tag): digest: \(digest) size: \(size)"), aux]
+        }
+    }
 
     init(error: String) {
         self.error = error

@@ -3,15 +3,30 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
+/// What a request sends after its head.
+public enum HTTPRequestBody: Sendable {
+    /// Bytes in memory (manifests, tokens).
+    case bytes([UInt8])
+    /// `length` bytes of the file at `path` from `offset`, streamed (blob uploads).
+    case file(path: String, offset: Int64, length: Int64)
+
+    var length: Int64 {
+        switch self {
+        case .bytes(let bytes): return Int64(bytes.count)
+        case .file(_, _, let length): return length
+        }
+    }
+}
+
 /// One HTTP/1.1 request.
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     public var url: HTTPURL
     public var headers: [(String, String)]
-    /// A body sent whole (tokens, small uploads), or nil.
-    public var body: [UInt8]?
+    /// The body, or nil for none.
+    public var body: HTTPRequestBody?
 
-    public init(_ method: HTTPMethod, _ url: HTTPURL, headers: [(String, String)] = [], body: [UInt8]? = nil) {
+    public init(_ method: HTTPMethod, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPRequestBody? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -121,11 +136,20 @@ public struct HTTPClient: Sendable {
             head.headers.add(name: "User-Agent", value: "berth/0.1")
             head.headers.add(name: "Connection", value: "close")
             for (name, value) in request.headers { head.headers.add(name: name, value: value) }
-            if let body = request.body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.count)") }
+            if let body = request.body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.length)") }
             do {
                 try await outbound.write(.head(head))
-                if let body = request.body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                switch request.body {
+                case .bytes(let bytes)? where !bytes.isEmpty:
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+                case let .file(path, offset, length)?:
+                    try await HTTPClient.stream(path: path, offset: offset, length: length, to: outbound)
+                default:
+                    break
+                }
                 try await outbound.write(.end(nil))
+            } catch let error as RegistryError {
+                throw error
             } catch {
                 throw RegistryError.protocolError(host: url.authority, reason: "sending the request failed (\(error))")
             }
@@ -153,6 +177,25 @@ public struct HTTPClient: Sendable {
             let response = HTTPResponse(status: Int(responseHead!.status.code), headers: responseHead!.headers)
             var body = ResponseBody(iterator: iterator, host: url.authority)
             return try await handle(response, &body)
+        }
+    }
+
+    /// Writes `length` bytes of `path` from `offset` as body parts, 1 MiB at a time; each write
+    /// waits for the channel, so a slow server slows the reading.
+    static func stream(path: String, offset: Int64, length: Int64, to outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>) async throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RegistryError.malformed(what: "upload source \(path)", reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var position = offset
+        let end = offset + length
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while position < end {
+            let wanted = Int(min(Int64(buffer.count), end - position))
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, wanted, off_t(position)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw RegistryError.malformed(what: "upload source \(path)", reason: "it ended \(end - position) bytes early") }
+            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: buffer[0..<n]))))
+            position += Int64(n)
         }
     }
 
