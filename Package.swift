@@ -20,12 +20,13 @@ let package = Package(
         .target(name: "CBerthSys"),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
 
         .target(name: "BerthSystem", dependencies: ["CBerthSys"]),
         .target(name: "OCI"),
         .target(name: "ContentDigest", dependencies: ["OCI", "COpenSSL"]),
         .target(name: "ContentStore", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CBerthSys"]),
-        .target(name: "LayerArchive", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CArchive", "CBerthSys"]),
+        .target(name: "LayerArchive", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CArchive", "CIsal", "CBerthSys"]),
         .target(name: "Snapshots", dependencies: ["OCI", "ContentDigest", "BerthSystem", "LayerArchive", "CBerthSys"]),
         .target(name: "Runtime", dependencies: ["OCI", "BerthSystem", "CBerthSys"]),
         .target(name: "Registry", dependencies: [

@@ -107,6 +107,10 @@ extension RegistryClient {
                 try await download(descriptor, into: writer, progress: progress)
                 lastError = nil
                 break
+            } catch RegistryError.unexpectedStatus(416, _, _) {
+                // The registry has fewer bytes than the descriptor says: resuming cannot help.
+                lastError = RegistryError.truncated(what: "blob \(descriptor.digest)", received: writer.offset, expected: descriptor.size)
+                break
             } catch let error as RegistryError {
                 lastError = error
                 // Only a broken transfer is worth another try; the registry's refusals are final.

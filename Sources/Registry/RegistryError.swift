@@ -41,7 +41,7 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .protocolError(host, reason):
             return "registry \(host) broke the connection: \(reason)"
         case let .truncated(what, received, expected):
-            return "\(what) was cut short: received \(received) of \(expected) bytes"
+            return "\(what) was cut short: received \(received) bytes of its declared size of \(expected)"
         case let .tooLarge(what, limit):
             return "\(what) exceeds its size limit of \(limit) bytes"
         case let .digestMismatch(what, expected, actual):

@@ -47,9 +47,17 @@ public struct OverlaySnapshotter: Sendable {
     public func unpack(_ layers: [LayerSource]) throws -> [Digest] {
         let ids = chainIDs(of: layers.map(\.diffID))
         for (index, layer) in layers.enumerated() where !hasLayer(chainID: ids[index]) {
-            try unpack(layer, chainID: ids[index], parent: index > 0 ? ids[index - 1] : nil)
+            try unpackLayer(layer, chainID: ids[index], parent: index > 0 ? ids[index - 1] : nil)
         }
         return ids
+    }
+
+    /// Unpacks one layer under `chainID` (whose parent chain is `parent`) unless it is there;
+    /// the parent need not be unpacked yet, so the layers of an image can be unpacked in any
+    /// order and at the same time. Verifies the diff ID as `unpack(_:)` does.
+    public func unpack(_ layer: LayerSource, chainID: Digest, parent: Digest?) throws {
+        guard !hasLayer(chainID: chainID) else { return }
+        try unpackLayer(layer, chainID: chainID, parent: parent)
     }
 
     /// Whether the layer chain `chainID` is unpacked.
@@ -130,7 +138,7 @@ public struct OverlaySnapshotter: Sendable {
         return lowers.isEmpty ? ["\(root)/empty"] : lowers
     }
 
-    private func unpack(_ layer: LayerSource, chainID: Digest, parent: Digest?) throws {
+    private func unpackLayer(_ layer: LayerSource, chainID: Digest, parent: Digest?) throws {
         let temporary = "\(root)/layers/tmp-\(randomSuffix())"
         guard mkdir(temporary, 0o755) == 0 else {
             throw SnapshotError.fileSystem(operation: "create", path: temporary, errno: errno)

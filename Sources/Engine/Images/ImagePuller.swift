@@ -97,40 +97,52 @@ public struct ImagePuller: Sendable {
             await events(.layer(id: layer.digest.shortID, present ? .alreadyExists : .pullingFSLayer))
         }
         let missing = layers.filter { !content.contains($0.digest) }
+        let downloaded = Set(missing.map(\.digest))
+        let diffIDs = pull.config.rootfs.diff_ids
+        // Each layer is unpacked as soon as it is downloaded, while the others still download:
+        // layers unpack into their own directories, in any order.
         var started = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for layer in missing {
+            for (index, layer) in layers.enumerated() {
+                let unpack = {
+                    try await self.unpack(layer, diffID: diffIDs[index], chainID: chains[index],
+                                          parent: index > 0 ? chains[index - 1] : nil, downloaded: downloaded.contains(layer.digest), events: events)
+                }
+                guard downloaded.contains(layer.digest) else {
+                    if !snapshots.hasLayer(chainID: chains[index]) { group.addTask { try await unpack() } }
+                    continue
+                }
                 if started >= ImagePuller.concurrentDownloads {
                     try await group.next()
                 } else if started > 0 {
                     await events(.layer(id: layer.digest.shortID, .waiting))
                 }
                 started += 1
-                group.addTask { try await download(layer, with: pull.client, events: events) }
+                group.addTask {
+                    try await download(layer, with: pull.client, events: events)
+                    try await unpack()
+                }
             }
             try await group.waitForAll()
-        }
-        let downloaded = Set(missing.map(\.digest))
-        for (index, layer) in layers.enumerated() {
-            let unpacked = snapshots.hasLayer(chainID: chains[index])
-            if !unpacked {
-                await events(.layer(id: layer.digest.shortID, .extracting))
-                let sources = zip(layers.prefix(index + 1), pull.config.rootfs.diff_ids).map {
-                    LayerSource(diffID: $1, path: content.path(of: $0.digest))
-                }
-                _ = try snapshots.unpack(sources)
-            }
-            if !unpacked || downloaded.contains(layer.digest) {
-                await events(.layer(id: layer.digest.shortID, .pullComplete))
-            }
         }
         let previous = try? await images.resolve(reference.familiar)
         let id = try await images.recordPulled(pull)
         await events(.digest(pull.repoDigest))
-        let upToDate = previous?.id == id && missing.isEmpty
+        let upToDate = previous?.id == id && downloaded.isEmpty
         await events(.status(upToDate ? "Status: Image is up to date for \(reference.familiar)"
                                       : "Status: Downloaded newer image for \(reference.familiar)"))
         return id
+    }
+
+    private func unpack(_ layer: Descriptor, diffID: Digest, chainID: Digest, parent: Digest?, downloaded: Bool,
+                        events: @escaping @Sendable (PullEvent) async -> Void) async throws {
+        let id = layer.digest.shortID
+        let present = snapshots.hasLayer(chainID: chainID)
+        if !present {
+            await events(.layer(id: id, .extracting))
+            try snapshots.unpack(LayerSource(diffID: diffID, path: content.path(of: layer.digest)), chainID: chainID, parent: parent)
+        }
+        if !present || downloaded { await events(.layer(id: id, .pullComplete)) }
     }
 
     private func download(_ layer: Descriptor, with client: RegistryClient, events: @escaping @Sendable (PullEvent) async -> Void) async throws {

@@ -54,9 +54,15 @@ public actor ImageService {
         if let digest = try? Digest(parsing: name), let record = table.images[digest.description] {
             return record
         }
-        if let reference = try? Reference(parsing: name), reference.digest == nil,
-           let id = table.tags[reference.familiar], let record = table.images[id.description] {
-            return record
+        if let reference = try? Reference(parsing: name) {
+            if reference.digest == nil, let id = table.tags[reference.familiar], let record = table.images[id.description] {
+                return record
+            }
+            // `repository@sha256:…`: an image pulled or pushed by that repo digest.
+            if let digest = reference.digest {
+                let wanted = "\(reference.familiarRepository)@\(digest)"
+                if let record = table.images.values.first(where: { ($0.repoDigests ?? []).contains(wanted) }) { return record }
+            }
         }
         let hex = name.hasPrefix("sha256:") ? String(name.dropFirst(7)) : name
         if hex.count >= 4, hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) {
