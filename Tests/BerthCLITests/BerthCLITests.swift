@@ -309,6 +309,24 @@ enum JSONProbe: Decodable, Equatable {
     @Test func errorsThrow() {
         #expect(throws: CLIError.self) { try render(#"{"errorDetail":{"message":"boom"},"error":"boom"}"#) }
     }
+
+    @Test func terminalBarsShowBytesSpeedAndTimeLeft() throws {
+        var now = 100.0
+        var printer = JSONMessagePrinter(terminal: true, outputFD: 1)
+        printer.clock = { now }
+        func line(_ json: String) throws -> String {
+            try printer.render(JSONDecoder().decode(JSONMessage.self, from: Data(json.utf8)))
+        }
+        let first = try line(#"{"status":"Downloading","progressDetail":{"current":0,"total":4000000},"id":"abc"}"#)
+        #expect(first.contains("abc: Downloading [" + String(repeating: " ", count: 40) + "]  0B/4MB"))
+        #expect(!first.contains("/s"))
+        now = 102.0
+        // 1 MB in 2 s: 500 kB/s, 3 MB left: 6 s.
+        let later = try line(#"{"status":"Downloading","progressDetail":{"current":1000000,"total":4000000},"id":"abc"}"#)
+        #expect(later.contains("[=========>" + String(repeating: " ", count: 30) + "]  1MB/4MB  500kB/s  6s"))
+        #expect(JSONMessagePrinter.duration(125) == "2m05s")
+        #expect(JSONMessagePrinter.duration(3720) == "1h02m")
+    }
 }
 
 @Suite struct InspectTemplateTests {

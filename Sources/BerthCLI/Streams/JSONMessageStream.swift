@@ -1,3 +1,4 @@
+import Glibc
 /// One line of a JSON progress stream (pull, push, import, load), as in moby's
 /// `pkg/jsonmessage`.
 struct JSONMessage: Decodable {
@@ -34,6 +35,15 @@ struct JSONMessagePrinter {
     /// Where `print` writes.
     let outputFD: Int32
     private var lines: [String: Int] = [:]
+    /// When each transfer (by id) was first seen, and how far along it was then: the base of
+    /// its speed and time left.
+    private var transfers: [String: (seconds: Double, bytes: Int64)] = [:]
+    /// Seconds on a monotonic clock; replaceable so tests can fix time.
+    var clock: () -> Double = {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
 
     /// A printer writing to `outputFD`, which is a terminal when `terminal` is true.
     init(terminal: Bool, outputFD: Int32) {
@@ -64,7 +74,7 @@ struct JSONMessagePrinter {
         } else {
             lines.removeAll()
         }
-        let progressText = JSONMessagePrinter.progressText(message)
+        let progressText = terminal ? barText(message) : JSONMessagePrinter.progressText(message)
         var endOfLine = "\n"
         if terminal && message.stream == nil && hasProgress {
             out += "\u{1b}[2K\r"
@@ -82,6 +92,35 @@ struct JSONMessagePrinter {
         }
         if message.id != nil && terminal && down > 0 { out += "\u{1b}[\(down)B" }
         return out
+    }
+
+    /// On a terminal: docker's bar with the bytes so far and in all, then the speed and the
+    /// time left once they can be told (`[=====>      ]  12.3MB/45.6MB  10.2MB/s  3s`).
+    private mutating func barText(_ message: JSONMessage) -> String {
+        guard let id = message.id, let detail = message.progressDetail, let current = detail.current,
+              let total = detail.total, total > 0 else { return JSONMessagePrinter.progressText(message) }
+        let now = clock()
+        let start = transfers[id] ?? (now, current)
+        transfers[id] = start
+        let width = 40
+        let filled = Int(min(Int64(width), current * Int64(width) / total))
+        let bar = filled == 0 ? "" : String(repeating: "=", count: filled - 1) + (filled < width ? ">" : "=")
+        var text = "[\(bar)\(String(repeating: " ", count: width - filled))]  \(ByteSize.humanSize(current))/\(ByteSize.humanSize(total))"
+        let elapsed = now - start.seconds
+        let speed = elapsed >= 0.2 ? Double(current - start.bytes) / elapsed : 0
+        if speed > 0 {
+            text += "  \(ByteSize.humanSize(Int64(speed)))/s"
+            if current < total { text += "  " + JSONMessagePrinter.duration(Double(total - current) / speed) }
+        }
+        return text
+    }
+
+    /// `3s`, `2m05s`, `1h02m`.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded(.up))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(s % 60 < 10 ? "0" : "")\(s % 60)s" }
+        return "\(s / 3600)h\(s % 3600 / 60 < 10 ? "0" : "")\(s % 3600 / 60)m"
     }
 
     /// The progress bar text of a line, empty when it carries no byte counts (docker prints
