@@ -5,6 +5,7 @@ import Foundation
 #endif
 import ContentDigest
 import ContentStore
+import Glibc
 import NIOCore
 import OCI
 
@@ -107,6 +108,10 @@ extension RegistryClient {
                 try await download(descriptor, into: writer, progress: progress)
                 lastError = nil
                 break
+            } catch ContentError.io(let operation, let code) where code == ENOSPC || code == EDQUOT {
+                // The partial data cannot be completed here: give its space back.
+                writer.abort()
+                throw ContentError.io(operation: "\(operation) \(descriptor.digest)", errno: code)
             } catch RegistryError.unexpectedStatus(416, _, _) {
                 // The registry has fewer bytes than the descriptor says: resuming cannot help.
                 lastError = RegistryError.truncated(what: "blob \(descriptor.digest)", received: writer.offset, expected: descriptor.size)

@@ -89,6 +89,20 @@ def daemon():
 
 
 @pytest.fixture
+def small_disk_daemon():
+    """A daemon whose whole data root is a 48 MiB tmpfs, to run out of space on purpose."""
+    require_tools()
+    d = PullDaemon()
+    try:
+        os.makedirs(d.root, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", d.root], check=True)
+        d.start()
+        yield d
+    finally:
+        d.cleanup()
+
+
+@pytest.fixture
 def fresh_daemon():
     """A daemon of its own, for tests that kill or restart it."""
     require_tools()

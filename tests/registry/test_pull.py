@@ -542,6 +542,29 @@ def test_daemon_killed_mid_pull_leaves_no_image(fresh_daemon, hostile, busybox_t
     hostile.throttle_blob(repo, big, None)
     out = pull(d, ref, timeout=240)
     assert f"Status: Downloaded newer image for {ref}" in out
+    # The second pull resumed the big blob where the ingest had stopped (distribution-spec
+    # "Resumable Pull"), and the registry answered with a part (206).
+    resumed = [r for r in hostile.requests_for(big, "GET") if r["headers"].get("Range", "").startswith("bytes=")]
+    assert resumed, "the big blob was downloaded again from its start"
+    first = int(resumed[0]["headers"]["Range"].split("=")[1].rstrip("-"))
+    assert first >= 4 << 20 and resumed[0]["status"] == 206
     r = d.docker("run", "--rm", ref, "wc", "-c", "/big.bin")
     assert r.returncode == 0 and r.stdout.split()[0] == str(size).encode(), text(r)
     assert_store_sound(d)
+
+
+def test_full_disk_fails_cleanly_and_a_smaller_image_still_pulls(small_disk_daemon, registry, busybox_tar, workdir, repo):
+    d = small_disk_daemon
+    fits = small_layout(os.path.join(workdir, "fits"), busybox_tar)
+    registry.push_layout(fits, repo + "-fits")
+    pull(d, registry.ref(repo + "-fits"))
+    before = image_list(d)
+    # 64 MiB of random bytes cannot fit in 48 MiB, compressed or not.
+    too_big = make_oci_layout(os.path.join(workdir, "big"), [busybox_tar, {"big.bin": os.urandom(64 << 20)}], gzip_level=1)
+    registry.push_layout(too_big, repo)
+    r = d.docker("pull", registry.ref(repo), timeout=120)
+    assert r.returncode != 0
+    assert re.search("no space left on device", text(r), re.I), text(r)
+    assert image_list(d) == before
+    assert_store_sound(d)
+    assert_runs_marker(d, registry.ref(repo + "-fits"))
