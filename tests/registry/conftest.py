@@ -88,30 +88,33 @@ def daemon():
         d.cleanup()
 
 
-@pytest.fixture
-def small_disk_daemon():
-    """A daemon whose whole data root is a 48 MiB tmpfs, to run out of space on purpose."""
+def _own_daemon(prepare=None):
     require_tools()
     d = PullDaemon()
     try:
-        os.makedirs(d.root, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", d.root], check=True)
+        if prepare:
+            prepare(d)
         d.start()
         yield d
     finally:
         d.cleanup()
+
+
+def _small_disk(d):
+    os.makedirs(d.root, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", d.root], check=True)
+
+
+@pytest.fixture
+def small_disk_daemon():
+    """A daemon whose whole data root is a 48 MiB tmpfs, to run out of space on purpose."""
+    yield from _own_daemon(_small_disk)
 
 
 @pytest.fixture
 def fresh_daemon():
     """A daemon of its own, for tests that kill or restart it."""
-    require_tools()
-    d = PullDaemon()
-    try:
-        d.start()
-        yield d
-    finally:
-        d.cleanup()
+    yield from _own_daemon()
 
 
 @pytest.fixture(scope="module")

@@ -64,21 +64,15 @@ struct RegistryRoutes {
 
     /// `POST /auth`: checks the credentials against the registry, as `docker login` does.
     func login(_ request: APIRequest) async throws -> APIResponse {
-        struct Body: Decodable {
-            var username: String?
-            var password: String?
-            var serveraddress: String?
-            var identitytoken: String?
-        }
-        let body: Body
+        let body: AuthConfig
         do {
-            body = try JSONDecoder().decode(Body.self, from: Data(request.body.allBytes()))
+            body = try JSONDecoder().decode(AuthConfig.self, from: Data(request.body.allBytes()))
         } catch {
             throw APIError.badRequest("invalid login request: \(error)")
         }
         let domain = RegistryAuthHeader.domain(ofServerAddress: body.serveraddress ?? "")
         let endpoint = try RegistryEndpoint(domain: domain, insecureRegistries: engine.configuration.insecureRegistries)
-        let credentials = RegistryCredentials(username: body.username ?? "", password: body.password ?? "", identityToken: body.identitytoken)
+        let credentials = body.credentials ?? RegistryCredentials(username: "", password: "")
         try await RegistryClient(endpoint: endpoint, repository: "", credentials: credentials).checkLogin()
         return .json(.ok, ["Status": "Login Succeeded", "IdentityToken": ""])
     }
@@ -101,33 +95,40 @@ struct RegistryRoutes {
     }
 }
 
-/// The `X-Registry-Auth` header: base64url of `{"username","password","serveraddress",
-/// "identitytoken","auth"}` (`e30=` is `{}`, no credentials).
+/// docker's `AuthConfig`: the body of `POST /auth` and, base64url-encoded, the
+/// `X-Registry-Auth` header (`e30=` is `{}`, no credentials).
+struct AuthConfig: Decodable {
+    var username: String?
+    var password: String?
+    /// base64 of `user:password`, as in config.json.
+    var auth: String?
+    var serveraddress: String?
+    var identitytoken: String?
+
+    /// The credentials it carries, or nil when it carries none.
+    var credentials: RegistryCredentials? {
+        var user = username ?? ""
+        var secret = password ?? ""
+        if user.isEmpty, let combined = auth.flatMap(Base64.decode).map({ String(decoding: $0, as: UTF8.self) }),
+           let colon = combined.firstIndex(of: ":") {
+            user = String(combined[..<colon])
+            secret = String(combined[combined.index(after: colon)...])
+        }
+        guard !user.isEmpty || identitytoken != nil else { return nil }
+        return RegistryCredentials(username: user, password: secret, identityToken: identitytoken)
+    }
+}
+
+/// Reading the `X-Registry-Auth` header and `serveraddress` values.
 enum RegistryAuthHeader {
     static func credentials(_ header: String?) throws -> RegistryCredentials? {
         guard let header, !header.isEmpty else { return nil }
         guard let bytes = Base64.decode(header) else { throw APIError.badRequest("X-Registry-Auth is not base64") }
-        struct Auth: Decodable {
-            var username: String?
-            var password: String?
-            var auth: String?
-            var identitytoken: String?
-        }
-        let auth: Auth
         do {
-            auth = try JSONDecoder().decode(Auth.self, from: Data(bytes))
+            return try JSONDecoder().decode(AuthConfig.self, from: Data(bytes)).credentials
         } catch {
             throw APIError.badRequest("X-Registry-Auth is not the JSON docker sends: \(error)")
         }
-        var username = auth.username ?? ""
-        var password = auth.password ?? ""
-        if username.isEmpty, let combined = auth.auth.flatMap(Base64.decode).map({ String(decoding: $0, as: UTF8.self) }),
-           let colon = combined.firstIndex(of: ":") {
-            username = String(combined[..<colon])
-            password = String(combined[combined.index(after: colon)...])
-        }
-        guard !username.isEmpty || auth.identitytoken != nil else { return nil }
-        return RegistryCredentials(username: username, password: password, identityToken: auth.identitytoken)
     }
 
     /// The registry a login names: `https://index.docker.io/v1/` → `docker.io`,

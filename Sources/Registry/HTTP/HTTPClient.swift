@@ -59,14 +59,7 @@ public struct ResponseBody {
     public mutating func next() async throws -> ByteBuffer? {
         guard !finished else { return nil }
         while true {
-            let part: HTTPClientResponsePart?
-            do {
-                part = try await iterator.next()
-            } catch let error as RegistryError {
-                throw error
-            } catch {
-                throw RegistryError.protocolError(host: host, reason: "the response body was cut off (\(error))")
-            }
+            let part = try await HTTPClient.next(&iterator, host: host, failure: "the response body was cut off")
             switch part {
             case .body(let buffer)?:
                 if buffer.readableBytes > 0 { return buffer }
@@ -156,14 +149,7 @@ public struct HTTPClient: Sendable {
             var iterator = inbound.makeAsyncIterator()
             var responseHead: HTTPResponseHead?
             while responseHead == nil {
-                let part: HTTPClientResponsePart?
-                do {
-                    part = try await iterator.next()
-                } catch let error as RegistryError {
-                    throw error
-                } catch {
-                    throw RegistryError.protocolError(host: url.authority, reason: "no valid HTTP response (\(error))")
-                }
+                let part = try await HTTPClient.next(&iterator, host: url.authority, failure: "no valid HTTP response")
                 switch part {
                 case .head(let h)?:
                     // 1xx answers are informational; the real head follows.
@@ -177,6 +163,18 @@ public struct HTTPClient: Sendable {
             let response = HTTPResponse(status: Int(responseHead!.status.code), headers: responseHead!.headers)
             var body = ResponseBody(iterator: iterator, host: url.authority)
             return try await handle(response, &body)
+        }
+    }
+
+    /// The next response part; a channel error becomes `protocolError` with `failure` as reason.
+    static func next(_ iterator: inout NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
+                     host: String, failure: String) async throws -> HTTPClientResponsePart? {
+        do {
+            return try await iterator.next()
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw RegistryError.protocolError(host: host, reason: "\(failure) (\(error))")
         }
     }
 
