@@ -568,3 +568,21 @@ def test_full_disk_fails_cleanly_and_a_smaller_image_still_pulls(small_disk_daem
     assert image_list(d) == before
     assert_store_sound(d)
     assert_runs_marker(d, registry.ref(repo + "-fits"))
+
+
+def test_two_pulls_of_the_same_image_at_once(fresh_daemon, hostile, busybox_tar, workdir):
+    d = fresh_daemon
+    layout = make_oci_layout(workdir, [busybox_tar, {"big.bin": os.urandom(16 << 20)}], gzip_level=1)
+    repo = "t/two-at-once"
+    big = layout.layer_digests[-1]
+    hostile.serve_layout(layout, repo)
+    hostile.throttle_blob(repo, big, 16 << 20)  # about a second, so the pulls overlap
+    ref = hostile.ref(repo)
+    first, second = d.docker_popen("pull", ref), d.docker_popen("pull", ref)
+    outs = [p.communicate(timeout=120) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    # The blob went over the wire once: the second pull waited for the first's download.
+    assert len([r for r in hostile.requests_for(big, "GET") if r["status"] in (200, 206)]) == 1
+    r = d.docker("run", "--rm", ref, "wc", "-c", "/big.bin")
+    assert r.returncode == 0 and r.stdout.split()[0] == str(16 << 20).encode(), text(r)
+    assert_store_sound(d)

@@ -24,6 +24,9 @@ public struct ImagePuller: Sendable {
     let insecureRegistries: [String]
     /// Layers downloaded at the same time (docker's `max-concurrent-downloads`).
     static let concurrentDownloads = 3
+    /// Blobs being downloaded by any pull: a second pull of the same blob waits for the first
+    /// instead of writing into the same partial file.
+    let inFlight = InFlightDownloads()
 
     public init(images: ImageService, content: ContentStore, snapshots: OverlaySnapshotter, insecureRegistries: [String] = []) {
         self.images = images
@@ -148,9 +151,11 @@ public struct ImagePuller: Sendable {
     private func download(_ layer: Descriptor, with client: RegistryClient, events: @escaping @Sendable (PullEvent) async -> Void) async throws {
         let id = layer.digest.shortID
         let throttle = ProgressThrottle()
-        try await client.fetchBlob(layer, into: content) { received in
-            if throttle.shouldReport(received, total: layer.size) {
-                await events(.layer(id: id, .downloading(current: received, total: layer.size)))
+        try await inFlight.run(layer.digest) {
+            try await client.fetchBlob(layer, into: content) { received in
+                if throttle.shouldReport(received, total: layer.size) {
+                    await events(.layer(id: id, .downloading(current: received, total: layer.size)))
+                }
             }
         }
         await events(.layer(id: id, .verifyingChecksum))
@@ -169,5 +174,22 @@ final class ProgressThrottle: @unchecked Sendable {
         guard current >= total || now - last >= .milliseconds(100) else { return false }
         last = now
         return true
+    }
+}
+
+/// One download per blob at a time across concurrent pulls; later callers share the first
+/// caller's outcome.
+actor InFlightDownloads {
+    private var running: [Digest: Task<Void, Error>] = [:]
+
+    func run(_ digest: Digest, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        if let task = running[digest] {
+            try await task.value
+            return
+        }
+        let task = Task { try await body() }
+        running[digest] = task
+        defer { running[digest] = nil }
+        try await task.value
     }
 }
