@@ -90,6 +90,27 @@ public struct ContentStore: Sendable {
         try IngestWriter(store: self, ref: ref)
     }
 
+    /// Whether partial data for `ref` exists (an interrupted ingest that can be resumed).
+    public func hasIngest(ref: String) -> Bool {
+        FileSystem.exists(root + "/ingest/" + IngestWriter.directoryName(ref: ref))
+    }
+
+    /// Drops the partial data of `ref`, if any, without opening it.
+    public func removeIngest(ref: String) {
+        try? FileSystem.removeTree(root + "/ingest/" + IngestWriter.directoryName(ref: ref))
+    }
+
+    /// Names of the directories under `ingest/` (see `IngestWriter.directoryName(ref:)`).
+    public func ingestNames() -> [String] {
+        FileSystem.listDirectory(root + "/ingest")
+    }
+
+    /// Drops the ingest directory `name` (one of `ingestNames()`).
+    public func removeIngest(named name: String) {
+        guard !name.contains("/"), name != "..", name != "." else { return }
+        try? FileSystem.removeTree(root + "/ingest/" + name)
+    }
+
     /// Removes a blob. Removing a blob that is not there is not an error.
     public func delete(_ digest: Digest) throws {
         if unlink(path(of: digest)) != 0 && errno != ENOENT {
