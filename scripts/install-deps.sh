@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Berth builds and tests with. Idempotent; needs root.
 set -euo pipefail
-packages=(libarchive-dev libssl-dev libzstd-dev libseccomp-dev libcap-dev runc busybox-static tini iproute2 pkg-config procps)
+packages=(libarchive-dev libssl-dev libzstd-dev libseccomp-dev libcap-dev runc busybox-static tini iproute2 pkg-config procps libcrypt-dev skopeo docker-registry openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -11,4 +11,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-python3 -c 'import docker, pytest, pexpect' 2>/dev/null || pip install -q docker pytest pexpect
+python3 -c 'import docker, pytest, pexpect, bcrypt' 2>/dev/null || pip install -q docker pytest pexpect bcrypt
