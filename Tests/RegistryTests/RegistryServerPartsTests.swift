@@ -119,3 +119,13 @@ import OCI
         #expect(RegistryServerError.manifestTooLarge(limit: 1).status == .payloadTooLarge)
     }
 }
+
+@Suite struct TemporaryNameTests {
+    @Test func leftoverAtomicWriteFilesAreNotTags() {
+        #expect(RegistryStorage.isTemporary("v1.tmp-1234-987654321"))
+        #expect(RegistryStorage.isTemporary("1.0.tmp-1-2"))
+        #expect(!RegistryStorage.isTemporary("v1.tmp"))
+        #expect(!RegistryStorage.isTemporary("v1.tmp-x-2"))
+        #expect(!RegistryStorage.isTemporary("latest"))
+    }
+}

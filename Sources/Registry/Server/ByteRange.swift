@@ -1,3 +1,4 @@
+import BerthSystem
 /// Byte ranges of blob reads and chunked uploads (RFC 9110 §14; distribution spec "Pushing a blob
 /// in chunks").
 public struct ByteRange: Equatable, Sendable {
@@ -19,7 +20,7 @@ public struct ByteRange: Equatable, Sendable {
     /// RFC 9110 allows); throws `rangeNotSatisfiable` when it lies outside the blob.
     public static func requested(_ header: String?, size: Int64) throws -> ByteRange? {
         guard let header, header.hasPrefix("bytes=") else { return nil }
-        let spec = header.dropFirst("bytes=".count).trimmingCharacters(" ")
+        let spec = header.dropFirst("bytes=".count).trimmed
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
         let first = spec[..<dash], last = spec[spec.index(after: dash)...]
         if first.isEmpty {
@@ -38,7 +39,7 @@ public struct ByteRange: Equatable, Sendable {
     /// A chunk's `Content-Range` (`<start>-<end>`, also accepted with a `bytes ` prefix and an
     /// `/<total>` suffix). Throws `blobUploadInvalid` (416) when malformed.
     public static func uploadChunk(_ header: String) throws -> ByteRange {
-        var text = Substring(header).trimmingCharacters(" ")[...]
+        var text = header.trimmed[...]
         if text.hasPrefix("bytes ") { text = text.dropFirst("bytes ".count) }
         if let slash = text.firstIndex(of: "/") { text = text[..<slash] }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

@@ -12,15 +12,15 @@ public struct HTPasswd: Sendable {
     /// Password hashes by user name.
     public let entries: [String: String]
 
-    /// Parses `text`; blank lines and `#` comments are skipped. Throws for a line without
-    /// `user:hash`.
-    public init(text: String) throws {
+    /// Parses `text` (read from `path`); blank lines and `#` comments are skipped. Throws for a
+    /// line without `user:hash`.
+    public init(text: String, path: String = "htpasswd") throws {
         var entries: [String: String] = [:]
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = String(raw.filter { $0 != "\r" }).trimmingSpaces()
+            let line = String(raw.filter { $0 != "\r" }).trimmed
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex, line.index(after: colon) != line.endIndex else {
-                throw RegistryServerError.storage(reason: "htpasswd line \(number + 1) is not user:hash")
+                throw RegistryServerError.htpasswdInvalid(path: path, reason: "line \(number + 1) is not user:hash")
             }
             entries[String(line[..<colon])] = String(line[line.index(after: colon)...])
         }
@@ -30,9 +30,9 @@ public struct HTPasswd: Sendable {
     /// Reads the htpasswd file at `path`.
     public static func load(_ path: String) throws -> HTPasswd {
         guard let bytes = try? FileSystem.readFile(path) else {
-            throw RegistryServerError.storage(reason: "cannot read htpasswd file \(path)")
+            throw RegistryServerError.htpasswdInvalid(path: path, reason: "cannot read it")
         }
-        return try HTPasswd(text: String(decoding: bytes, as: UTF8.self))
+        return try HTPasswd(text: String(decoding: bytes, as: UTF8.self), path: path)
     }
 
     /// Whether `password` is `user`'s. Slow by design for bcrypt (call it off the event loop).
@@ -69,7 +69,7 @@ public final class BasicAuthenticator: Sendable {
     /// Whether `header` carries a user and password the htpasswd file accepts.
     public func allows(_ header: String?, io: NIOThreadPool) async -> Bool {
         guard let header, header.lowercased().hasPrefix("basic "),
-              let decoded = Base64.decode(String(header.dropFirst(6)).trimmingSpaces()) else { return false }
+              let decoded = Base64.decode(String(header.dropFirst(6)).trimmed) else { return false }
         let key = Digest.sha256(of: decoded)
         if await verified.contains(key) { return true }
         let text = String(decoding: decoded, as: UTF8.self)

@@ -44,14 +44,7 @@ extension RegistryHandler {
     /// `PATCH <location>`: appends a chunk; a `Content-Range` must start where the upload stands
     /// (else 416). A chunk cut off by a closed connection keeps what arrived, for a resume.
     func patchUpload(_ name: String, _ id: String, _ request: ServerRequest, _ body: RequestBody) async throws -> ServerResponse {
-        let writer = try await sessions.acquire(id, name)
-        do {
-            try checkChunk(request, at: writer.offset)
-            try await stream(body, into: writer)
-        } catch {
-            await sessions.release(id, writer)
-            throw error
-        }
+        let writer = try await appendChunk(name, id, request, body)
         await sessions.release(id, writer)
         return uploadAccepted(name, id, offset: writer.offset, status: .accepted)
     }
@@ -63,14 +56,7 @@ extension RegistryHandler {
             throw RegistryServerError.digestInvalid(reason: "the final PUT of an upload needs ?digest=")
         }
         let digest = try RegistryNames.digest(digestText)
-        let writer = try await sessions.acquire(id, name)
-        do {
-            try checkChunk(request, at: writer.offset)
-            try await stream(body, into: writer)
-        } catch {
-            await sessions.release(id, writer)
-            throw error
-        }
+        let writer = try await appendChunk(name, id, request, body)
         do {
             try await commit(writer, digest: digest, size: nil)
         } catch {
@@ -93,6 +79,20 @@ extension RegistryHandler {
     func cancelUpload(_ name: String, _ id: String) async throws -> ServerResponse {
         try await sessions.cancel(id, name)
         return ServerResponse(status: .noContent)
+    }
+
+    /// Takes session `id`'s writer and appends the request body to it; the caller gives the
+    /// writer back. On failure the writer is given back here, keeping what arrived.
+    private func appendChunk(_ name: String, _ id: String, _ request: ServerRequest, _ body: RequestBody) async throws -> IngestWriter {
+        let writer = try await sessions.acquire(id, name)
+        do {
+            try checkChunk(request, at: writer.offset)
+            try await stream(body, into: writer)
+        } catch {
+            await sessions.release(id, writer)
+            throw error
+        }
+        return writer
     }
 
     private func checkChunk(_ request: ServerRequest, at offset: Int64) throws {
@@ -141,7 +141,7 @@ extension RegistryHandler {
     /// `SIZE_INVALID` on a mismatch; nothing becomes visible then).
     private func commit(_ writer: IngestWriter, digest: Digest, size: Int64?) async throws {
         do {
-            try await offload { try writer.commit(expectedDigest: digest, expectedSize: size) }
+            _ = try await offload { try writer.commit(expectedDigest: digest, expectedSize: size) }
         } catch ContentError.digestMismatch(let expected, let actual) {
             throw RegistryServerError.digestInvalid(reason: "the uploaded bytes hash to \(actual), not \(expected)")
         } catch ContentError.sizeMismatch(let expected, let actual) {

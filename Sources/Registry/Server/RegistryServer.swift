@@ -36,6 +36,10 @@ public final class RegistryServer: Sendable {
         }
     }
 
+    /// A connection that neither sends nor receives for this long is closed (a client that
+    /// connects and goes silent holds nothing for ever).
+    static let idleTimeout = TimeAmount.seconds(120)
+
     private let configuration: Configuration
     private let group: MultiThreadedEventLoopGroup
     private let io: NIOThreadPool
@@ -63,6 +67,7 @@ public final class RegistryServer: Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try secure?(channel)
+                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(allTimeout: RegistryServer.idleTimeout), IdleConnectionCloser()])
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel,
@@ -122,5 +127,18 @@ struct ServerConnection {
                 if !keepAlive { return }
             }
         }
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports it idle.
+final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -40,6 +40,10 @@ public enum RegistryServerError: Error, Equatable, CustomStringConvertible, Send
     case unsupported(reason: String, status: HTTPResponseStatus)
     /// The server could not read or write its store.
     case storage(reason: String)
+    /// Another `berth-registry` (server or gc) holds the root's lock.
+    case rootInUse(root: String)
+    /// The htpasswd file cannot be used.
+    case htpasswdInvalid(path: String, reason: String)
 
     /// The spec's error code (`BLOB_UNKNOWN`, …).
     public var code: String {
@@ -57,7 +61,7 @@ public enum RegistryServerError: Error, Equatable, CustomStringConvertible, Send
         case .tagInvalid: return "TAG_INVALID"
         case .unauthorized: return "UNAUTHORIZED"
         case .unsupported: return "UNSUPPORTED"
-        case .storage: return "UNKNOWN"
+        case .storage, .rootInUse, .htpasswdInvalid: return "UNKNOWN"
         }
     }
 
@@ -71,7 +75,7 @@ public enum RegistryServerError: Error, Equatable, CustomStringConvertible, Send
         case .manifestTooLarge: return .payloadTooLarge
         case .unauthorized: return .unauthorized
         case .unsupported(_, let status): return status
-        case .storage: return .internalServerError
+        case .storage, .rootInUse, .htpasswdInvalid: return .internalServerError
         }
     }
 
@@ -93,6 +97,8 @@ public enum RegistryServerError: Error, Equatable, CustomStringConvertible, Send
         case .unauthorized: return "authentication required: give a valid user name and password"
         case .unsupported(let reason, _): return reason
         case .storage(let reason): return "the registry's store failed: \(reason)"
+        case .rootInUse(let root): return "\(root) is in use by another berth-registry (serve or gc); stop it first"
+        case .htpasswdInvalid(let path, let reason): return "htpasswd file \(path): \(reason)"
         }
     }
 

@@ -156,7 +156,7 @@ extension RegistryStorage {
 
     /// `Content-Type` without parameters, nil when absent.
     static func normalize(_ contentType: String?) -> String? {
-        contentType.flatMap { $0.split(separator: ";").first }.map { String($0).trimmingSpaces() }
+        contentType.flatMap { $0.split(separator: ";").first }.map { String($0).trimmed }
     }
 }
 
@@ -207,11 +207,5 @@ enum DecodingFailure {
         default:
             return "invalid JSON"
         }
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        Substring(self).trimmingCharacters(" ")
     }
 }

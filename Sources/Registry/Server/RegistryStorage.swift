@@ -89,7 +89,15 @@ public struct RegistryStorage: Sendable {
     /// The tags of repository `name`; throws `nameUnknown` when it does not exist.
     public func tags(_ name: String) throws -> [String] {
         guard repositoryExists(name) else { throw RegistryServerError.nameUnknown(name: name) }
-        return FileSystem.listDirectory(repositoryPath(name) + "/_manifests/tags").filter { Reference.isValidTag($0) }
+        return FileSystem.listDirectory(repositoryPath(name) + "/_manifests/tags").filter { Reference.isValidTag($0) && !RegistryStorage.isTemporary($0) }
+    }
+
+    /// Whether `name` is a temporary file `FileSystem.writeAtomically` left behind when the
+    /// process died before its rename (`<name>.tmp-<pid>-<random>`), not a tag.
+    static func isTemporary(_ name: String) -> Bool {
+        guard let last = name.split(separator: ".", omittingEmptySubsequences: false).last, last.hasPrefix("tmp-") else { return false }
+        let parts = last.dropFirst(4).split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { part in !part.isEmpty && part.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
     }
 
     /// The digest tag `tag` of `name` points to, or nil.

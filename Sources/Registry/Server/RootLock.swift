@@ -5,8 +5,7 @@ import Glibc
 public final class RootLock: Sendable {
     private let fd: Int32
 
-    /// Takes the lock; throws `RegistryServerError.storage` naming the holder's role when
-    /// another process has it.
+    /// Takes the lock; throws `RegistryServerError.rootInUse` when another process has it.
     public init(root: String) throws {
         mkdir(root, 0o755)
         let path = root + "/registry.lock"
@@ -14,7 +13,7 @@ public final class RootLock: Sendable {
         guard fd >= 0 else { throw RegistryServerError.storage(reason: "cannot open \(path): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw RegistryServerError.storage(reason: "\(root) is in use by another berth-registry (serve or gc); stop it first")
+            throw RegistryServerError.rootInUse(root: root)
         }
         self.fd = fd
     }

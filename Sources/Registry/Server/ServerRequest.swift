@@ -1,3 +1,4 @@
+import BerthSystem
 import NIOCore
 import NIOHTTP1
 
@@ -37,35 +38,9 @@ public enum QueryString {
         var result: [String: String] = [:]
         for pair in text.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = decode(kv[0])
-            if result[key] == nil { result[key] = kv.count > 1 ? decode(kv[1]) : "" }
+            let key = PercentEncoding.decode(kv[0])
+            if result[key] == nil { result[key] = kv.count > 1 ? PercentEncoding.decode(kv[1]) : "" }
         }
         return result
-    }
-
-    /// Percent-decodes `text` (`+` is a space).
-    public static func decode(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var input = Array(text.utf8)[...]
-        while let b = input.first {
-            input = input.dropFirst()
-            if b == 0x2b { bytes.append(0x20); continue }
-            if b == 0x25, input.count >= 2, let hi = hex(input[input.startIndex]), let lo = hex(input[input.startIndex + 1]) {
-                bytes.append(hi << 4 | lo)
-                input = input.dropFirst(2)
-                continue
-            }
-            bytes.append(b)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hex(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: return b - 0x30
-        case 0x61...0x66: return b - 0x61 + 10
-        case 0x41...0x46: return b - 0x41 + 10
-        default: return nil
-        }
     }
 }
