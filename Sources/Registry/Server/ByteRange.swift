@@ -1,16 +1,16 @@
 import BerthSystem
 /// Byte ranges of blob reads and chunked uploads (RFC 9110 §14; distribution spec "Pushing a blob
 /// in chunks").
-public struct ByteRange: Equatable, Sendable {
+struct ByteRange: Equatable, Sendable {
     /// First byte, inclusive.
-    public var start: Int64
+    var start: Int64
     /// Last byte, inclusive.
-    public var end: Int64
+    var end: Int64
 
     /// Number of bytes in the range.
-    public var count: Int64 { end - start + 1 }
+    var count: Int64 { end - start + 1 }
 
-    public init(start: Int64, end: Int64) {
+    init(start: Int64, end: Int64) {
         self.start = start
         self.end = end
     }
@@ -18,7 +18,7 @@ public struct ByteRange: Equatable, Sendable {
     /// The range a `Range: bytes=…` header asks for in a blob of `size` bytes: nil when the
     /// header is absent, not a single range or not `bytes` (the whole blob is served then, as
     /// RFC 9110 allows); throws `rangeNotSatisfiable` when it lies outside the blob.
-    public static func requested(_ header: String?, size: Int64) throws -> ByteRange? {
+    static func requested(_ header: String?, size: Int64) throws -> ByteRange? {
         guard let header, header.hasPrefix("bytes=") else { return nil }
         let spec = header.dropFirst("bytes=".count).trimmed
         guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
@@ -38,7 +38,7 @@ public struct ByteRange: Equatable, Sendable {
 
     /// A chunk's `Content-Range` (`<start>-<end>`, also accepted with a `bytes ` prefix and an
     /// `/<total>` suffix). Throws `blobUploadInvalid` (416) when malformed.
-    public static func uploadChunk(_ header: String) throws -> ByteRange {
+    static func uploadChunk(_ header: String) throws -> ByteRange {
         var text = header.trimmed[...]
         if text.hasPrefix("bytes ") { text = text.dropFirst("bytes ".count) }
         if let slash = text.firstIndex(of: "/") { text = text[..<slash] }
@@ -51,7 +51,7 @@ public struct ByteRange: Equatable, Sendable {
 
     /// The `Range` header of an upload holding `offset` bytes: `0-<offset-1>`, and `0-0` for an
     /// empty one (as Docker's registry answers).
-    public static func uploadProgress(offset: Int64) -> String {
+    static func uploadProgress(offset: Int64) -> String {
         "0-\(max(offset - 1, 0))"
     }
 }

@@ -55,19 +55,19 @@ public struct HTPasswd: Sendable {
 
 /// Checks `Authorization: Basic` headers against an htpasswd file. Verified credentials are
 /// remembered (by a hash of the header) so a push of many requests pays bcrypt once.
-public final class BasicAuthenticator: Sendable {
+final class BasicAuthenticator: Sendable {
     /// The realm named in `WWW-Authenticate` challenges.
-    public let realm: String
+    let realm: String
     private let htpasswd: HTPasswd
     private let verified = VerifiedCredentials()
 
-    public init(htpasswd: HTPasswd, realm: String = "berth-registry") {
+    init(htpasswd: HTPasswd, realm: String = "berth-registry") {
         self.htpasswd = htpasswd
         self.realm = realm
     }
 
     /// Whether `header` carries a user and password the htpasswd file accepts.
-    public func allows(_ header: String?, io: NIOThreadPool) async -> Bool {
+    func allows(_ header: String?, io: NIOThreadPool) async -> Bool {
         guard let header, header.lowercased().hasPrefix("basic "),
               let decoded = Base64.decode(String(header.dropFirst(6)).trimmed) else { return false }
         let key = Digest.sha256(of: decoded)

@@ -1,22 +1,22 @@
 /// The `n`/`last` pagination of tag lists and the catalog (distribution spec "Listing Tags"):
 /// names in lexical order after `last`, at most `n` of them, and whether more follow.
-public struct Pagination: Equatable, Sendable {
+struct Pagination: Equatable, Sendable {
     /// At most this many entries (nil: all).
-    public var limit: Int?
+    var limit: Int?
     /// Only entries sorting after this one.
-    public var last: String?
+    var last: String?
 
     /// The largest page served whatever `n` asks for.
-    public static let maximumLimit = 10_000
+    static let maximumLimit = 10_000
 
-    public init(limit: Int?, last: String?) {
+    init(limit: Int?, last: String?) {
         self.limit = limit
         self.last = last
     }
 
     /// Reads `n` and `last` from a query; throws `unsupported` (400) for an `n` that is not a
     /// non-negative integer.
-    public init(query: [String: String]) throws {
+    init(query: [String: String]) throws {
         if let n = query["n"] {
             guard let value = Int(n), value >= 0 else {
                 throw RegistryServerError.unsupported(reason: "n=\(n) is not a non-negative integer", status: .badRequest)
@@ -29,7 +29,7 @@ public struct Pagination: Equatable, Sendable {
     }
 
     /// The page of `names` (sorted here) and whether entries remain after it.
-    public func page(_ names: [String]) -> (entries: [String], more: Bool) {
+    func page(_ names: [String]) -> (entries: [String], more: Bool) {
         var sorted = names.sorted()
         if let last { sorted = sorted.filter { $0 > last } }
         guard let limit, sorted.count > limit else { return (sorted, false) }
@@ -38,7 +38,7 @@ public struct Pagination: Equatable, Sendable {
 
     /// The `Link` header for the page after `entries` at `path`, as the spec shows it:
     /// `</v2/<name>/tags/list?n=<n>&last=<last>>; rel="next"`.
-    public func link(path: String, after entries: [String]) -> String? {
+    func link(path: String, after entries: [String]) -> String? {
         guard let limit, let final = entries.last else { return nil }
         return "<\(path)?n=\(limit)&last=\(RegistryClient.percentEncoded(final))>; rel=\"next\""
     }

@@ -19,8 +19,11 @@ import OCI
 public struct RegistryGarbageCollector {
     /// What a collection removed (or, in a dry run, would remove).
     public struct Report: Sendable, Equatable {
+        /// Blobs removed from the store, in order.
         public var removedBlobs: [Digest] = []
+        /// Manifests unlinked, as `<repository>@<digest>`, in order.
         public var removedManifests: [String] = []
+        /// Bytes the removed blobs took.
         public var freedBytes: Int64 = 0
     }
 

@@ -6,13 +6,13 @@ import OCI
 /// Answers distribution-spec requests: checks credentials, finds the route, validates its
 /// parameters and calls the endpoint. Every failure becomes the spec's JSON error; file system
 /// work runs on `io`, never on an event loop.
-public struct RegistryHandler: Sendable {
+struct RegistryHandler: Sendable {
     let storage: RegistryStorage
     let sessions: UploadSessions
     let authenticator: BasicAuthenticator?
     let io: NIOThreadPool
 
-    public init(storage: RegistryStorage, sessions: UploadSessions, authenticator: BasicAuthenticator?, io: NIOThreadPool) {
+    init(storage: RegistryStorage, sessions: UploadSessions, authenticator: BasicAuthenticator?, io: NIOThreadPool) {
         self.storage = storage
         self.sessions = sessions
         self.authenticator = authenticator
@@ -20,7 +20,7 @@ public struct RegistryHandler: Sendable {
     }
 
     /// The response to `request`, reading its body from `body` where the endpoint takes one.
-    public func respond(to request: ServerRequest, body: RequestBody) async -> ServerResponse {
+    func respond(to request: ServerRequest, body: RequestBody) async -> ServerResponse {
         do {
             if let authenticator, !(await authenticator.allows(request.header("Authorization"), io: io)) {
                 var response = ServerResponse.error(.unauthorized)

@@ -4,12 +4,12 @@ import OCI
 /// ("Pulling manifests": `<name>` and `<reference>`): a value that passes is safe as a path
 /// component under the server's root (no `/` in tags and digests, no `.`/`..` components and no
 /// upper case in names).
-public enum RegistryNames {
+enum RegistryNames {
     /// The longest repository name accepted (the spec lets registries limit it; Docker uses 255).
-    public static let maximumNameLength = 255
+    static let maximumNameLength = 255
 
     /// Checks `name` against `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
-    public static func validateName(_ name: String) throws {
+    static func validateName(_ name: String) throws {
         let components = name.split(separator: "/", omittingEmptySubsequences: false)
         guard !name.isEmpty, name.utf8.count <= maximumNameLength,
               components.allSatisfy({ Reference.isValidPathComponent(String($0)) }) else {
@@ -18,12 +18,12 @@ public enum RegistryNames {
     }
 
     /// Checks `tag` against `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
-    public static func validateTag(_ tag: String) throws {
+    static func validateTag(_ tag: String) throws {
         guard Reference.isValidTag(tag) else { throw RegistryServerError.tagInvalid(tag: tag) }
     }
 
     /// Parses a digest the server can verify (sha256); others are refused as `DIGEST_INVALID`.
-    public static func digest(_ text: String) throws -> Digest {
+    static func digest(_ text: String) throws -> Digest {
         guard let digest = try? Digest(parsing: text) else {
             throw RegistryServerError.digestInvalid(reason: "\"\(text)\" is not a digest (sha256:<64 lowercase hex digits>)")
         }
@@ -34,14 +34,14 @@ public enum RegistryNames {
     }
 
     /// A manifest reference: a digest when it contains `:`, otherwise a tag.
-    public static func reference(_ text: String) throws -> ManifestReference {
+    static func reference(_ text: String) throws -> ManifestReference {
         if text.contains(":") { return .digest(try digest(text)) }
         try validateTag(text)
         return .tag(text)
     }
 
     /// Checks an upload session id: the 32 lowercase hex digits the server hands out.
-    public static func validateUploadID(_ id: String) throws {
+    static func validateUploadID(_ id: String) throws {
         guard id.utf8.count == 32, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             throw RegistryServerError.blobUploadUnknown(id: id)
         }
@@ -49,11 +49,11 @@ public enum RegistryNames {
 }
 
 /// What `/v2/<name>/manifests/<reference>` names: a tag or a digest.
-public enum ManifestReference: Equatable, Sendable, CustomStringConvertible {
+enum ManifestReference: Equatable, Sendable, CustomStringConvertible {
     case tag(String)
     case digest(Digest)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .tag(let t): return t
         case .digest(let d): return d.description

@@ -1,7 +1,7 @@
 /// The distribution-spec endpoint a request path names ("Endpoints" table). Only the shape
 /// of the path is decided here; names, tags and digests are validated by the handlers, so a bad
 /// name is answered with `NAME_INVALID` rather than a 404.
-public enum RegistryRoute: Equatable, Sendable {
+enum RegistryRoute: Equatable, Sendable {
     /// `/v2/`: the API version check.
     case base
     /// `/v2/_catalog`.
@@ -22,7 +22,7 @@ public enum RegistryRoute: Equatable, Sendable {
     /// The route for `path` (no query), or nil when it is not an endpoint of the API. The path is
     /// not percent-decoded: no valid name, tag or digest contains `%`, so encoded separators
     /// and dots reach the validators as they are and are refused there.
-    public static func parse(path: String) -> RegistryRoute? {
+    static func parse(path: String) -> RegistryRoute? {
         guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
         var parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2).map(String.init)
         if parts.isEmpty || parts == [""] { return .base }

@@ -14,6 +14,7 @@ public final class RegistryServer: Sendable {
     public struct Configuration: Sendable {
         /// Address to listen on.
         public var host: String
+        /// Port to listen on; 0 picks a free one (reported to `run`'s `ready`).
         public var port: Int
         /// The registry's root directory.
         public var root: String
@@ -25,6 +26,7 @@ public final class RegistryServer: Sendable {
         /// HTTP. Blobs are then sent through the pipeline rather than with `sendfile`.
         public var secureConnection: (@Sendable (Channel) throws -> Void)?
 
+        /// A configuration; see each property.
         public init(host: String, port: Int, root: String, uploadTimeoutSeconds: Int = 3600, htpasswd: HTPasswd? = nil,
                     secureConnection: (@Sendable (Channel) throws -> Void)? = nil) {
             self.host = host
@@ -44,6 +46,7 @@ public final class RegistryServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let io: NIOThreadPool
 
+    /// A server for `configuration`; nothing is bound until `run`.
     public init(configuration: Configuration) {
         self.configuration = configuration
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)

@@ -79,6 +79,7 @@ public enum RegistryServerError: Error, Equatable, CustomStringConvertible, Send
         }
     }
 
+    /// A sentence saying what went wrong and what to do.
     public var description: String {
         switch self {
         case .blobUnknown(let d): return "blob \(d) is unknown to this repository; upload it first"

@@ -10,20 +10,20 @@ import Glibc
 import OCI
 
 /// A manifest as stored: its bytes, digest and media type.
-public struct StoredManifest: Sendable {
-    public var digest: Digest
-    public var mediaType: String
-    public var bytes: [UInt8]
+struct StoredManifest: Sendable {
+    var digest: Digest
+    var mediaType: String
+    var bytes: [UInt8]
 }
 
 /// A descriptor in a referrers answer (distribution spec "Listing Referrers"), with the
 /// `artifactType` OCI's `Descriptor` does not carry.
-public struct ReferrerDescriptor: Codable, Sendable, Equatable {
-    public var mediaType: String
-    public var digest: Digest
-    public var size: Int64
-    public var artifactType: String?
-    public var annotations: [String: String]?
+struct ReferrerDescriptor: Codable, Sendable, Equatable {
+    var mediaType: String
+    var digest: Digest
+    var size: Int64
+    var artifactType: String?
+    var annotations: [String: String]?
 }
 
 /// Any manifest-shaped document, decoded permissively: a registry stores artifacts whose layer
@@ -41,13 +41,13 @@ struct ManifestDocument: Decodable {
 
 extension RegistryStorage {
     /// The largest manifest accepted (the spec asks registries to take at least 4 MiB).
-    public static let manifestLimit = 4 << 20
+    static let manifestLimit = 4 << 20
 
     /// The manifest types the server accepts (OCI and Docker schema 2; schema 1 is refused).
-    public static let manifestTypes = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList]
+    static let manifestTypes = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList]
 
     /// The manifest `reference` names in repository `name`, verified against its digest.
-    public func manifest(_ name: String, _ reference: ManifestReference) throws -> StoredManifest {
+    func manifest(_ name: String, _ reference: ManifestReference) throws -> StoredManifest {
         let digest: Digest
         switch reference {
         case .tag(let tag):
@@ -71,7 +71,7 @@ extension RegistryStorage {
     }
 
     /// Whether repository `name` holds manifest `digest`.
-    public func hasManifest(_ name: String, _ digest: Digest) -> Bool {
+    func hasManifest(_ name: String, _ digest: Digest) -> Bool {
         FileSystem.exists(revisionPath(name, digest)) && content.contains(digest)
     }
 
@@ -79,7 +79,7 @@ extension RegistryStorage {
     /// media type equal to the document's own `mediaType`, not both `manifests` and
     /// `layers`/`config`, every referenced blob or manifest present in this repository, and,
     /// when pushed by digest, bytes hashing to it. Returns the stored manifest and its subject.
-    public func putManifest(_ name: String, _ reference: ManifestReference, contentType: String?, bytes: [UInt8]) throws -> (StoredManifest, subject: Digest?) {
+    func putManifest(_ name: String, _ reference: ManifestReference, contentType: String?, bytes: [UInt8]) throws -> (StoredManifest, subject: Digest?) {
         guard bytes.count <= RegistryStorage.manifestLimit else { throw RegistryServerError.manifestTooLarge(limit: RegistryStorage.manifestLimit) }
         let document = try ManifestDocument.validated(bytes, contentType: contentType)
         let mediaType = document.mediaType ?? RegistryStorage.normalize(contentType) ?? ""
@@ -126,7 +126,7 @@ extension RegistryStorage {
 
     /// Removes a manifest (by digest: the revision, every tag pointing to it and its referrer
     /// entry) or a tag (by tag: only the tag). The content stays until `gc`.
-    public func deleteManifest(_ name: String, _ reference: ManifestReference) throws {
+    func deleteManifest(_ name: String, _ reference: ManifestReference) throws {
         switch reference {
         case .tag(let tag):
             guard unlink(tagPath(name, tag)) == 0 else { throw RegistryServerError.manifestUnknown(reference: tag) }
@@ -143,7 +143,7 @@ extension RegistryStorage {
     }
 
     /// The manifests of `name` whose subject is `subject`, optionally only those of `artifactType`.
-    public func referrers(_ name: String, subject: Digest, artifactType: String?) -> [ReferrerDescriptor] {
+    func referrers(_ name: String, subject: Digest, artifactType: String?) -> [ReferrerDescriptor] {
         let directory = referrersPath(name, subject)
         return FileSystem.listDirectory(directory).sorted().compactMap { entry in
             guard let bytes = try? FileSystem.readFile(directory + "/" + entry),

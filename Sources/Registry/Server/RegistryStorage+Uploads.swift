@@ -12,15 +12,15 @@ import OCI
 /// resumed from the offset `GET <location>` reports; sessions idle longer than `timeout` are
 /// removed with their data by `sweep()`; nothing in a session is visible as a blob until it is
 /// committed and verified.
-public actor UploadSessions {
+actor UploadSessions {
     private let storage: RegistryStorage
     /// Idle time after which a session is removed.
-    public let timeout: Int
+    let timeout: Int
     private var writers: [String: IngestWriter] = [:]
     private var busy: Set<String> = []
     private var offsets: [String: Int64] = [:]
 
-    public init(storage: RegistryStorage, timeoutSeconds: Int) {
+    init(storage: RegistryStorage, timeoutSeconds: Int) {
         self.storage = storage
         self.timeout = timeoutSeconds
     }
@@ -29,7 +29,7 @@ public actor UploadSessions {
     private static func ref(_ id: String) -> String { "upload " + id }
 
     /// Opens a new session for repository `name`; returns its id.
-    public func start(_ name: String) throws -> String {
+    func start(_ name: String) throws -> String {
         let id = (0..<2).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16).leftPadded(to: 16) }.joined()
         try storage.writeLink(metadataPath(id), bytes: Array(name.utf8))
         offsets[id] = 0
@@ -44,7 +44,7 @@ public actor UploadSessions {
     }
 
     /// Takes the session's writer for one request; give it back with `release` or `finish`.
-    public func acquire(_ id: String, _ name: String) throws -> IngestWriter {
+    func acquire(_ id: String, _ name: String) throws -> IngestWriter {
         try checkOwner(id, name)
         guard !busy.contains(id) else {
             throw RegistryServerError.blobUploadInvalid(reason: "another request is writing to upload \(id)", rangeNotSatisfiable: false)
@@ -65,7 +65,7 @@ public actor UploadSessions {
     }
 
     /// Gives back a writer after a request that did not finish the upload.
-    public func release(_ id: String, _ writer: IngestWriter) {
+    func release(_ id: String, _ writer: IngestWriter) {
         busy.remove(id)
         offsets[id] = writer.offset
         // The metadata's modification time is the session's last activity, for `sweep`.
@@ -73,7 +73,7 @@ public actor UploadSessions {
     }
 
     /// Ends a session whose writer was committed or aborted.
-    public func finish(_ id: String) {
+    func finish(_ id: String) {
         busy.remove(id)
         writers[id] = nil
         offsets[id] = nil
@@ -82,7 +82,7 @@ public actor UploadSessions {
     }
 
     /// Bytes received so far by session `id`.
-    public func offset(_ id: String, _ name: String) throws -> Int64 {
+    func offset(_ id: String, _ name: String) throws -> Int64 {
         try checkOwner(id, name)
         if let known = offsets[id] { return known }
         if let writer = writers[id] { return writer.offset }
@@ -92,7 +92,7 @@ public actor UploadSessions {
     }
 
     /// Cancels session `id` and drops its data.
-    public func cancel(_ id: String, _ name: String) throws {
+    func cancel(_ id: String, _ name: String) throws {
         try checkOwner(id, name)
         guard !busy.contains(id) else {
             throw RegistryServerError.blobUploadInvalid(reason: "upload \(id) is being written to", rangeNotSatisfiable: false)
@@ -102,7 +102,7 @@ public actor UploadSessions {
 
     /// Removes sessions idle for longer than `timeout`, and ingest data no session owns
     /// (left by a crash during a monolithic upload). Sessions in use are kept.
-    public func sweep() {
+    func sweep() {
         let now = Int(time(nil))
         var owned: Set<String> = []
         for id in FileSystem.listDirectory(storage.root + "/uploads") {

@@ -26,14 +26,14 @@ import OCI
 /// every link and tag is replaced atomically, so a crash at any instant leaves each name either
 /// absent or pointing at complete, verified content. Names and digests given to it must have
 /// passed `RegistryNames` validation, which makes them safe path components.
-public struct RegistryStorage: Sendable {
+struct RegistryStorage: Sendable {
     /// The registry's root directory.
-    public let root: String
+    let root: String
     /// Blobs and manifests by digest.
-    public let content: ContentStore
+    let content: ContentStore
 
     /// Opens (creating if needed) the storage under `root`.
-    public init(root: String) throws {
+    init(root: String) throws {
         self.root = root
         do {
             try FileSystem.makeDirectories(root + "/repositories", mode: 0o755)
@@ -51,34 +51,34 @@ public struct RegistryStorage: Sendable {
     func referrersPath(_ name: String, _ subject: Digest) -> String { repositoryPath(name) + "/_referrers/\(subject.encoded)" }
 
     /// Whether the repository exists (has held a blob or manifest).
-    public func repositoryExists(_ name: String) -> Bool { FileSystem.isDirectory(repositoryPath(name)) }
+    func repositoryExists(_ name: String) -> Bool { FileSystem.isDirectory(repositoryPath(name)) }
 
     // MARK: Blobs
 
     /// The size of blob `digest` when repository `name` may serve it and the store holds it.
-    public func blobSize(_ name: String, _ digest: Digest) -> Int64? {
+    func blobSize(_ name: String, _ digest: Digest) -> Int64? {
         guard FileSystem.exists(blobLinkPath(name, digest)) else { return nil }
         return content.size(of: digest)
     }
 
     /// The file holding blob `digest` (valid while the blob exists).
-    public func blobFile(_ digest: Digest) -> String { content.path(of: digest) }
+    func blobFile(_ digest: Digest) -> String { content.path(of: digest) }
 
     /// Lets repository `name` serve blob `digest`, which must already be committed to `content`.
-    public func linkBlob(_ name: String, _ digest: Digest) throws {
+    func linkBlob(_ name: String, _ digest: Digest) throws {
         try writeLink(blobLinkPath(name, digest), bytes: [])
     }
 
     /// Removes repository `name`'s link to blob `digest`; the content stays until `gc`.
     /// Returns false when there was no link.
     @discardableResult
-    public func unlinkBlob(_ name: String, _ digest: Digest) -> Bool {
+    func unlinkBlob(_ name: String, _ digest: Digest) -> Bool {
         unlink(blobLinkPath(name, digest)) == 0
     }
 
     /// Repository `name` may serve `digest` if repository `from` may: links it (a cross-repository
     /// mount). Returns the blob's size, or nil when `from` cannot serve it.
-    public func mountBlob(_ name: String, _ digest: Digest, from: String) throws -> Int64? {
+    func mountBlob(_ name: String, _ digest: Digest, from: String) throws -> Int64? {
         guard let size = blobSize(from, digest) else { return nil }
         try linkBlob(name, digest)
         return size
@@ -87,7 +87,7 @@ public struct RegistryStorage: Sendable {
     // MARK: Tags and repositories
 
     /// The tags of repository `name`; throws `nameUnknown` when it does not exist.
-    public func tags(_ name: String) throws -> [String] {
+    func tags(_ name: String) throws -> [String] {
         guard repositoryExists(name) else { throw RegistryServerError.nameUnknown(name: name) }
         return FileSystem.listDirectory(repositoryPath(name) + "/_manifests/tags").filter { Reference.isValidTag($0) && !RegistryStorage.isTemporary($0) }
     }
@@ -101,13 +101,13 @@ public struct RegistryStorage: Sendable {
     }
 
     /// The digest tag `tag` of `name` points to, or nil.
-    public func resolve(_ name: String, tag: String) -> Digest? {
+    func resolve(_ name: String, tag: String) -> Digest? {
         guard let bytes = try? FileSystem.readFile(tagPath(name, tag)) else { return nil }
         return try? Digest(parsing: String(decoding: bytes, as: UTF8.self))
     }
 
     /// Every repository holding at least one blob or manifest link, by name.
-    public func repositories() -> [String] {
+    func repositories() -> [String] {
         var found: [String] = []
         func walk(_ relative: String) {
             let path = relative.isEmpty ? root + "/repositories" : repositoryPath(relative)

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// large upload never accumulates in memory.
 ///
 /// Used by one task at a time (the connection's).
-public final class RequestBody {
+final class RequestBody {
     private var iterator: NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
     private let channel: Channel
     /// Whether the body was read to its end (the connection can serve another request).
@@ -36,7 +36,7 @@ public final class RequestBody {
 
     /// The next piece of the body, nil at its end. Throws `RequestBody.Truncated` when the
     /// connection closes before the end.
-    public func next() async throws -> ByteBuffer? {
+    func next() async throws -> ByteBuffer? {
         guard !finished else { return nil }
         if continueNeeded {
             // The client waits for this before sending a body (curl does for large uploads).
@@ -77,5 +77,5 @@ public final class RequestBody {
     }
 
     /// The connection closed in the middle of the body.
-    public struct Truncated: Error {}
+    struct Truncated: Error {}
 }

@@ -2,11 +2,11 @@ import Glibc
 
 /// An exclusive `flock` on `<root>/registry.lock`, held by a running server or `gc`. The kernel
 /// drops it when the process dies (even by `kill -9`), so a stale lock never blocks a restart.
-public final class RootLock: Sendable {
+final class RootLock: Sendable {
     private let fd: Int32
 
     /// Takes the lock; throws `RegistryServerError.rootInUse` when another process has it.
-    public init(root: String) throws {
+    init(root: String) throws {
         mkdir(root, 0o755)
         let path = root + "/registry.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -19,5 +19,5 @@ public final class RootLock: Sendable {
     }
 
     /// Releases the lock.
-    public func release() { close(fd) }
+    func release() { close(fd) }
 }

@@ -4,15 +4,15 @@ import NIOHTTP1
 
 /// A request as the registry's handlers see it: method, path and decoded query; the body is
 /// read separately as a stream (`RequestBody`).
-public struct ServerRequest: Sendable {
-    public var method: HTTPMethod
+struct ServerRequest: Sendable {
+    var method: HTTPMethod
     /// The path, not percent-decoded.
-    public var path: String
+    var path: String
     /// Query parameters, percent-decoded; the first value of a repeated name wins.
-    public var query: [String: String]
-    public var headers: HTTPHeaders
+    var query: [String: String]
+    var headers: HTTPHeaders
 
-    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders) {
+    init(method: HTTPMethod, uri: String, headers: HTTPHeaders) {
         self.method = method
         self.headers = headers
         if let mark = uri.firstIndex(of: "?") {
@@ -25,16 +25,16 @@ public struct ServerRequest: Sendable {
     }
 
     /// The first value of header `name`.
-    public func header(_ name: String) -> String? { headers.first(name: name) }
+    func header(_ name: String) -> String? { headers.first(name: name) }
 
     /// The declared `Content-Length`, nil when absent or unreadable.
-    public var contentLength: Int64? { header("Content-Length").flatMap { Int64($0) } }
+    var contentLength: Int64? { header("Content-Length").flatMap { Int64($0) } }
 }
 
 /// Query strings: `a=b&c=d`, with `%XX` and `+` decoding.
-public enum QueryString {
+enum QueryString {
     /// The parameters of `text`; malformed escapes are kept as they are.
-    public static func parse(_ text: Substring) -> [String: String] {
+    static func parse(_ text: Substring) -> [String: String] {
         var result: [String: String] = [:]
         for pair in text.split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
