@@ -116,6 +116,8 @@ struct ServerConnection {
 
     /// The most of an unread body discarded to keep a connection alive.
     static let drainLimit = 1 << 20
+    /// The most of an unread body discarded after an answer, before the connection is closed.
+    static let lingerLimit = 64 << 20
 
     func serve() async {
         try? await channel.executeThenClose { inbound, _ in
@@ -127,6 +129,13 @@ struct ServerConnection {
                 let complete = await body.drain(limit: ServerConnection.drainLimit)
                 let keepAlive = head.isKeepAlive && complete
                 try await sender.send(response, keepAlive: keepAlive)
+                if !complete {
+                    // A client that sends its whole body before reading (most do) would see the
+                    // connection reset instead of the answer: read and discard what it still
+                    // sends, up to a limit, after the answer is out.
+                    try? await channel.channel.close(mode: .output).get()
+                    _ = await body.drain(limit: ServerConnection.lingerLimit)
+                }
                 if !keepAlive { return }
             }
         }
