@@ -126,3 +126,15 @@ def test_docker_push_and_pull(server, tmp_path):
             proc.kill()
         subprocess.run(["umount", "-R", work], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_copy_between_docker_registry_and_berth_registry(server, distribution, image_layout):
+    layout, manifest_digest = image_layout
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{layout}:latest", f"docker://{distribution.address}/src/app:v1")
+    skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+           f"docker://{distribution.address}/src/app:v1", f"docker://{server.address}/dst/app:v1")
+    skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+           f"docker://{server.address}/dst/app:v1", f"docker://{distribution.address}/back/app:v1")
+    for registry, repo in [(server, "dst/app"), (distribution, "back/app")]:
+        info = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{registry.address}/{repo}:v1").stdout)
+        assert info["Digest"] == manifest_digest
