@@ -2,10 +2,14 @@
 stored blob hashes to its name, and an interrupted upload resumes or is cleanly gone. Idle
 uploads time out and are removed."""
 import os
+import shutil
+import tempfile
 import threading
 import time
 
-from serverlib import Server, raw, request, sha256
+import pytest
+
+from serverlib import Server, error_codes, raw, request, sha256
 from test_api import push_image
 
 
@@ -93,3 +97,37 @@ def test_idle_uploads_time_out():
         assert os.listdir(os.path.join(s.root, "uploads")) == []
     finally:
         s.cleanup()
+
+
+def test_disk_full_during_upload(tmp_path):
+    """security-defaults §3.2: a full disk fails the upload cleanly, nothing half-written becomes
+    visible, and the same upload succeeds once there is room."""
+    import subprocess
+    mount = tempfile.mkdtemp(prefix="brs-full-", dir="/tmp")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mount], capture_output=True).returncode != 0:
+        shutil.rmtree(mount, ignore_errors=True)
+        pytest.skip("cannot mount a tmpfs here")
+    s = Server(root=os.path.join(mount, "root"))
+    try:
+        s.start()
+        small = os.urandom(1 << 20)
+        assert request("POST", f"{s.url}/v2/full/blobs/uploads/?digest={sha256(small)}", body=small,
+                       headers={"Content-Type": "application/octet-stream"})[0] == 201
+        big = os.urandom(12 << 20)
+        status, _, body = request("POST", f"{s.url}/v2/full/blobs/uploads/?digest={sha256(big)}", body=big,
+                                  headers={"Content-Type": "application/octet-stream"})
+        assert status == 500 and error_codes(body) == ["UNKNOWN"]
+        assert b"No space left on device" in body
+        assert s.blob_files() == [sha256(small).split(":")[1]]
+        assert os.listdir(os.path.join(s.root, "content", "ingest")) == []
+        assert request("GET", f"{s.url}/v2/full/blobs/{sha256(small)}")[2] == small
+        s.verify_store()
+        # The failed upload's partial data was released, so a 6 MiB one fits beside the 1 MiB blob.
+        fits = big[:6 << 20]
+        assert request("POST", f"{s.url}/v2/full/blobs/uploads/?digest={sha256(fits)}", body=fits,
+                       headers={"Content-Type": "application/octet-stream"})[0] == 201
+        assert request("GET", f"{s.url}/v2/full/blobs/{sha256(fits)}")[2] == fits
+    finally:
+        s.cleanup()
+        subprocess.run(["umount", mount], capture_output=True)
+        shutil.rmtree(mount, ignore_errors=True)
