@@ -30,13 +30,18 @@ def peak_rss_mib(pid):
 
 
 def pull_all(server, repo, blobs, clients, repeat):
+    """Seconds for `clients` concurrent curls each fetching every blob `repeat` times."""
     urls = [f"{server.url}/v2/{repo}/blobs/sha256:{b}" for b in blobs] * repeat
     start = time.perf_counter()
-    procs = [subprocess.Popen(["curl", "-sf", *sum([["-o", "/dev/null", u] for u in urls], [])]) for _ in range(clients)]
-    for p in procs:
-        if p.wait() != 0:
-            raise RuntimeError("a pull failed")
-    return time.perf_counter() - start
+    procs = [subprocess.Popen(["curl", "-sS", "-w", "%{http_code} %{url_effective}\\n", *sum([["-o", "/dev/null", u] for u in urls], [])],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(clients)]
+    outcomes = [p.communicate() for p in procs]
+    elapsed = time.perf_counter() - start
+    failed = [line for out, _ in outcomes for line in out.decode().splitlines() if not line.startswith("200 ")]
+    errors = [err.decode(errors="replace") for _, err in outcomes if err]
+    if failed or errors or any(p.returncode for p in procs):
+        raise RuntimeError(f"pulls from {server.url} failed: {failed[:5]} {errors[:2]}")
+    return elapsed
 
 
 def measure(server_class, name, layout, blobs, total, args):
@@ -70,8 +75,9 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="regbench-") as work:
         layout = os.path.join(work, "layout")
-        make_oci_layout(layout, layer_sizes=LAYERS)
-        blobs = layout_blobs(layout)
+        manifest = make_oci_layout(layout, layer_sizes=LAYERS)
+        # The config and layers; the manifest is fetched from /manifests/, not /blobs/.
+        blobs = [b for b in layout_blobs(layout) if "sha256:" + b != manifest]
         total = sum(os.path.getsize(os.path.join(layout, "blobs", "sha256", b)) for b in blobs)
         print(f"image: {len(blobs)} blobs, {total / 1e6:.1f} MB; {args.clients} concurrent clients each pulling every blob "
               f"{args.repeat}x, median of {args.rounds} rounds; berth-registry from {build}; load average {os.getloadavg()[0]:.2f}")
