@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -82,11 +83,7 @@ class Server:
         raise RuntimeError("registry did not start: " + self.log())
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return pathlib.Path(self.log_path).read_text(errors="replace") if os.path.exists(self.log_path) else ""
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
