@@ -114,12 +114,7 @@ actor UploadSessions {
                 owned.insert(IngestWriter.directoryName(ref: UploadSessions.ref(id)))
             }
         }
-        for name in storage.content.ingestNames() where !owned.contains(name) {
-            var st = stat()
-            let path = storage.content.root + "/ingest/" + name
-            // Leave young ingests alone: they may be monolithic uploads being written right now.
-            if stat(path + "/data", &st) == 0, now - Int(st.st_mtim.tv_sec) < timeout { continue }
-            storage.content.removeIngest(named: name)
-        }
+        // Young ingests no session owns may be monolithic uploads being written right now.
+        storage.content.removeStaleIngests(olderThan: timeout, keeping: owned)
     }
 }
