@@ -10,10 +10,13 @@ let package = Package(
         .executable(name: "berthd", targets: ["berthd"]),
         .executable(name: "berth-runtime", targets: ["berth-runtime"]),
         .executable(name: "berth-monitor", targets: ["berth-monitor"]),
+        .executable(name: "berth-registry", targets: ["berth-registry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // TLS for `berth-registry serve --tls-cert`; only that executable links it.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C: syscalls Glibc does not expose, and code that must run before the Swift runtime.
@@ -21,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
 
         .target(name: "BerthSystem", dependencies: ["CBerthSys"]),
         .target(name: "OCI"),
@@ -30,7 +34,7 @@ let package = Package(
         .target(name: "Snapshots", dependencies: ["OCI", "ContentDigest", "BerthSystem", "LayerArchive", "CBerthSys"]),
         .target(name: "Runtime", dependencies: ["OCI", "BerthSystem", "CBerthSys"]),
         .target(name: "Registry", dependencies: [
-            "OCI", "ContentDigest", "ContentStore", "BerthSystem",
+            "OCI", "ContentDigest", "ContentStore", "BerthSystem", "CCrypt",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -57,6 +61,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "berth-monitor", dependencies: ["BerthSystem", "CBerthSys", "Runtime"]),
+        .executableTarget(name: "berth-registry", dependencies: [
+            "Registry", "BerthSystem",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthSystem"]),
@@ -65,7 +75,7 @@ let package = Package(
         .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "ContentDigest", "CArchive"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI", "ContentDigest"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),
     ],

@@ -12,7 +12,8 @@ bin=$(swift build -c release --show-bin-path)
 swift build -c release --product berth-monitor --scratch-path .build-static -Xswiftc -static-executable
 swift build -c release --product berth --scratch-path .build-static -Xswiftc -static-executable
 static=$(swift build -c release --scratch-path .build-static --show-bin-path)
-install -m 0755 "$static/berth" "$bin/berthd" "$bin/berth-runtime" "$static/berth-monitor" /usr/local/bin/
+# berth-registry (the registry server `berth registry serve` runs) goes beside berth.
+install -m 0755 "$static/berth" "$bin/berthd" "$bin/berth-runtime" "$static/berth-monitor" "$bin/berth-registry" /usr/local/bin/
 if ! berth version >/dev/null 2>&1; then
   mkdir -p /var/log
   nohup berthd >/var/log/berthd.log 2>&1 &

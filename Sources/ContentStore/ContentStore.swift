@@ -90,6 +90,11 @@ public struct ContentStore: Sendable {
         try IngestWriter(store: self, ref: ref)
     }
 
+    /// Drops the partial data of `ref`, if any, without opening it.
+    public func removeIngest(ref: String) {
+        try? FileSystem.removeTree(root + "/ingest/" + IngestWriter.directoryName(ref: ref))
+    }
+
     /// Removes a blob. Removing a blob that is not there is not an error.
     public func delete(_ digest: Digest) throws {
         if unlink(path(of: digest)) != 0 && errno != ENOENT {
@@ -102,13 +107,18 @@ public struct ContentStore: Sendable {
         FileSystem.listDirectory(root + "/blobs/sha256").compactMap { try? Digest(sha256Hex: $0) }
     }
 
-    /// Removes partial ingests not touched for `olderThan` seconds (abandoned downloads).
-    public func removeStaleIngests(olderThan seconds: Int = 24 * 3600) {
+    /// Removes partial ingests not touched for `olderThan` seconds (abandoned downloads), except
+    /// those named in `keeping` (see `IngestWriter.directoryName(ref:)`). An ingest counts as
+    /// touched when its directory or its data changed.
+    public func removeStaleIngests(olderThan seconds: Int = 24 * 3600, keeping: Set<String> = []) {
         let now = time(nil)
-        for name in FileSystem.listDirectory(root + "/ingest") {
+        for name in FileSystem.listDirectory(root + "/ingest") where !keeping.contains(name) {
             var st = stat()
             let p = root + "/ingest/" + name
-            if stat(p, &st) == 0, Int(now) - Int(st.st_mtim.tv_sec) >= seconds {
+            guard stat(p, &st) == 0 else { continue }
+            var touched = Int(st.st_mtim.tv_sec)
+            if stat(p + "/data", &st) == 0 { touched = max(touched, Int(st.st_mtim.tv_sec)) }
+            if Int(now) - touched >= seconds {
                 try? FileSystem.removeTree(p)
             }
         }

@@ -25,13 +25,7 @@ public final class IngestWriter {
 
     init(store: ContentStore, ref: String?) throws {
         self.store = store
-        let name: String
-        if let ref {
-            // The ref is hashed so callers may use any string (a URL, a digest) as a key.
-            name = "ref-" + Digest.sha256(of: Array(ref.utf8)).encoded
-        } else {
-            name = "tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        }
+        let name = ref.map(IngestWriter.directoryName(ref:)) ?? "tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         directory = store.root + "/ingest/" + name
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw ContentError.io(operation: "create ingest \(directory)", errno: errno)
@@ -42,6 +36,12 @@ public final class IngestWriter {
     }
 
     deinit { close(fd) }
+
+    /// The name of the directory under `ingest/` that holds the partial data of `ref`. The ref
+    /// is hashed so callers may use any string (a URL, a digest) as a key.
+    public static func directoryName(ref: String) -> String {
+        "ref-" + Digest.sha256(of: Array(ref.utf8)).encoded
+    }
 
     private func rehashExisting() throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

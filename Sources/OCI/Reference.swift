@@ -84,14 +84,15 @@ public struct Reference: Hashable, Sendable, CustomStringConvertible {
         try Reference(parsing: "\(repository):\(tag)")
     }
 
-    static func isValidTag(_ t: String) -> Bool {
+    /// Whether `t` is a valid tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+    public static func isValidTag(_ t: String) -> Bool {
         let bytes = Array(t.utf8)
         guard let first = bytes.first, bytes.count <= 128, isWord(first) else { return false }
         return bytes.dropFirst().allSatisfy { isWord($0) || $0 == 0x2e || $0 == 0x2d }
     }
 
-    /// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
-    static func isValidPathComponent(_ c: String) -> Bool {
+    /// Whether `c` is a valid repository path component: `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`.
+    public static func isValidPathComponent(_ c: String) -> Bool {
         let bytes = Array(c.utf8)
         guard let first = bytes.first, let last = bytes.last, isLowerAlnum(first), isLowerAlnum(last) else { return false }
         var i = 0

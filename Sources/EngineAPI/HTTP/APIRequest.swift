@@ -102,27 +102,6 @@ enum RequestTarget {
     }
 
     static func percentDecode(_ s: String, plusIsSpace: Bool = true) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(s.utf8)[...]
-        while let b = iterator.popFirst() {
-            if b == 0x25, iterator.count >= 2, let hi = hex(iterator[iterator.startIndex]), let lo = hex(iterator[iterator.startIndex + 1]) {
-                bytes.append(hi << 4 | lo)
-                iterator = iterator.dropFirst(2)
-            } else if b == 0x2b && plusIsSpace {
-                bytes.append(0x20)
-            } else {
-                bytes.append(b)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hex(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: return b - 0x30
-        case 0x41...0x46: return b - 0x41 + 10
-        case 0x61...0x66: return b - 0x61 + 10
-        default: return nil
-        }
+        PercentEncoding.decode(s, plusIsSpace: plusIsSpace)
     }
 }
