@@ -15,7 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        // TLS for `berth-registry serve --tls-cert`; only that executable links it.
+        // TLS: the registry client (HTTPS registries) and `berth-registry serve --tls-cert`.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
@@ -38,6 +38,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "CBerthSys"]),
         .target(name: "EngineAPI", dependencies: [

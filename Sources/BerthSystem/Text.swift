@@ -29,6 +29,26 @@ public enum PercentEncoding {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// `text` with every byte but RFC 3986's unreserved ones (`A-Z a-z 0-9 - . _ ~`) and those
+    /// in `keeping` as `%XX`, for a query value or a path.
+    public static func encode<S: StringProtocol>(_ text: S, keeping: Set<UInt8> = []) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x7e:
+                out.append(byte)
+            default:
+                if keeping.contains(byte) {
+                    out.append(byte)
+                } else {
+                    out += [0x25, digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]]
+                }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func hex(_ b: UInt8) -> UInt8? {
         switch b {
         case 0x30...0x39: return b - 0x30
@@ -36,5 +56,12 @@ public enum PercentEncoding {
         case 0x61...0x66: return b - 0x61 + 10
         default: return nil
         }
+    }
+}
+
+extension String {
+    /// The string with `pad` in front up to `width` characters.
+    public func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

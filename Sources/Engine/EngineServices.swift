@@ -36,8 +36,9 @@ public struct EngineServices: Sendable {
             id = ContainerService.newID()
             try FileSystem.writeAtomically(idPath, bytes: Array(id.utf8))
         }
-        let puller = ImagePuller(images: images, content: content, snapshots: snapshots, insecureRegistries: configuration.insecureRegistries)
-        let pusher = ImagePusher(images: images, content: content, insecureRegistries: configuration.insecureRegistries)
+        let access = configuration.registryAccess
+        let puller = ImagePuller(images: images, content: content, snapshots: snapshots, access: access)
+        let pusher = ImagePusher(images: images, content: content, access: access)
         return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, pusher: pusher, daemonID: id)
     }
 }

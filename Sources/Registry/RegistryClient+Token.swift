@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import BerthSystem
 
 /// Authorization values a client has earned, per token scope (or one for basic auth).
 actor TokenCache {
@@ -46,7 +47,7 @@ extension RegistryClient {
         var visited = 0
         while true {
             visited += 1
-            let challenge: [String]? = try await http.execute(HTTPRequest(.GET, endpoint.url("/v2/"),
+            let challenge: [String]? = try await execute(HTTPRequest(.GET, endpoint.url("/v2/"),
                 headers: (await tokens.authorization(for: [])).map { [("Authorization", $0)] } ?? [])) { response, _ in
                 switch response.status {
                 case 200..<300: return nil
@@ -113,21 +114,6 @@ extension RegistryClient {
 
     /// Query-component percent-encoding (RFC 3986 unreserved characters kept).
     static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case 0x41...0x5a, 0x61...0x7a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x7e:
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+        PercentEncoding.encode(text)
     }
 }

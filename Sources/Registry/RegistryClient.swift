@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import NIOCore
 import NIOHTTP1
 import BerthSystem
 import OCI
@@ -25,15 +26,55 @@ public struct RegistryClient: Sendable {
     let credentials: RegistryCredentials?
     let http: HTTPClient
     let tokens: TokenCache
+    /// For an insecure registry: whether it answered over HTTPS (nil until tried).
+    let scheme = SchemeChoice()
     /// Redirects followed for one request before giving up.
     static let maximumRedirects = 10
+    /// How long an insecure registry's HTTPS answer is awaited before plain HTTP is tried.
+    static let httpsProbeTimeout = TimeAmount.seconds(3)
 
-    public init(endpoint: RegistryEndpoint, repository: String, credentials: RegistryCredentials?, http: HTTPClient = HTTPClient()) {
+    /// - Parameter certificatesDirectory: where `<registry>/*.crt` CA files are looked up
+    ///   (docker's `certs.d` layout).
+    public init(endpoint: RegistryEndpoint, repository: String, credentials: RegistryCredentials?, certificatesDirectory: String? = nil) {
         self.endpoint = endpoint
         self.repository = repository
         self.credentials = credentials
-        self.http = http
+        self.http = HTTPClient(tls: .forRegistry(endpoint.domain, secure: endpoint.secure, certificatesDirectory: certificatesDirectory))
         self.tokens = TokenCache()
+    }
+
+    /// Sends `request` to the registry. An insecure registry is tried over HTTPS first (its
+    /// certificate not checked) and over plain HTTP when that fails, as docker does; the
+    /// answer is remembered for the client's later requests.
+    func execute<T: Sendable>(_ request: HTTPRequest, _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
+        guard !endpoint.secure, request.url.host == endpoint.host, request.url.port == endpoint.url("/").port else {
+            return try await http.execute(request, handle)
+        }
+        var attempt = request
+        if let https = await scheme.useHTTPS {
+            attempt.url.secure = https
+            return try await http.execute(attempt, handle)
+        }
+        attempt.url.secure = true
+        // A plain-HTTP server may sit silent on a TLS hello: give the probe seconds, not a minute.
+        var probe = http
+        probe.readTimeout = RegistryClient.httpsProbeTimeout
+        do {
+            let result = try await probe.execute(attempt, handle)
+            await scheme.set(true)
+            return result
+        } catch let error as RegistryError {
+            switch error {
+            case .unreachable, .protocolError: break
+            default:
+                await scheme.set(true)
+                throw error
+            }
+        }
+        attempt.url.secure = false
+        let result = try await http.execute(attempt, handle)
+        await scheme.set(false)
+        return result
     }
 
     /// `repository:<path>:pull` and the like (distribution's token scope).
@@ -72,7 +113,7 @@ public struct RegistryClient: Sendable {
                 requestHeaders.append(("Authorization", authorization))
             }
             let request = HTTPRequest(method, url, headers: requestHeaders, body: body)
-            let outcome: SendOutcome<T> = try await http.execute(request) { response, body in
+            let outcome: SendOutcome<T> = try await execute(request) { response, body in
                 switch response.status {
                 case 200..<300:
                     return .done(try await handle(response, &body))
@@ -124,4 +165,11 @@ public struct RegistryClient: Sendable {
         }
         return String(decoding: bytes.prefix(200), as: UTF8.self).trimmed
     }
+}
+
+/// Whether an insecure registry speaks HTTPS, once known.
+actor SchemeChoice {
+    private(set) var useHTTPS: Bool?
+
+    func set(_ https: Bool) { useHTTPS = https }
 }

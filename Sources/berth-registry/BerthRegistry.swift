@@ -72,17 +72,11 @@ struct Serve: AsyncParsableCommand {
 
     /// A pipeline step that adds TLS with the PEM certificate chain and key.
     static func tls(certificate: String, key: String) throws -> @Sendable (Channel) throws -> Void {
-        let chain: [NIOSSLCertificate]
-        let privateKey: NIOSSLPrivateKey
         do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificate)
-            privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            return try ServerTLS.handler(certificate: certificate, key: key)
         } catch {
             throw ValidationError("cannot load TLS certificate \(certificate) or key \(key): \(error)")
         }
-        let context = try NIOSSLContext(configuration: .makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
-        return { channel in try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
     }
 }
 

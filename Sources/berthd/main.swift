@@ -30,6 +30,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("insecure-registry"), help: "A registry (host[:port] or IPv4 CIDR) to reach over plain HTTP; repeatable. localhost and 127.0.0.0/8 always are.")
     var insecureRegistries: [String] = []
 
+    @Option(name: .customLong("registry-certs-dir"), help: "Extra registry CAs: DIR/<host[:port]>/*.crt (docker's certs.d layout).")
+    var registryCertificatesDirectory = "/etc/berth/certs.d"
+
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("berthd must run as root") }
         guard host.hasPrefix("unix://") else { throw ValidationError("--host must be unix:///path") }
@@ -43,7 +46,8 @@ struct Berthd: AsyncParsableCommand {
         guard runtimes[defaultRuntime] != nil else { throw ValidationError("unknown runtime \(defaultRuntime)") }
         let configuration = EngineConfiguration(
             root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
-            monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries)
+            monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries,
+            registryCertificatesDirectory: registryCertificatesDirectory)
         signal(SIGPIPE, SIG_IGN)
         let engine = try await EngineServices.start(configuration)
         for problem in await engine.containers.startupProblems {

@@ -20,19 +20,19 @@ public struct ImagePuller: Sendable {
     let images: ImageService
     let content: ContentStore
     let snapshots: OverlaySnapshotter
-    /// Registries reached over plain HTTP besides localhost and 127.0.0.0/8.
-    let insecureRegistries: [String]
+    /// How registries are reached (insecure ones, extra certificate authorities).
+    let access: RegistryAccess
     /// Layers downloaded at the same time (docker's `max-concurrent-downloads`).
     static let concurrentDownloads = 3
     /// Blobs being downloaded by any pull: a second pull of the same blob waits for the first
     /// instead of writing into the same partial file.
     let inFlight = InFlightDownloads()
 
-    public init(images: ImageService, content: ContentStore, snapshots: OverlaySnapshotter, insecureRegistries: [String] = []) {
+    public init(images: ImageService, content: ContentStore, snapshots: OverlaySnapshotter, access: RegistryAccess) {
         self.images = images
         self.content = content
         self.snapshots = snapshots
-        self.insecureRegistries = insecureRegistries
+        self.access = access
     }
 
     /// A pull whose manifest and config are fetched and verified; `complete` downloads the rest.
@@ -52,8 +52,7 @@ public struct ImagePuller: Sendable {
     /// Fetches and checks what `reference` names, for `platform` (this machine's by default).
     /// Throws before anything is stored, so the API can still answer with an error status.
     public func resolve(_ reference: Reference, platform: Platform? = nil, credentials: RegistryCredentials?) async throws -> Resolved {
-        let endpoint = try RegistryEndpoint(domain: reference.domain, insecureRegistries: insecureRegistries)
-        let client = RegistryClient(endpoint: endpoint, repository: reference.path, credentials: credentials)
+        let client = try access.client(domain: reference.domain, repository: reference.path, credentials: credentials)
         let shown = reference.familiar
         let top = try await client.fetchManifest(reference.digest?.description ?? reference.tag ?? "latest", expected: reference.digest)
         var manifestFetched = top

@@ -10,15 +10,15 @@ import Registry
 public struct ImagePusher: Sendable {
     let images: ImageService
     let content: ContentStore
-    let insecureRegistries: [String]
+    let access: RegistryAccess
     /// Layers uploaded at the same time (docker's `max-concurrent-uploads` is 5; 3 keeps two
     /// cores for hashing and the rest).
     static let concurrentUploads = 3
 
-    public init(images: ImageService, content: ContentStore, insecureRegistries: [String] = []) {
+    public init(images: ImageService, content: ContentStore, access: RegistryAccess) {
         self.images = images
         self.content = content
-        self.insecureRegistries = insecureRegistries
+        self.access = access
     }
 
     /// Pushes the local image `reference` names (its tag; `latest` by default). Throws
@@ -33,8 +33,7 @@ public struct ImagePusher: Sendable {
         }
         let manifestBytes = Array(try content.read(record.manifest))
         let manifest = try await images.manifest(of: record)
-        let endpoint = try RegistryEndpoint(domain: reference.domain, insecureRegistries: insecureRegistries)
-        let client = RegistryClient(endpoint: endpoint, repository: reference.path, credentials: credentials)
+        let client = try access.client(domain: reference.domain, repository: reference.path, credentials: credentials)
         await events(.refersTo(repository: reference.familiarRepository))
         // A repository of the same registry this image was pulled from can lend its blobs.
         let mountSource = (record.repoDigests ?? []).compactMap { entry -> String? in

@@ -1,4 +1,5 @@
 import BerthSystem
+import Registry
 
 /// Where the engine keeps its state and which programs it runs. Built once by `berthd` from its
 /// flags; every service receives it in its initialiser.
@@ -20,15 +21,24 @@ public struct EngineConfiguration: Sendable {
     /// Registries spoken to over plain HTTP (`host[:port]` or IPv4 CIDR), besides localhost and
     /// 127.0.0.0/8 (dockerd's `--insecure-registry`).
     public var insecureRegistries: [String]
+    /// Extra certificate authorities for registries: `<directory>/<host[:port]>/*.crt`, as in
+    /// docker's `/etc/docker/certs.d`.
+    public var registryCertificatesDirectory: String?
 
     public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
-                insecureRegistries: [String] = []) {
+                insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil) {
         self.root = root
         self.execRoot = execRoot
         self.runtimes = runtimes
         self.defaultRuntime = defaultRuntime
         self.monitorPath = monitorPath
         self.insecureRegistries = insecureRegistries
+        self.registryCertificatesDirectory = registryCertificatesDirectory
+    }
+
+    /// The registry settings for clients.
+    public var registryAccess: RegistryAccess {
+        RegistryAccess(insecureRegistries: insecureRegistries, certificatesDirectory: registryCertificatesDirectory)
     }
 
     public var contentRoot: String { root + "/content" }

@@ -71,9 +71,8 @@ struct RegistryRoutes {
             throw APIError.badRequest("invalid login request: \(error)")
         }
         let domain = RegistryAuthHeader.domain(ofServerAddress: body.serveraddress ?? "")
-        let endpoint = try RegistryEndpoint(domain: domain, insecureRegistries: engine.configuration.insecureRegistries)
         let credentials = body.credentials ?? RegistryCredentials(username: "", password: "")
-        try await RegistryClient(endpoint: endpoint, repository: "", credentials: credentials).checkLogin()
+        try await engine.configuration.registryAccess.client(domain: domain, repository: "", credentials: credentials).checkLogin()
         return .json(.ok, ["Status": "Login Succeeded", "IdentityToken": ""])
     }
 

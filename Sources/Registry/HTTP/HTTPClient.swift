@@ -91,13 +91,16 @@ public struct ResponseBody {
 /// codec does the parsing.
 public struct HTTPClient: Sendable {
     let group: any EventLoopGroup
+    /// How HTTPS servers are checked.
+    public var tls = TLSPolicy(verify: true)
     /// Connecting may take this long.
     public var connectTimeout: TimeAmount = .seconds(15)
     /// The server may stay silent this long while a response is awaited or received.
     public var readTimeout: TimeAmount = .seconds(60)
 
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: TLSPolicy = TLSPolicy(verify: true)) {
         self.group = group
+        self.tls = tls
     }
 
     /// Sends `request` and passes the response head and its body stream to `handle`, whose
@@ -106,15 +109,16 @@ public struct HTTPClient: Sendable {
     public func execute<T: Sendable>(_ request: HTTPRequest,
                                      _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
         let url = request.url
-        guard !url.secure else { throw RegistryError.tlsUnavailable(host: url.authority) }
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
             let readTimeout = self.readTimeout
+            let tls = url.secure ? self.tls : nil
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: url.host, port: url.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try tls?.addHandler(to: channel, host: url.host)
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: readTimeout), ReadTimeoutCloser(host: url.authority)])
                         return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
