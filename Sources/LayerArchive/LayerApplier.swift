@@ -41,7 +41,14 @@ public struct LayerApplier: Sendable {
     /// device nodes and fifos are preserved. Returns the layer's diff ID (sha256 of the
     /// uncompressed tar) and its uncompressed size.
     public func apply(layerAt path: String, to directory: String) throws -> AppliedLayer {
-        let stream = try DecompressedStream(path: path, limit: limits.maxUncompressedSize)
+        try apply(.file(path), to: directory)
+    }
+
+    /// `apply(layerAt:to:)` for a layer read from `input` (a file, or a stream such as a pipe
+    /// fed while the layer downloads).
+    public func apply(_ input: LayerInput, to directory: String) throws -> AppliedLayer {
+        let path = input.name
+        let stream = try DecompressedStream(input: input, limit: limits.maxUncompressedSize)
         let reader = try TarReader(stream: stream, path: path)
         let tree = try RootedTree(path: directory)
         var unpacker = EntryUnpacker(tree: tree, reader: reader, limits: limits)

@@ -3,6 +3,24 @@ import Glibc
 import ContentDigest
 import OCI
 
+/// Where a layer's compressed bytes come from.
+public enum LayerInput: Sendable {
+    /// A layer file; its compression is detected from its first bytes.
+    case file(String)
+    /// A descriptor read to its end (a pipe fed by a download). A pipe cannot be peeked, so the
+    /// caller says whether it is gzip (from the media type); anything else is detected by
+    /// libarchive as it reads. `name` is used in messages. The descriptor stays the caller's.
+    case stream(fd: Int32, name: String, gzip: Bool)
+
+    /// What messages call the layer.
+    public var name: String {
+        switch self {
+        case .file(let path): return path
+        case .stream(_, let name, _): return name
+        }
+    }
+}
+
 /// Size of every read buffer on the unpack path: big enough that decompression and hashing,
 /// not system calls, dominate.
 let layerBufferSize = 1 << 20
@@ -27,7 +45,8 @@ final class DecompressedStream {
     /// The first failure seen while pulling; the tar reader only learns "read error".
     private(set) var failure: LayerError?
 
-    init(path: String, limit: Int64) throws {
+    init(input: LayerInput, limit: Int64) throws {
+        let path = input.name
         guard let raw = archive_read_new() else { throw LayerError.unreadable(path: path, reason: "out of memory") }
         // Only filters compiled into libarchive: each call returns ARCHIVE_WARN when it would
         // fall back to an external program, and then the stream is refused below.
@@ -44,16 +63,27 @@ final class DecompressedStream {
         if external {
             throw LayerError.unreadable(path: path, reason: "libarchive lacks a built-in decompressor")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LayerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        if GzipInflater.isGzip(fd) {
-            gzipFile = fd
-            inflater = GzipInflater(fd: fd)
-            return
-        }
-        close(fd)
-        guard archive_read_open_filename(raw, path, layerBufferSize) == ARCHIVE_OK else {
-            throw LayerError.unreadable(path: path, reason: archiveMessage(raw))
+        switch input {
+        case .file(let file):
+            let fd = open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw LayerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+            if GzipInflater.isGzip(fd) {
+                gzipFile = fd
+                inflater = GzipInflater(fd: fd)
+                return
+            }
+            close(fd)
+            guard archive_read_open_filename(raw, file, layerBufferSize) == ARCHIVE_OK else {
+                throw LayerError.unreadable(path: path, reason: archiveMessage(raw))
+            }
+        case let .stream(fd, _, gzip):
+            if gzip {
+                inflater = GzipInflater(fd: fd)
+                return
+            }
+            guard archive_read_open_fd(raw, fd, layerBufferSize) == ARCHIVE_OK else {
+                throw LayerError.unreadable(path: path, reason: archiveMessage(raw))
+            }
         }
         var entry: OpaquePointer?
         switch archive_read_next_header(raw, &entry) {

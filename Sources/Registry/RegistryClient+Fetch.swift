@@ -93,8 +93,9 @@ extension RegistryClient {
     /// Downloads blob `descriptor` into `store`, hashing as it streams; it becomes visible
     /// only once its size and digest are verified. An interrupted download is resumed with a
     /// `Range` request (also across daemon restarts: the partial data stays in the store's
-    /// ingest area under a key made from the digest). `progress` gets the bytes received so far.
-    public func fetchBlob(_ descriptor: Descriptor, into store: ContentStore, attempts: Int = 3,
+    /// ingest area under a key made from the digest). Every byte also goes to `mirror`, if
+    /// given, as it arrives. `progress` gets the bytes received so far.
+    public func fetchBlob(_ descriptor: Descriptor, into store: ContentStore, attempts: Int = 3, mirror: BlobMirror? = nil,
                           progress: @Sendable (Int64) async -> Void = { _ in }) async throws {
         if store.contains(descriptor.digest) { return }
         guard descriptor.digest.isVerifiable else {
@@ -105,7 +106,7 @@ extension RegistryClient {
         var lastError: Error?
         for _ in 0..<max(attempts, 1) {
             do {
-                try await download(descriptor, into: writer, progress: progress)
+                try await download(descriptor, into: writer, mirror: mirror, progress: progress)
                 lastError = nil
                 break
             } catch ContentError.io(let operation, let code) where code == ENOSPC || code == EDQUOT {
@@ -139,7 +140,8 @@ extension RegistryClient {
         }
     }
 
-    private func download(_ descriptor: Descriptor, into writer: IngestWriter, progress: @Sendable (Int64) async -> Void) async throws {
+    private func download(_ descriptor: Descriptor, into writer: IngestWriter, mirror: BlobMirror?,
+                          progress: @Sendable (Int64) async -> Void) async throws {
         let start = writer.offset
         guard start < descriptor.size else { return }
         var headers: [(String, String)] = []
@@ -156,7 +158,9 @@ extension RegistryClient {
                 guard writer.offset + Int64(chunk.readableBytes) <= descriptor.size else {
                     throw RegistryError.tooLarge(what: what, limit: descriptor.size)
                 }
+                let offset = writer.offset
                 try chunk.withUnsafeReadableBytes { try writer.write($0) }
+                await mirror?.feed(chunk, at: offset)
                 await progress(writer.offset)
             }
             guard writer.offset == descriptor.size else {

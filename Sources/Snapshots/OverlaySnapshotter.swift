@@ -47,7 +47,7 @@ public struct OverlaySnapshotter: Sendable {
     public func unpack(_ layers: [LayerSource]) throws -> [Digest] {
         let ids = chainIDs(of: layers.map(\.diffID))
         for (index, layer) in layers.enumerated() where !hasLayer(chainID: ids[index]) {
-            try unpackLayer(layer, chainID: ids[index], parent: index > 0 ? ids[index - 1] : nil)
+            try unpackLayer(.file(layer.path), diffID: layer.diffID, chainID: ids[index], parent: index > 0 ? ids[index - 1] : nil)
         }
         return ids
     }
@@ -57,7 +57,14 @@ public struct OverlaySnapshotter: Sendable {
     /// order and at the same time. Verifies the diff ID as `unpack(_:)` does.
     public func unpack(_ layer: LayerSource, chainID: Digest, parent: Digest?) throws {
         guard !hasLayer(chainID: chainID) else { return }
-        try unpackLayer(layer, chainID: chainID, parent: parent)
+        try unpackLayer(.file(layer.path), diffID: layer.diffID, chainID: chainID, parent: parent)
+    }
+
+    /// `unpack(_:chainID:parent:)` for a layer read from `input` as it arrives (a pipe fed by
+    /// its download). The layer is committed only if the whole stream matches `diffID`.
+    public func unpack(_ input: LayerInput, diffID: Digest, chainID: Digest, parent: Digest?) throws {
+        guard !hasLayer(chainID: chainID) else { return }
+        try unpackLayer(input, diffID: diffID, chainID: chainID, parent: parent)
     }
 
     /// Whether the layer chain `chainID` is unpacked.
@@ -138,15 +145,15 @@ public struct OverlaySnapshotter: Sendable {
         return lowers.isEmpty ? ["\(root)/empty"] : lowers
     }
 
-    private func unpackLayer(_ layer: LayerSource, chainID: Digest, parent: Digest?) throws {
+    private func unpackLayer(_ input: LayerInput, diffID: Digest, chainID: Digest, parent: Digest?) throws {
         let temporary = "\(root)/layers/tmp-\(randomSuffix())"
         guard mkdir(temporary, 0o755) == 0 else {
             throw SnapshotError.fileSystem(operation: "create", path: temporary, errno: errno)
         }
         do {
-            let applied = try applier.apply(layerAt: layer.path, to: temporary)
-            guard applied.diffID == layer.diffID else {
-                throw SnapshotError.diffIDMismatch(layer: layer.path, expected: layer.diffID, actual: applied.diffID)
+            let applied = try applier.apply(input, to: temporary)
+            guard applied.diffID == diffID else {
+                throw SnapshotError.diffIDMismatch(layer: input.name, expected: diffID, actual: applied.diffID)
             }
             try wrap("write", chainFile(chainID)) {
                 try FileSystem.writeAtomically(chainFile(chainID), bytes: Array((parent?.description ?? "").utf8), mode: 0o600)

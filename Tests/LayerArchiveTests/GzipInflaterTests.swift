@@ -61,3 +61,68 @@ import Testing
         }
     }
 }
+
+/// Layers read from a pipe as they arrive (a download feeding the unpack).
+@Suite struct StreamedLayerTests {
+    @Test(arguments: [LayerCompression.gzip, .zstd, .plain])
+    func aPipeGivesTheSameLayerAndDiffIDAsTheFile(compression: LayerCompression) throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let plain = sandbox.layer(GzipInflaterTests.sample, name: "plain.tar")
+        let compressed = sandbox.layer(GzipInflaterTests.sample, name: "layer.x", compression: compression)
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        // A writer on its own thread, as the download is.
+        let writer = Thread { fd in
+            if let bytes = readBytes(compressed) {
+                _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            }
+            close(fd)
+        }
+        writer.start(fds[1])
+        let result = try LayerApplier().apply(.stream(fd: fds[0], name: "streamed", gzip: compression == .gzip), to: sandbox.target)
+        close(fds[0])
+        writer.join()
+        #expect(result.diffID == Digest.sha256(of: try #require(readBytes(plain))))
+        #expect(readText(sandbox.target + "/etc/hostname") == "berth\n")
+    }
+
+    @Test func aStreamCutShortIsRefused() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        let compressed = sandbox.layer(GzipInflaterTests.sample, name: "layer.gz", compression: .gzip)
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let writer = Thread { fd in
+            if let bytes = readBytes(compressed) {
+                _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count / 2) }
+            }
+            close(fd)
+        }
+        writer.start(fds[1])
+        #expect(throws: LayerError.self) { try LayerApplier().apply(.stream(fd: fds[0], name: "cut", gzip: true), to: sandbox.target) }
+        close(fds[0])
+        writer.join()
+    }
+}
+
+/// A pthread running `body(argument)`; enough for a test's second writer.
+final class Thread: @unchecked Sendable {
+    private let body: (Int32) -> Void
+    private var thread = pthread_t()
+    private var argument: Int32 = -1
+
+    init(_ body: @escaping (Int32) -> Void) { self.body = body }
+
+    func start(_ argument: Int32) {
+        self.argument = argument
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+            me.body(me.argument)
+            return nil
+        }, context)
+    }
+
+    func join() { pthread_join(thread, nil) }
+}

@@ -4,6 +4,10 @@ import FoundationEssentials
 import Foundation
 #endif
 import BerthSystem
+import LayerArchive
+import Glibc
+import Dispatch
+import CBerthSys
 import ContentDigest
 import ContentStore
 import OCI
@@ -120,8 +124,9 @@ public struct ImagePuller: Sendable {
                     await events(.layer(id: layer.digest.shortID, .waiting))
                 }
                 started += 1
+                let stream = LayerStreamTarget(diffID: diffIDs[index], chainID: chains[index], parent: index > 0 ? chains[index - 1] : nil)
                 group.addTask {
-                    try await download(layer, with: pull.client, events: events)
+                    try await download(layer, with: pull.client, unpackingInto: stream, events: events)
                     try await unpack()
                 }
             }
@@ -147,18 +152,72 @@ public struct ImagePuller: Sendable {
         if !present || downloaded { await events(.layer(id: id, .pullComplete)) }
     }
 
-    private func download(_ layer: Descriptor, with client: RegistryClient, events: @escaping @Sendable (PullEvent) async -> Void) async throws {
+    /// Downloads `layer` while unpacking it from the same bytes (a pipe to a thread running the
+    /// unpack), so the layer is ready when its download ends. If that stream could not be used
+    /// (a resumed download, a server that restarted the body, a layer that is not what its
+    /// media type says), the layer is unpacked afterwards from the stored blob instead.
+    private func download(_ layer: Descriptor, with client: RegistryClient, unpackingInto target: LayerStreamTarget,
+                          events: @escaping @Sendable (PullEvent) async -> Void) async throws {
         let id = layer.digest.shortID
         let throttle = ProgressThrottle()
-        try await inFlight.run(layer.digest) {
-            try await client.fetchBlob(layer, into: content) { received in
-                if throttle.shouldReport(received, total: layer.size) {
-                    await events(.layer(id: id, .downloading(current: received, total: layer.size)))
+        let streaming = try StreamingUnpack(snapshots: snapshots, layer: layer, target: target)
+        do {
+            try await inFlight.run(layer.digest) {
+                try await client.fetchBlob(layer, into: content, mirror: streaming.mirror) { received in
+                    if throttle.shouldReport(received, total: layer.size) {
+                        await events(.layer(id: id, .downloading(current: received, total: layer.size)))
+                    }
+                }
+            }
+        } catch {
+            _ = await streaming.finish()
+            throw error
+        }
+        _ = await streaming.finish()
+        await events(.layer(id: id, .verifyingChecksum))
+        await events(.layer(id: id, .downloadComplete))
+    }
+}
+
+/// Where a layer streamed during its download is unpacked.
+struct LayerStreamTarget: Sendable {
+    let diffID: Digest
+    let chainID: Digest
+    let parent: Digest?
+}
+
+/// A layer unpacked on its own thread from a pipe that its download feeds (`BlobMirror`).
+final class StreamingUnpack: Sendable {
+    let mirror: BlobMirror
+    private let unpacked: Task<Bool, Never>
+
+    init(snapshots: OverlaySnapshotter, layer: Descriptor, target: LayerStreamTarget) throws {
+        var fds: [Int32] = [0, 0]
+        guard berth_pipe2(&fds, O_CLOEXEC) == 0 else { throw EngineError.failure("pipe: \(String(cString: strerror(errno)))") }
+        // A larger pipe lets the download run ahead of the unpack by a megabyte.
+        _ = fcntl(fds[1], StreamingUnpack.setPipeSize, Int32(1 << 20))
+        mirror = BlobMirror(fd: fds[1])
+        let input = LayerInput.stream(fd: fds[0], name: "layer \(layer.digest)", gzip: layer.mediaType.hasSuffix("gzip"))
+        let readEnd = fds[0]
+        unpacked = Task {
+            await withCheckedContinuation { continuation in
+                // Blocking reads and file creation: a thread of its own, not the task pool.
+                DispatchQueue.global().async {
+                    let done = (try? snapshots.unpack(input, diffID: target.diffID, chainID: target.chainID, parent: target.parent)) != nil
+                    close(readEnd)
+                    continuation.resume(returning: done)
                 }
             }
         }
-        await events(.layer(id: id, .verifyingChecksum))
-        await events(.layer(id: id, .downloadComplete))
+    }
+
+    /// `F_SETPIPE_SZ` (Linux), which Glibc's module does not export.
+    static let setPipeSize: Int32 = 1031
+
+    /// Ends the stream and waits for the unpack. True when the layer was unpacked from it.
+    func finish() async -> Bool {
+        mirror.finish()
+        return await unpacked.value && mirror.intact
     }
 }
 
