@@ -34,11 +34,19 @@ let package = Package(
         .target(name: "Snapshots", dependencies: ["OCI", "ContentDigest", "BerthSystem", "LayerArchive", "CBerthSys"]),
         .target(name: "Runtime", dependencies: ["OCI", "BerthSystem", "CBerthSys"]),
         .target(name: "Registry", dependencies: [
-            "OCI", "ContentDigest", "ContentStore", "BerthSystem", "CCrypt",
+            "OCI", "ContentDigest", "ContentStore", "BerthSystem",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        // The registry server (`berth-registry`), apart from the client so berthd does not carry it.
+        .target(name: "RegistryServer", dependencies: [
+            "Registry", "OCI", "ContentDigest", "ContentStore", "BerthSystem", "CCrypt",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "CBerthSys"]),
@@ -64,7 +72,7 @@ let package = Package(
         ]),
         .executableTarget(name: "berth-monitor", dependencies: ["BerthSystem", "CBerthSys", "Runtime"]),
         .executableTarget(name: "berth-registry", dependencies: [
-            "Registry", "BerthSystem",
+            "RegistryServer", "Registry", "BerthSystem",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -77,7 +85,7 @@ let package = Package(
         .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "ContentDigest", "CArchive"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI", "ContentDigest"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "RegistryServer", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),
     ],

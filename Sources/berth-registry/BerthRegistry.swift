@@ -3,6 +3,7 @@ import Glibc
 import NIOCore
 import NIOSSL
 import Registry
+import RegistryServer
 
 /// `berth-registry`: Berth's OCI registry server (distribution spec v1.1) and its garbage
 /// collector. `berth registry …` runs it; it is its own executable so that the `berth` CLI

@@ -1,6 +1,7 @@
 import Testing
 import OCI
 @testable import Registry
+@testable import RegistryServer
 
 @Suite struct ByteRangeTests {
     @Test func servesSingleRangesInsideTheBlob() throws {

@@ -10,6 +10,7 @@ import Glibc
 import Testing
 import OCI
 @testable import Registry
+@testable import RegistryServer
 
 /// A fresh registry root under /tmp, removed when the test ends.
 final class TemporaryRoot {

@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import Testing
 @testable import Registry
+@testable import RegistryServer
 
 /// The registry client over HTTPS against Berth's own server with a self-signed certificate:
 /// trusted through an extra CA file, refused without it, accepted unchecked for an insecure

@@ -1,4 +1,5 @@
 import BerthSystem
+import Registry
 import CCrypt
 import ContentDigest
 import Glibc

@@ -1,3 +1,4 @@
+import BerthSystem
 /// The `n`/`last` pagination of tag lists and the catalog (distribution spec "Listing Tags"):
 /// names in lexical order after `last`, at most `n` of them, and whether more follow.
 struct Pagination: Equatable, Sendable {
@@ -40,6 +41,6 @@ struct Pagination: Equatable, Sendable {
     /// `</v2/<name>/tags/list?n=<n>&last=<last>>; rel="next"`.
     func link(path: String, after entries: [String]) -> String? {
         guard let limit, let final = entries.last else { return nil }
-        return "<\(path)?n=\(limit)&last=\(RegistryClient.percentEncoded(final))>; rel=\"next\""
+        return "<\(path)?n=\(limit)&last=\(PercentEncoding.encode(final))>; rel=\"next\""
     }
 }
