@@ -586,3 +586,31 @@ def test_two_pulls_of_the_same_image_at_once(fresh_daemon, hostile, busybox_tar,
     r = d.docker("run", "--rm", ref, "wc", "-c", "/big.bin")
     assert r.returncode == 0 and r.stdout.split()[0] == str(16 << 20).encode(), text(r)
     assert_store_sound(d)
+
+
+def test_client_killed_mid_pull_leaves_a_sound_store(fresh_daemon, hostile, busybox_tar, workdir):
+    # kill -9 of the client (the docker CLI) while berthd pulls: the daemon finishes or drops
+    # the pull on its own; either way nothing half-made is visible and a new pull works.
+    d = fresh_daemon
+    layout = make_oci_layout(workdir, [busybox_tar, {"big.bin": os.urandom(24 << 20)}], gzip_level=1)
+    repo = "t/client-killed"
+    big = layout.layer_digests[-1]
+    hostile.serve_layout(layout, repo)
+    hostile.throttle_blob(repo, big, 12 << 20)  # about two seconds
+    ref = hostile.ref(repo)
+    before = image_list(d)
+    p = d.docker_popen("pull", ref)
+    deadline = time.time() + 30
+    while time.time() < deadline and not hostile.requests_for(big, "GET"):
+        time.sleep(0.02)
+    p.kill()
+    p.wait(timeout=10)
+    # The daemon keeps serving, and what it lists is either the old list or the complete image.
+    assert d.docker("version").returncode == 0
+    after = image_list(d)
+    assert after == before or d.docker("run", "--rm", ref, "wc", "-c", "/big.bin").returncode == 0
+    assert_store_sound(d)
+    hostile.throttle_blob(repo, big, None)
+    pull(d, ref)
+    r = d.docker("run", "--rm", ref, "wc", "-c", "/big.bin")
+    assert r.returncode == 0 and r.stdout.split()[0] == str(24 << 20).encode(), text(r)

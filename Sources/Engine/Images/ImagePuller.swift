@@ -6,7 +6,6 @@ import Foundation
 import BerthSystem
 import LayerArchive
 import Glibc
-import Dispatch
 import CBerthSys
 import ContentDigest
 import ContentStore
@@ -201,8 +200,9 @@ final class StreamingUnpack: Sendable {
         let readEnd = fds[0]
         unpacked = Task {
             await withCheckedContinuation { continuation in
-                // Blocking reads and file creation: a thread of its own, not the task pool.
-                DispatchQueue.global().async {
+                // Blocking reads and file creation: a thread of its own, not the task pool (nor
+                // Dispatch's, whose few threads would make concurrent layers take turns).
+                OwnThread.start {
                     let done = (try? snapshots.unpack(input, diffID: target.diffID, chainID: target.chainID, parent: target.parent)) != nil
                     close(readEnd)
                     continuation.resume(returning: done)
@@ -249,5 +249,29 @@ actor InFlightDownloads {
         running[digest] = task
         defer { running[digest] = nil }
         try await task.value
+    }
+}
+
+/// A detached POSIX thread running one closure.
+enum OwnThread {
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    static func start(_ body: @escaping () -> Void) {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(Box(body)).toOpaque()
+        let created = pthread_create(&thread, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, context)
+        if created == 0 {
+            pthread_detach(thread)
+        } else {
+            // No thread: run here rather than never.
+            Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
+        }
     }
 }
