@@ -235,7 +235,7 @@ struct ProgressMessage: Encodable {
         let filled = total > 0 ? Int(min(Int64(width), current * Int64(width) / total)) : 0
         let arrow = filled < width ? ">" : ""
         let bar = String(repeating: "=", count: max(0, filled - (arrow.isEmpty ? 0 : 1))) + (filled > 0 ? arrow : "")
-        return "[\(bar.padding(to: width))] \(HumanBytes.decimal(current))/\(HumanBytes.decimal(total))"
+        return "[\(bar.padding(to: width))] \(HumanSize.decimal(current))/\(HumanSize.decimal(total))"
     }
 }
 
@@ -245,31 +245,3 @@ extension String {
     }
 }
 
-/// Sizes as docker's progress shows them (decimal units, three significant digits: `1.23MB`).
-enum HumanBytes {
-    static func decimal(_ bytes: Int64) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1000 && unit < units.count - 1 {
-            value /= 1000
-            unit += 1
-        }
-        if unit == 0 { return "\(bytes)B" }
-        let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
-        return formatted(value, digits) + units[unit]
-    }
-
-    private static func formatted(_ value: Double, _ digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
-        var text = "\(rounded)"
-        if digits == 0, text.hasSuffix(".0") { text.removeLast(2) }
-        if let dot = text.firstIndex(of: "."), digits > 0 {
-            let decimals = text[text.index(after: dot)...].count
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        }
-        return text
-    }
-}
