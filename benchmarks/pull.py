@@ -175,7 +175,7 @@ def berth_pull(work, image, runs, binary):
                     break
                 time.sleep(0.1)
             before = cpu_seconds([proc.pid])
-            times.append(timed(lambda: subprocess.run(berth + ["pull", "-q", image], check=True, capture_output=True)))
+            times.append(timed(lambda: checked(berth + ["pull", "-q", image])))
             cpus.append(cpu_seconds([proc.pid]) - before)
         finally:
             proc.terminate()
@@ -183,6 +183,12 @@ def berth_pull(work, image, runs, binary):
             fs.close()
             shutil.rmtree(exec_root, ignore_errors=True)
     return statistics.median(times), statistics.median(cpus)
+
+
+def checked(command):
+    r = subprocess.run(command, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {(r.stdout + r.stderr).decode(errors='replace')}")
 
 
 def timed(fn):
@@ -231,6 +237,8 @@ def main():
 
         if args.with_docker:
             results.update(docker_pull(work, image, args.runs))
+        if shutil.which("podman"):
+            results.update(podman_pull(work, image, args.runs))
 
         base = results["berth pull"][0]
         print(f"{'what':44s} {'s':>7s} {'MB/s in':>8s} {'MB/s out':>9s} {'CPU s':>7s} {'vs berth':>9s}")
@@ -245,6 +253,29 @@ def main():
             registry.terminate()
             registry.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def podman_pull(work, image, runs):
+    """Cold `podman pull` (it pulls in-process: its CPU is the child's), store on a fresh file
+    system, overlay driver as podman's default."""
+    import resource
+    times, cpus = [], []
+    for i in range(runs):
+        fs = FreshFS(work, f"podman-{i}")
+        command = ["podman", "--root", fs.path + "/root", "--runroot", os.path.join(work, f"podman-run-{i}"),
+                   "--storage-driver", "overlay", "--events-backend", "none", "pull", "-q", "--tls-verify=false", image]
+        try:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times.append(timed(lambda: subprocess.run(command, check=True, capture_output=True)))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        finally:
+            subprocess.run(["podman", "--root", fs.path + "/root", "--runroot", os.path.join(work, f"podman-run-{i}"),
+                            "--storage-driver", "overlay", "system", "reset", "--force"], capture_output=True)
+            fs.close()
+            shutil.rmtree(os.path.join(work, f"podman-run-{i}"), ignore_errors=True)
+    return {f"podman pull ({subprocess.run(['podman', '--version'], capture_output=True, text=True).stdout.split()[-1]})":
+            (statistics.median(times), statistics.median(cpus))}
 
 
 def docker_pull(work, image, runs):

@@ -1,5 +1,6 @@
-"""berth-registry beside Debian's docker-registry on the same requests, and the docker CLI
-pushing to and pulling from berth-registry through a private dockerd."""
+"""berth-registry beside Debian's docker-registry on the same requests, the docker CLI
+pushing to and pulling from berth-registry through a private dockerd, and podman doing the
+same with a private store."""
 import json
 import os
 import shutil
@@ -125,6 +126,37 @@ def test_docker_push_and_pull(server, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         subprocess.run(["umount", "-R", work], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_podman_push_and_pull(server, tmp_path):
+    if not shutil.which("podman"):
+        pytest.skip("podman is not installed")
+    work = tempfile.mkdtemp(prefix="brp-", dir="/tmp")
+    # Private storage (vfs: no mounts to clean up), so the host's podman store is untouched.
+    base = ["podman", "--root", os.path.join(work, "root"), "--runroot", os.path.join(work, "run"),
+            "--storage-driver", "vfs", "--events-backend", "none"]
+
+    def podman(*args):
+        r = subprocess.run(base + list(args), capture_output=True, text=True, timeout=180)
+        assert r.returncode == 0, f"podman {' '.join(args)}: {r.stderr}"
+        return r
+
+    try:
+        tar = make_busybox_tar(str(tmp_path))
+        image = f"{server.address}/podman/busybox:v1"
+        podman("import", tar, image)
+        podman("push", "--tls-verify=false", image)
+        status, headers, _ = request("HEAD", f"{server.url}/v2/podman/busybox/manifests/v1")
+        assert status == 200
+        digest = headers["Docker-Content-Digest"]
+        podman("rmi", image)
+        podman("pull", "--tls-verify=false", image)
+        pulled = podman("image", "inspect", "--format", "{{.Digest}}", image).stdout.strip()
+        assert pulled == digest
+        server.verify_store()
+    finally:
+        subprocess.run(base + ["system", "reset", "--force"], capture_output=True, timeout=120)
         shutil.rmtree(work, ignore_errors=True)
 
 
