@@ -121,7 +121,7 @@ extension RegistryClient {
                 lastError = error
                 // Only a broken transfer is worth another try; the registry's refusals are final.
                 switch error {
-                case .protocolError, .truncated, .unreachable: continue
+                case .protocolError, .notAnswered, .truncated, .unreachable: continue
                 default: break
                 }
                 break

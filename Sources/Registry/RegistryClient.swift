@@ -30,8 +30,9 @@ public struct RegistryClient: Sendable {
     let scheme = SchemeChoice()
     /// Redirects followed for one request before giving up.
     static let maximumRedirects = 10
-    /// How long an insecure registry's HTTPS answer is awaited before plain HTTP is tried.
+    /// How long an insecure registry's HTTPS answer is awaited when plain HTTP failed.
     static let httpsProbeTimeout = TimeAmount.seconds(3)
+
 
     /// - Parameter certificatesDirectory: where `<registry>/*.crt` CA files are looked up
     ///   (docker's `certs.d` layout).
@@ -43,10 +44,22 @@ public struct RegistryClient: Sendable {
         self.tokens = TokenCache()
     }
 
-    /// Sends `request` to the registry. An insecure registry is tried over HTTPS first (its
-    /// certificate not checked) and over plain HTTP when that fails, as docker does; the
-    /// answer is remembered for the client's later requests.
+    /// Sends `request` to the registry, once more when the first try got no answer at all and
+    /// the method is idempotent. An insecure registry is tried over plain HTTP and, when what
+    /// answers does not speak it (a TLS server), over HTTPS without checking the certificate;
+    /// the answer is remembered for the client's later requests. (docker tries HTTPS first;
+    /// the order here spares plain servers a TLS hello they may sit on, and credentials still
+    /// go over HTTP only to a server that answered HTTP.)
     func execute<T: Sendable>(_ request: HTTPRequest, _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
+        let idempotent = request.method == .GET || request.method == .HEAD
+        do {
+            return try await executeOnce(request, handle)
+        } catch RegistryError.notAnswered where idempotent {
+            return try await executeOnce(request, handle)
+        }
+    }
+
+    private func executeOnce<T: Sendable>(_ request: HTTPRequest, _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
         guard !endpoint.secure, request.url.host == endpoint.host, request.url.port == endpoint.url("/").port else {
             return try await http.execute(request, handle)
         }
@@ -55,26 +68,39 @@ public struct RegistryClient: Sendable {
             attempt.url.secure = https
             return try await http.execute(attempt, handle)
         }
+        attempt.url.secure = false
+        let plainFailure: RegistryError
+        do {
+            let result = try await http.execute(attempt) { response, body in
+                // Go's TLS servers answer plain HTTP with this 400.
+                if response.status == 400, let text = try? await body.collect(limit: 4096, what: "answer"),
+                   String(decoding: text, as: UTF8.self).contains("HTTPS") {
+                    throw RegistryError.protocolError(host: endpoint.domain, reason: "it speaks HTTPS")
+                }
+                return try await handle(response, &body)
+            }
+            await scheme.set(false)
+            return result
+        } catch let error as RegistryError {
+            switch error {
+            case .protocolError, .notAnswered: plainFailure = error
+            default:
+                await scheme.set(false)
+                throw error
+            }
+        }
+        // Not HTTP, or no answer: perhaps a TLS server (which closes on a plain request). A
+        // plain server may sit on a TLS hello, so this try gets seconds, not a minute.
         attempt.url.secure = true
-        // A plain-HTTP server may sit silent on a TLS hello: give the probe seconds, not a minute.
         var probe = http
         probe.readTimeout = RegistryClient.httpsProbeTimeout
         do {
             let result = try await probe.execute(attempt, handle)
             await scheme.set(true)
             return result
-        } catch let error as RegistryError {
-            switch error {
-            case .unreachable, .protocolError: break
-            default:
-                await scheme.set(true)
-                throw error
-            }
+        } catch {
+            throw plainFailure
         }
-        attempt.url.secure = false
-        let result = try await http.execute(attempt, handle)
-        await scheme.set(false)
-        return result
     }
 
     /// `repository:<path>:pull` and the like (distribution's token scope).

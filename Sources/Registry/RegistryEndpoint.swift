@@ -1,8 +1,8 @@
 /// Where a registry named in an image reference is reached, and whether plain HTTP may be used.
 /// Docker's rules: `docker.io` is served by `registry-1.docker.io`; `localhost`, `127.0.0.0/8`,
-/// `::1` and the hosts configured as insecure registries are insecure (HTTPS tried without
-/// checking the certificate, then plain HTTP); every other registry is spoken to over HTTPS
-/// only, its certificate checked.
+/// `::1` and the hosts configured as insecure registries are insecure (plain HTTP, or HTTPS
+/// without checking the certificate when the server speaks only that); every other registry
+/// is spoken to over HTTPS only, its certificate checked.
 public struct RegistryEndpoint: Sendable, Equatable {
     /// The registry as the reference names it (`docker.io`, `127.0.0.1:5000`).
     public let domain: String

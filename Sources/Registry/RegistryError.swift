@@ -7,6 +7,9 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreachable(host: String, reason: String)
     /// The connection broke or the server sent something that is not HTTP/1.1.
     case protocolError(host: String, reason: String)
+    /// The request got no answer at all: the connection closed (or failed) before a response
+    /// head arrived. Nothing of the response was seen, so an idempotent request may be retried.
+    case notAnswered(host: String, reason: String)
     /// The body ended before `expected` bytes arrived.
     case truncated(what: String, received: Int64, expected: Int64)
     /// More bytes than the descriptor's size, or a document over the limit.
@@ -38,6 +41,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .unreachable(host, reason):
             return "cannot reach registry \(host): \(reason)"
+        case let .notAnswered(host, reason):
+            return "registry \(host) did not answer: \(reason)"
         case let .protocolError(host, reason):
             return "registry \(host) broke the connection: \(reason)"
         case let .truncated(what, received, expected):

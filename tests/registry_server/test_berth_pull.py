@@ -48,3 +48,27 @@ def test_berth_pulls_from_berth_registry_and_runs(server, tmp_path):
         assert out.strip() == "pulled from berth-registry"
     finally:
         daemon.cleanup()
+
+
+def test_berth_pulls_over_tls_from_an_insecure_registry_address(tmp_path):
+    # 127.0.0.1 is an insecure registry: plain HTTP is tried, the TLS server closes on it, and
+    # the client goes on over HTTPS without checking the self-signed certificate (docker's rule).
+    if os.getuid() != 0:
+        pytest.skip("berthd needs root")
+    from test_skopeo import make_certificate
+    cert, key = make_certificate(str(tmp_path))
+    server = Server(tls=(cert, key))
+    daemon = Daemon()
+    try:
+        server.start()
+        digest = busybox_layout(str(tmp_path / "layout"), make_busybox_tar(str(tmp_path)))
+        image = f"{server.address}/secure/busybox:v1"
+        skopeo("copy", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:latest", f"docker://{image}")
+        daemon.start()
+        daemon.berth("pull", image, check=True, timeout=120)
+        assert digest in daemon.berth("image", "inspect", "-f", "{{json .RepoDigests}}", image, check=True).stdout.decode()
+        out = daemon.berth("run", "--rm", image, "echo", "over tls", check=True).stdout.decode()
+        assert out.strip() == "over tls"
+    finally:
+        daemon.cleanup()
+        server.stop()

@@ -148,7 +148,7 @@ public struct HTTPClient: Sendable {
             } catch let error as RegistryError {
                 throw error
             } catch {
-                throw RegistryError.protocolError(host: url.authority, reason: "sending the request failed (\(error))")
+                throw RegistryError.notAnswered(host: url.authority, reason: "sending the request failed (\(error))")
             }
             var iterator = inbound.makeAsyncIterator()
             var responseHead: HTTPResponseHead?
@@ -159,7 +159,7 @@ public struct HTTPClient: Sendable {
                     // 1xx answers are informational; the real head follows.
                     if h.status.code >= 200 { responseHead = h }
                 case nil:
-                    throw RegistryError.protocolError(host: url.authority, reason: "the connection closed without a response")
+                    throw RegistryError.notAnswered(host: url.authority, reason: "the connection closed without a response")
                 default:
                     throw RegistryError.protocolError(host: url.authority, reason: "a body arrived before the response head")
                 }
