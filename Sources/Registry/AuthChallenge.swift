@@ -1,10 +1,12 @@
 /// A `WWW-Authenticate` challenge (RFC 7235) as registries send it: `Bearer realm="…",
 /// service="…",scope="…"` (distribution's token authentication) or `Basic realm="…"`.
 public struct AuthChallenge: Sendable, Equatable {
+    /// The authentication schemes Berth answers.
     public enum Scheme: String, Sendable {
         case basic, bearer
     }
 
+    /// Which scheme the registry asks for.
     public var scheme: Scheme
     /// Parameters by lowercased name (`realm`, `service`, `scope`, `error`).
     public var parameters: [String: String]
@@ -51,8 +53,11 @@ public struct AuthChallenge: Sendable, Equatable {
         }
     }
 
+    /// Where tokens are fetched (bearer), or the realm's name (basic).
     public var realm: String? { parameters["realm"] }
+    /// The `service` to name when fetching a token.
     public var service: String? { parameters["service"] }
+    /// The scope the registry wants a token for, if it says.
     public var scope: String? { parameters["scope"] }
 }
 

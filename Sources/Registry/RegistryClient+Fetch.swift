@@ -12,7 +12,9 @@ import OCI
 /// A manifest or index as the registry served it: the exact bytes (their digest is the
 /// image's repo digest) and what they are.
 public struct FetchedManifest: Sendable {
+    /// Media type, digest (of exactly `bytes`) and size.
     public var descriptor: Descriptor
+    /// The document as served.
     public var bytes: [UInt8]
 }
 

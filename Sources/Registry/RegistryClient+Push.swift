@@ -15,6 +15,7 @@ extension RegistryClient {
     /// Blobs at least this large are sent in `PATCH` chunks of `chunkSize`; smaller ones in one
     /// monolithic `PUT` (distribution-spec "Pushing blobs").
     public static let chunkThreshold: Int64 = 64 << 20
+    /// The size of each `PATCH` chunk.
     public static let chunkSize: Int64 = 32 << 20
 
     /// Whether the repository has blob `digest` (`HEAD /v2/<name>/blobs/<digest>`).

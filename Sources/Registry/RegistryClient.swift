@@ -20,6 +20,7 @@ enum SendOutcome<T: Sendable>: Sendable {
 /// (never sending credentials to another host), and maps the registry's errors to
 /// `RegistryError`. Operations are in the `+Fetch` (pull) extensions.
 public struct RegistryClient: Sendable {
+    /// The registry this client speaks to.
     public let endpoint: RegistryEndpoint
     /// The repository path inside the registry (`library/busybox`).
     public let repository: String

@@ -6,8 +6,11 @@
 public struct RegistryEndpoint: Sendable, Equatable {
     /// The registry as the reference names it (`docker.io`, `127.0.0.1:5000`).
     public let domain: String
+    /// True when only verified HTTPS may be used; false for an insecure registry.
     public let secure: Bool
+    /// The host to connect to (`registry-1.docker.io` for `docker.io`).
     public let host: String
+    /// The port, when the reference names one.
     public let port: Int?
 
     /// - Parameter insecureRegistries: `host[:port]` entries or IPv4 CIDR ranges (`10.0.0.0/8`).

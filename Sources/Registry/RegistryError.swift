@@ -37,6 +37,7 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The host needs TLS, which this build cannot speak to it.
     case tlsUnavailable(host: String)
 
+    /// A sentence naming what failed and where.
     public var description: String {
         switch self {
         case let .unreachable(host, reason):

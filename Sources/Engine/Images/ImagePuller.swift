@@ -31,6 +31,7 @@ public struct ImagePuller: Sendable {
     /// instead of writing into the same partial file.
     let inFlight = InFlightDownloads()
 
+    /// A puller recording into `images`, storing blobs in `content` and layers in `snapshots`.
     public init(images: ImageService, content: ContentStore, snapshots: OverlaySnapshotter, access: RegistryAccess) {
         self.images = images
         self.content = content
@@ -40,6 +41,7 @@ public struct ImagePuller: Sendable {
 
     /// A pull whose manifest and config are fetched and verified; `complete` downloads the rest.
     public struct Resolved: Sendable {
+        /// What was asked for.
         public let reference: Reference
         /// The digest the registry serves for the reference (an index's, for a multi-platform
         /// image): the image's repo digest.

@@ -15,6 +15,7 @@ public struct ImagePusher: Sendable {
     /// cores for hashing and the rest).
     static let concurrentUploads = 3
 
+    /// A pusher reading images of `images` and blobs of `content`.
     public init(images: ImageService, content: ContentStore, access: RegistryAccess) {
         self.images = images
         self.content = content

@@ -20,12 +20,16 @@ public enum HTTPRequestBody: Sendable {
 
 /// One HTTP/1.1 request.
 public struct HTTPRequest: Sendable {
+    /// The method.
     public var method: HTTPMethod
+    /// Where the request goes (scheme, host, port, target).
     public var url: HTTPURL
+    /// Headers besides `Host`, `User-Agent`, `Connection` and `Content-Length`, which the client sets.
     public var headers: [(String, String)]
     /// The body, or nil for none.
     public var body: HTTPRequestBody?
 
+    /// A request as given.
     public init(_ method: HTTPMethod, _ url: HTTPURL, headers: [(String, String)] = [], body: HTTPRequestBody? = nil) {
         self.method = method
         self.url = url
@@ -36,7 +40,9 @@ public struct HTTPRequest: Sendable {
 
 /// The status line and headers of a response.
 public struct HTTPResponse: Sendable {
+    /// The status code.
     public var status: Int
+    /// The response headers.
     public var headers: HTTPHeaders
 
     /// The first value of header `name` (case-insensitive).
@@ -98,6 +104,7 @@ public struct HTTPClient: Sendable {
     /// The server may stay silent this long while a response is awaited or received.
     public var readTimeout: TimeAmount = .seconds(60)
 
+    /// A client on `group`'s event loops, checking HTTPS servers as `tls` says.
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: TLSPolicy = TLSPolicy(verify: true)) {
         self.group = group
         self.tls = tls

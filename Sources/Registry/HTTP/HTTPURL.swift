@@ -1,12 +1,16 @@
 /// An absolute `http` or `https` URL, split the way an HTTP/1.1 client needs it. Only what
 /// registries use: no user info, no fragments.
 public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
+    /// `https` when true, `http` otherwise.
     public var secure: Bool
+    /// The host name or address (IPv6 without brackets).
     public var host: String
+    /// The port (the scheme's default when the URL names none).
     public var port: Int
     /// Path and query, starting with `/` (the request target).
     public var target: String
 
+    /// A URL from its parts; `port` defaults to the scheme's.
     public init(secure: Bool, host: String, port: Int? = nil, target: String) {
         self.secure = secure
         self.host = host
@@ -77,5 +81,6 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         return HTTPURL(secure: secure, host: host, port: port, target: base + location)
     }
 
+    /// The URL as text.
     public var description: String { "\(secure ? "https" : "http")://\(authority)\(target)" }
 }

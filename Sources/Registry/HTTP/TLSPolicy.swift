@@ -8,10 +8,12 @@ import NIOSSL
 /// not at all for an insecure registry (docker: "if HTTPS is available but the certificate is
 /// invalid, ignore the error").
 public struct TLSPolicy: Sendable, Hashable {
+    /// Whether the server's certificate chain and name are checked.
     public var verify: Bool
     /// PEM files of extra certificate authorities.
     public var extraRoots: [String]
 
+    /// A policy as given.
     public init(verify: Bool, extraRoots: [String] = []) {
         self.verify = verify
         self.extraRoots = extraRoots
