@@ -10,8 +10,6 @@ import NIOCore
 public final class BlobMirror: @unchecked Sendable {
     private var fd: Int32
     private var next: Int64 = 0
-    /// False once the mirror stopped early (out of order, or its reader went away).
-    public private(set) var intact = true
 
     /// Mirrors into `fd`, which the mirror now owns (closed by `finish`).
     public init(fd: Int32) {
@@ -25,7 +23,8 @@ public final class BlobMirror: @unchecked Sendable {
     func feed(_ chunk: ByteBuffer, at offset: Int64) async {
         guard fd >= 0 else { return }
         guard offset == next else {
-            stop()
+            // Out of order (a restarted or resumed download): the reader sees a cut-off stream.
+            finish()
             return
         }
         let bytes = Array(chunk.readableBytesView)
@@ -40,7 +39,7 @@ public final class BlobMirror: @unchecked Sendable {
                 try? await Task.sleep(for: .milliseconds(1))
             } else {
                 // The reader is gone (EPIPE): it failed or finished early.
-                stop()
+                finish()
                 return
             }
         }
@@ -51,10 +50,5 @@ public final class BlobMirror: @unchecked Sendable {
     public func finish() {
         if fd >= 0 { close(fd) }
         fd = -1
-    }
-
-    private func stop() {
-        intact = false
-        finish()
     }
 }

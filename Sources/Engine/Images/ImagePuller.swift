@@ -171,10 +171,10 @@ public struct ImagePuller: Sendable {
                 }
             }
         } catch {
-            _ = await streaming.finish()
+            await streaming.finish()
             throw error
         }
-        _ = await streaming.finish()
+        await streaming.finish()
         await events(.layer(id: id, .verifyingChecksum))
         await events(.layer(id: id, .downloadComplete))
     }
@@ -190,7 +190,7 @@ struct LayerStreamTarget: Sendable {
 /// A layer unpacked on its own thread from a pipe that its download feeds (`BlobMirror`).
 final class StreamingUnpack: Sendable {
     let mirror: BlobMirror
-    private let unpacked: Task<Bool, Never>
+    private let unpacked: Task<Void, Never>
 
     init(snapshots: OverlaySnapshotter, layer: Descriptor, target: LayerStreamTarget) throws {
         var fds: [Int32] = [0, 0]
@@ -204,10 +204,11 @@ final class StreamingUnpack: Sendable {
             await withCheckedContinuation { continuation in
                 // Blocking reads and file creation: a thread of its own, not the task pool (nor
                 // Dispatch's, whose few threads would make concurrent layers take turns).
+                // A failure here only means the caller unpacks the stored blob instead.
                 OwnThread.start {
-                    let done = (try? snapshots.unpack(input, diffID: target.diffID, chainID: target.chainID, parent: target.parent)) != nil
+                    try? snapshots.unpack(input, diffID: target.diffID, chainID: target.chainID, parent: target.parent)
                     close(readEnd)
-                    continuation.resume(returning: done)
+                    continuation.resume()
                 }
             }
         }
@@ -216,10 +217,11 @@ final class StreamingUnpack: Sendable {
     /// `F_SETPIPE_SZ` (Linux), which Glibc's module does not export.
     static let setPipeSize: Int32 = 1031
 
-    /// Ends the stream and waits for the unpack. True when the layer was unpacked from it.
-    func finish() async -> Bool {
+    /// Ends the stream and waits for the unpack; whether it succeeded shows in the snapshotter
+    /// (the layer's chain is there or not).
+    func finish() async {
         mirror.finish()
-        return await unpacked.value && mirror.intact
+        await unpacked.value
     }
 }
 
