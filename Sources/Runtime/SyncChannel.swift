@@ -35,12 +35,15 @@ struct SyncChannel {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Waits for the next message; `.closed` when the other end is gone.
+    /// Waits for the next message; `.closed` when the other end is gone and nothing it sent is
+    /// left unread.
     func receive() -> Message {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
+            // ECONNRESET: the peer closed with a message of ours unread (it failed after `go`).
+            // The kernel reports that once, ahead of what the peer sent before closing.
+            if n < 0 && (errno == EINTR || errno == ECONNRESET) { continue }
             if n <= 0 { return .closed }
             let text = String(decoding: buffer[0..<n], as: UTF8.self)
             if text == "go" { return .go }
