@@ -42,8 +42,11 @@ extension RegistryClient {
     }
 
     /// Checks that the registry accepts the credentials (`GET /v2/`, answering a challenge if
-    /// there is one), as `docker login` does.
-    public func checkLogin() async throws {
+    /// there is one), as `docker login` does. Returns the identity token (an OAuth refresh
+    /// token) when the registry's token service issued one for the credentials, to be stored
+    /// instead of the password, as docker does.
+    @discardableResult
+    public func checkLogin() async throws -> String? {
         var visited = 0
         while true {
             visited += 1
@@ -55,41 +58,56 @@ extension RegistryClient {
                 default: throw RegistryError.unexpectedStatus(code: response.status, url: endpoint.url("/v2/").description, body: "")
                 }
             }
-            guard let challenge else { return }
+            guard let challenge else { return nil }
             guard visited == 1 else {
                 throw RegistryError.unauthorized(host: endpoint.domain, reason: "incorrect username or password")
             }
             let parsed = challenge.compactMap(AuthChallenge.init(header:))
             if let bearer = parsed.first(where: { $0.scheme == .bearer }) {
                 // A token with no repository scope proves the credentials.
-                try await fetchToken(bearer, scopes: [])
-                return
+                return try await fetchToken(bearer, scopes: [], offline: true)
             }
             guard let credentials else { throw RegistryError.unauthorized(host: endpoint.domain, reason: "no credentials given") }
             await tokens.store(basic: credentials.basicAuthorization)
         }
     }
 
-    /// GET realm?service=…&scope=…[&scope=…] (docker's token protocol), with basic credentials
-    /// when given.
-    private func fetchToken(_ challenge: AuthChallenge, scopes: [String]) async throws {
+    /// Gets a bearer token for `scopes` from the challenge's realm and caches it. With an
+    /// identity token: OAuth2 `POST realm` (`grant_type=refresh_token`); otherwise docker's
+    /// `GET realm?service=…&scope=…`, with basic credentials when given and, for `offline`
+    /// (a login), asking for a refresh token. Returns the refresh token the service issued, if any.
+    @discardableResult
+    private func fetchToken(_ challenge: AuthChallenge, scopes: [String], offline: Bool = false) async throws -> String? {
         guard let realm = challenge.realm else {
             throw RegistryError.malformed(what: "authentication challenge from \(endpoint.domain)", reason: "no realm")
         }
         var url = try HTTPURL(parsing: realm)
-        var query: [String] = []
-        if let service = challenge.service { query.append("service=" + RegistryClient.percentEncoded(service)) }
-        for scope in scopes { query.append("scope=" + RegistryClient.percentEncoded(scope)) }
-        if let credentials { query.append("account=" + RegistryClient.percentEncoded(credentials.username)) }
-        if !query.isEmpty { url.target += (url.target.contains("?") ? "&" : "?") + query.joined(separator: "&") }
-        var headers: [(String, String)] = []
-        if let credentials { headers.append(("Authorization", credentials.basicAuthorization)) }
+        var fields: [(String, String)] = []
+        if let service = challenge.service { fields.append(("service", service)) }
+        let request: HTTPRequest
+        if let identityToken = credentials?.identityToken, !identityToken.isEmpty {
+            fields += [("grant_type", "refresh_token"), ("refresh_token", identityToken), ("client_id", RegistryClient.oauthClientID)]
+            if !scopes.isEmpty { fields.append(("scope", scopes.joined(separator: " "))) }
+            request = HTTPRequest(.POST, url, headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                  body: .bytes(Array(RegistryClient.formEncoded(fields).utf8)))
+        } else {
+            fields += scopes.map { ("scope", $0) }
+            var headers: [(String, String)] = []
+            if let credentials {
+                fields.append(("account", credentials.username))
+                if offline { fields += [("offline_token", "true"), ("client_id", RegistryClient.oauthClientID)] }
+                headers.append(("Authorization", credentials.basicAuthorization))
+            }
+            if !fields.isEmpty { url.target += (url.target.contains("?") ? "&" : "?") + RegistryClient.formEncoded(fields) }
+            request = HTTPRequest(.GET, url, headers: headers)
+        }
         struct TokenResponse: Decodable {
             var token: String?
             var access_token: String?
             var expires_in: Int?
+            var refresh_token: String?
         }
-        let answer: TokenResponse = try await http.execute(HTTPRequest(.GET, url, headers: headers)) { response, body in
+        let answer: TokenResponse = try await http.execute(request) { response, body in
             switch response.status {
             case 200..<300:
                 let bytes = try await body.collect(limit: 1 << 20, what: "token response")
@@ -98,9 +116,11 @@ extension RegistryClient {
                 } catch {
                     throw RegistryError.malformed(what: "token response from \(url.authority)", reason: "\(error)")
                 }
-            case 401, 403:
+            case 400, 401, 403:
                 throw RegistryError.unauthorized(host: endpoint.domain, reason: credentials == nil
-                    ? "the token service refused an anonymous token" : "incorrect username or password")
+                    ? "the token service refused an anonymous token"
+                    : credentials?.identityToken?.isEmpty == false
+                        ? "the token service refused the identity token (log in again)" : "incorrect username or password")
             default:
                 throw RegistryError.unexpectedStatus(code: response.status, url: url.description, body: await RegistryClient.errorText(&body))
             }
@@ -110,6 +130,15 @@ extension RegistryClient {
         }
         // Distribution's default lifetime is 60 s when none is given.
         await tokens.store(bearer: token, scopes: scopes, lifetime: .seconds(max(answer.expires_in ?? 60, 10)))
+        return answer.refresh_token.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The OAuth2 client ID Berth names itself with to token services.
+    static let oauthClientID = "berth"
+
+    /// `name=value&…` with both sides percent-encoded (a query string or a form body).
+    static func formEncoded(_ fields: [(String, String)]) -> String {
+        fields.map { percentEncoded($0.0) + "=" + percentEncoded($0.1) }.joined(separator: "&")
     }
 
     /// Query-component percent-encoding (RFC 3986 unreserved characters kept).

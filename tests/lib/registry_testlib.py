@@ -591,11 +591,12 @@ class Registry:
 
     `htpasswd={"user": "password"}`: basic auth (bcrypt htpasswd file). With `token_auth=True`
     the same users authenticate at a `TokenServer` and the registry wants bearer tokens;
-    `public` lists repository-name prefixes anonymous users may pull."""
+    `public` lists repository-name prefixes anonymous users may pull; `refresh_tokens=True` makes
+    the token server issue OAuth refresh tokens (identity tokens) to logins that ask for them."""
 
     SERVICE = "berth-test-registry"
 
-    def __init__(self, htpasswd=None, token_auth=False, public=("public/",)):
+    def __init__(self, htpasswd=None, token_auth=False, public=("public/",), refresh_tokens=False):
         self.binary = require("docker-registry")
         self.users = dict(htpasswd or {})
         self.token_auth = token_auth
@@ -611,7 +612,8 @@ class Registry:
             if token_auth:
                 if not self.users:
                     raise ValueError("token_auth needs users (htpasswd=…)")
-                self.token_server = TokenServer(self.base, self.users, self.SERVICE, public=public)
+                self.token_server = TokenServer(self.base, self.users, self.SERVICE, public=public,
+                                                refresh_tokens=refresh_tokens)
             self._start()
         except BaseException:
             self.close()

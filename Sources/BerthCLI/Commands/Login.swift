@@ -41,9 +41,13 @@ struct Login: ParsableCommand {
         let body = Body(username: user, password: secret, serveraddress: AuthConfigFile.key(forDomain: domain))
         // `/auth` takes docker's lowercase keys, not the API's PascalCase.
         let json = try JSONEncoder().encode(body)
-        _ = try Berth.client().call("POST", "/auth", body: .bytes(Array(json), contentType: "application/json"))
+        let response = try Berth.client().call("POST", "/auth", body: .bytes(Array(json), contentType: "application/json"))
+        struct Answer: Decodable { var IdentityToken: String? }
+        // With an identity token the password is not kept, as docker does.
+        let identityToken = (try? JSONDecoder().decode(Answer.self, from: Data(response)))?.IdentityToken
         var file = AuthConfigFile.standard()
-        try file.set((user, secret), forDomain: domain)
+        try file.set(StoredLogin(username: user, password: secret, identityToken: identityToken.flatMap { $0.isEmpty ? nil : $0 }),
+                     forDomain: domain)
         try Console.out("Login Succeeded\n")
     }
 

@@ -19,7 +19,7 @@ enum ImagePull {
         query.add("fromImage", parsed.repository)
         query.add("tag", parsed.digest.map { "\($0)" } ?? parsed.tag ?? "latest")
         if let platform { query.add("platform", platform) }
-        let auth = AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)
+        let auth = try AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)
         let response = try client.send("POST", "/images/create", query: query, headers: [("X-Registry-Auth", auth)])
         var printer = JSONMessagePrinter(terminal: !quiet && Console.isTerminal(outputFD), outputFD: quiet ? -1 : outputFD)
         try printer.print(response.body)
@@ -58,7 +58,7 @@ struct Push: ParsableCommand {
         }
         var query = Query()
         query.add("tag", parsed.tag ?? "latest")
-        let auth = AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)
+        let auth = try AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)
         let response = try Berth.client().send("POST", "/images/\(Query.escapePath(parsed.familiarRepository))/push",
                                                query: query, headers: [("X-Registry-Auth", auth)])
         var printer = JSONMessagePrinter(terminal: Console.isTerminal(1), outputFD: 1)

@@ -7,9 +7,19 @@ import BerthSystem
 import Glibc
 import OCI
 
+/// A login as docker keeps it: a user name with a password, or (after a login to a registry
+/// whose token service issues them) with an identity token instead of the password.
+struct StoredLogin: Equatable {
+    var username: String
+    var password: String
+    var identityToken: String?
+}
+
 /// Registry logins kept the way docker keeps them: `$DOCKER_CONFIG/config.json` (default
-/// `~/.docker/config.json`), `{"auths": {"<server>": {"auth": base64("user:password")}}}`, so
-/// `berth` and `docker` share logins. Other keys of the file are kept as they are.
+/// `~/.docker/config.json`), `{"auths": {"<server>": {"auth": base64("user:password")}}}` with
+/// an `identitytoken` beside it when there is one, or in a credential helper named by
+/// `credHelpers["<server>"]` or `credsStore` (the entry in `auths` is then empty). `berth` and
+/// `docker` share logins. Other keys of the file are kept as they are.
 struct AuthConfigFile {
     let path: String
     private var document: [String: JSONValue]
@@ -35,28 +45,55 @@ struct AuthConfigFile {
         domain == Reference.defaultDomain ? dockerHubKey : domain
     }
 
-    /// The stored user name and password for `domain`, if any.
-    func credentials(forDomain domain: String) -> (username: String, password: String)? {
-        let key = AuthConfigFile.key(forDomain: domain)
-        guard case .object(let auths)? = document["auths"] else { return nil }
-        let entry = auths[key] ?? auths["https://\(key)"] ?? auths["http://\(key)"]
-        guard case .object(let fields)? = entry, case .string(let encoded)? = fields["auth"],
-              let decoded = Data(base64Encoded: encoded).map({ String(decoding: $0, as: UTF8.self) }),
-              let colon = decoded.firstIndex(of: ":") else { return nil }
-        return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
+    /// The credential helper that keeps the logins for `key`, if the file names one.
+    func helper(forKey key: String) -> CredentialHelper? {
+        if case .object(let helpers)? = document["credHelpers"], case .string(let name)? = helpers[key], !name.isEmpty {
+            return CredentialHelper(name: name)
+        }
+        if case .string(let name)? = document["credsStore"], !name.isEmpty { return CredentialHelper(name: name) }
+        return nil
     }
 
-    /// Stores (or with nil removes) the login for `domain`; writes the file (mode 0600)
-    /// atomically. Returns false when removing a login that was not there.
+    /// The stored login for `domain`, if any; asks the credential helper when there is one.
+    func credentials(forDomain domain: String) throws -> StoredLogin? {
+        let key = AuthConfigFile.key(forDomain: domain)
+        if let helper = helper(forKey: key) { return try helper.get(server: key) }
+        guard case .object(let auths)? = document["auths"] else { return nil }
+        let entry = auths[key] ?? auths["https://\(key)"] ?? auths["http://\(key)"]
+        guard case .object(let fields)? = entry else { return nil }
+        var identityToken: String?
+        if case .string(let token)? = fields["identitytoken"], !token.isEmpty { identityToken = token }
+        guard case .string(let encoded)? = fields["auth"],
+              let decoded = Data(base64Encoded: encoded).map({ String(decoding: $0, as: UTF8.self) }),
+              let colon = decoded.firstIndex(of: ":") else {
+            return identityToken.map { StoredLogin(username: "", password: "", identityToken: $0) }
+        }
+        return StoredLogin(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]),
+                           identityToken: identityToken)
+    }
+
+    /// Stores (or with nil removes) the login for `domain`, in the credential helper when there
+    /// is one; writes the file (mode 0600) atomically. Returns false when removing a login that
+    /// was not there.
     @discardableResult
-    mutating func set(_ credentials: (username: String, password: String)?, forDomain domain: String) throws -> Bool {
+    mutating func set(_ login: StoredLogin?, forDomain domain: String) throws -> Bool {
         let key = AuthConfigFile.key(forDomain: domain)
         var auths: [String: JSONValue] = [:]
         if case .object(let existing)? = document["auths"] { auths = existing }
-        let had = auths[key] != nil
-        if let credentials {
-            let encoded = Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
-            auths[key] = .object(["auth": .string(encoded)])
+        var had = auths[key] != nil
+        if let helper = helper(forKey: key) {
+            if let login {
+                try helper.store(login, server: key)
+                auths[key] = .object([:])
+            } else {
+                had = try helper.erase(server: key) || had
+                auths[key] = nil
+            }
+        } else if let login {
+            let encoded = Data("\(login.username):\(login.identityToken == nil ? login.password : "")".utf8).base64EncodedString()
+            var fields: [String: JSONValue] = ["auth": .string(encoded)]
+            if let token = login.identityToken { fields["identitytoken"] = .string(token) }
+            auths[key] = .object(fields)
         } else {
             auths[key] = nil
         }
@@ -70,12 +107,18 @@ struct AuthConfigFile {
     }
 
     /// docker's `X-Registry-Auth` value for pulling from or pushing to `domain`: base64url of
-    /// the stored credentials, or of `{}` when there are none.
-    func registryAuthHeader(forDomain domain: String) -> String {
-        guard let credentials = credentials(forDomain: domain) else { return ImagePull.emptyAuth }
-        struct Header: Encodable { var username: String; var password: String; var serveraddress: String }
-        let json = (try? JSONEncoder().encode(Header(username: credentials.username, password: credentials.password,
-                                                     serveraddress: AuthConfigFile.key(forDomain: domain)))) ?? Data("{}".utf8)
+    /// the stored login, or of `{}` when there is none.
+    func registryAuthHeader(forDomain domain: String) throws -> String {
+        guard let login = try credentials(forDomain: domain) else { return ImagePull.emptyAuth }
+        struct Header: Encodable {
+            var username: String
+            var password: String
+            var serveraddress: String
+            var identitytoken: String?
+        }
+        let header = Header(username: login.username, password: login.password,
+                            serveraddress: AuthConfigFile.key(forDomain: domain), identitytoken: login.identityToken)
+        let json = (try? JSONEncoder().encode(header)) ?? Data("{}".utf8)
         return json.base64EncodedString().replacing("+", with: "-").replacing("/", with: "_")
     }
 }

@@ -72,8 +72,9 @@ struct RegistryRoutes {
         }
         let domain = RegistryAuthHeader.domain(ofServerAddress: body.serveraddress ?? "")
         let credentials = body.credentials ?? RegistryCredentials(username: "", password: "")
-        try await engine.configuration.registryAccess.client(domain: domain, repository: "", credentials: credentials).checkLogin()
-        return .json(.ok, ["Status": "Login Succeeded", "IdentityToken": ""])
+        let identityToken = try await engine.configuration.registryAccess
+            .client(domain: domain, repository: "", credentials: credentials).checkLogin()
+        return .json(.ok, ["Status": "Login Succeeded", "IdentityToken": identityToken ?? ""])
     }
 
     /// docker sends the repository in `fromImage` and the tag (or a digest) in `tag`; a tag may
