@@ -1,4 +1,5 @@
 import COpenSSL
+import Glibc
 import OCI
 
 // SHA-256 through OpenSSL's libcrypto (Debian's libssl-dev): it uses the CPU's SHA extensions,
@@ -10,6 +11,23 @@ extension Digest {
         let hasher = DigestHasher()
         Array(bytes).withUnsafeBytes { hasher.update($0) }
         return hasher.finalize()
+    }
+
+    /// The sha256 digest and size of the file at `path`, read in 1 MiB pieces; nil with errno
+    /// set when it cannot be opened or read.
+    public static func sha256(ofFileAt path: String) -> (digest: Digest, size: Int64)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let hasher = DigestHasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { return (hasher.finalize(), hasher.count) }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
     }
 }
 

@@ -11,6 +11,8 @@ public struct EngineServices: Sendable {
     public let puller: ImagePuller
     /// Pushes images of `images` to registries.
     public let pusher: ImagePusher
+    /// Lists and attaches artifacts that refer to images in registries.
+    public let referrers: ImageReferrers
     /// A stable ID for this engine (docker's `info.ID`), kept in `<root>/engine-id`.
     public let daemonID: String
 
@@ -39,6 +41,7 @@ public struct EngineServices: Sendable {
         let access = configuration.registryAccess
         let puller = ImagePuller(images: images, content: content, snapshots: snapshots, access: access)
         let pusher = ImagePusher(images: images, content: content, access: access)
-        return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, pusher: pusher, daemonID: id)
+        return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, pusher: pusher,
+                              referrers: ImageReferrers(access: access), daemonID: id)
     }
 }

@@ -7,13 +7,17 @@ public struct Descriptor: Codable, Sendable, Hashable {
     public var urls: [String]?
     public var annotations: [String: String]?
     public var platform: Platform?
+    /// What kind of artifact the described manifest is (image-spec 1.1; referrers list it).
+    public var artifactType: String?
 
-    public init(mediaType: String, digest: Digest, size: Int64, annotations: [String: String]? = nil, platform: Platform? = nil) {
+    public init(mediaType: String, digest: Digest, size: Int64, annotations: [String: String]? = nil, platform: Platform? = nil,
+                artifactType: String? = nil) {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size
         self.annotations = annotations
         self.platform = platform
+        self.artifactType = artifactType
     }
 }
 

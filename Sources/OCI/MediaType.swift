@@ -6,6 +6,8 @@ public enum MediaType {
     public static let ociLayer = "application/vnd.oci.image.layer.v1.tar"
     public static let ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
     public static let ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
+    /// The empty JSON object `{}`: the config of an artifact manifest (image-spec 1.1).
+    public static let ociEmpty = "application/vnd.oci.empty.v1+json"
     public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
     public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
     public static let dockerConfig = "application/vnd.docker.container.image.v1+json"

@@ -101,15 +101,29 @@ extension RegistryClient {
     }
 
     /// `PUT /v2/<name>/manifests/<reference>` with the exact bytes and their media type.
-    /// Checks the registry's `Docker-Content-Digest` against the bytes' digest.
-    public func pushManifest(_ bytes: [UInt8], mediaType: String, reference: String) async throws {
+    /// Checks the registry's `Docker-Content-Digest` against the bytes' digest. Returns whether
+    /// the registry acknowledged a `subject` in the document (the `OCI-Subject` header: it
+    /// keeps the referrers list itself).
+    @discardableResult
+    public func pushManifest(_ bytes: [UInt8], mediaType: String, reference: String) async throws -> Bool {
         let digest = Digest.sha256(of: bytes)
         let target = "/v2/\(repository)/manifests/\(reference)"
-        try await send(.PUT, target, headers: [("Content-Type", mediaType)], body: .bytes(bytes), actions: "pull,push",
-                       notFound: .unexpectedStatus(code: 404, url: endpoint.url(target).description, body: "repository not found")) { response, _ in
+        return try await send(.PUT, target, headers: [("Content-Type", mediaType)], body: .bytes(bytes), actions: "pull,push",
+                              notFound: .unexpectedStatus(code: 404, url: endpoint.url(target).description, body: "repository not found")) { response, _ in
             if let announced = response.header("Docker-Content-Digest").flatMap({ try? Digest(parsing: $0) }), announced != digest {
                 throw RegistryError.digestMismatch(what: "manifest stored by \(endpoint.domain)", expected: digest, actual: announced)
             }
+            return response.header("OCI-Subject") != nil
         }
+    }
+
+    /// Pushes a small blob held in memory (an artifact's empty config) unless the repository
+    /// has it, in one monolithic upload.
+    public func pushBlob(_ bytes: [UInt8], digest: Digest) async throws {
+        if try await blobExists(digest) { return }
+        guard let session = try await startUpload(query: "", extraScopes: []) else {
+            throw RegistryError.malformed(what: "upload start for \(displayName)", reason: "the registry answered 201 without a mount")
+        }
+        try await finishUpload(session, digest: digest, body: .bytes(bytes))
     }
 }

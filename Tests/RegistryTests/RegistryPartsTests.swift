@@ -103,3 +103,25 @@ import Testing
         #expect(RegistryClient.percentEncoded("repository:a/b:pull,push") == "repository%3Aa%2Fb%3Apull%2Cpush")
     }
 }
+
+@Suite struct ReferrersPartsTests {
+    @Test func referrersTagIsAlgorithmDashHex() throws {
+        let digest = try Digest(parsing: "sha256:" + String(repeating: "ab", count: 32))
+        #expect(RegistryClient.referrersTag(for: digest) == "sha256-" + String(repeating: "ab", count: 32))
+    }
+
+    @Test func artifactTypeFilterAppliesOnlyWhenTheRegistryDidNot() throws {
+        let a = Descriptor(mediaType: MediaType.ociManifest, digest: try Digest(parsing: "sha256:" + String(repeating: "a", count: 64)), size: 1,
+                           artifactType: "application/spdx+json")
+        let b = Descriptor(mediaType: MediaType.ociManifest, digest: try Digest(parsing: "sha256:" + String(repeating: "b", count: 64)), size: 1,
+                           artifactType: "application/vnd.example.sig")
+        #expect(RegistryClient.only("application/spdx+json", in: [a, b], filtered: false) == [a])
+        #expect(RegistryClient.only("application/spdx+json", in: [a, b], filtered: true) == [a, b])
+        #expect(RegistryClient.only(nil, in: [a, b], filtered: false) == [a, b])
+    }
+
+    @Test func formFieldsArePercentEncoded() {
+        #expect(RegistryClient.formEncoded([("scope", "repository:a/b:pull push"), ("k", "v&w=x")])
+                == "scope=repository%3Aa%2Fb%3Apull%20push&k=v%26w%3Dx")
+    }
+}

@@ -811,6 +811,7 @@ class Registry:
 MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<ref>[^/]+)$")
 BLOB_PATH = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[a-z0-9]+:[a-zA-Z0-9=_-]+)$")
 HOP_PATH = re.compile(r"^/hop/(?P<name>.+)/blobs/(?P<digest>[a-z0-9]+:[a-zA-Z0-9=_-]+)$")
+REFERRERS_PATH = re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>[a-z0-9]+:[a-zA-Z0-9=_-]+)$")
 
 
 class _Entry:
@@ -832,6 +833,7 @@ class HostileRegistry:
     def __init__(self):
         self.manifests = {}  # (repo, tag or digest) -> _Entry
         self.blobs = {}  # (repo, digest) -> _Entry
+        self.referrers = {}  # (repo, subject digest) -> _Entry: the referrers API's answer
         self.requests = []
         self.lock = threading.Lock()
         self.closing = threading.Event()
@@ -885,6 +887,12 @@ class HostileRegistry:
                 # (mismatching) bytes, so it fails on the digest, not on a 404.
                 self.manifests[(repo, digest_header)] = entry
         return entry
+
+    def put_referrers(self, repo, subject, body, content_type=OCI_INDEX):
+        """Answers GET /v2/<repo>/referrers/<subject> with `body` (without this: 404, as from a
+        registry that lacks the referrers API)."""
+        with self.lock:
+            self.referrers[(repo, subject)] = _Entry(body, content_type)
 
     def put_blob(self, repo, digest, body, **behaviour):
         with self.lock:
@@ -1030,6 +1038,16 @@ class _HostileHandler(http.server.BaseHTTPRequestHandler):
         m = HOP_PATH.match(path)
         if m:
             return self.redirect(f"{self.owner.url}/v2/{m['name']}/blobs/{m['digest']}")
+        m = REFERRERS_PATH.match(path)
+        if m:
+            with self.owner.lock:
+                entry = self.owner.referrers.get((m["name"], m["digest"]))
+            if entry is not None:
+                self.send_response(200)
+                self.send_header("Content-Type", entry.content_type)
+                self.send_header("Content-Length", str(len(entry.body)))
+                self.end_headers()
+                return self.record(200, 0 if self.head_only() else self.write_body(entry.body))
         return self.error(404, "NOT_FOUND", "not found")
 
     def manifest(self, name, ref):

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from berth_testlib import Daemon, binary, make_busybox_tar  # noqa: E402
 from registry_testlib import (  # noqa: E402,F401
     DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Dir, File, HostileRegistry, Registry, Symlink, free_port,
-    make_oci_layout, sha256_digest, whiteout)
+    http_request, make_oci_layout, sha256_digest, whiteout)
 
 USER, PASSWORD = "berth", "pull-secret-1"
 

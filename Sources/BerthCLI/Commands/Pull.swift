@@ -11,10 +11,7 @@ enum ImagePull {
     /// login for its registry, printing docker's progress lines to `outputFD` (nothing with
     /// `quiet`).
     static func pull(_ client: DaemonClient, reference: String, platform: String? = nil, quiet: Bool = false, outputFD: Int32) throws {
-        let parsed: Reference
-        do { parsed = try Reference(parsing: reference) } catch {
-            throw CLIError.failed("invalid reference format: \(error)")
-        }
+        let parsed = try ImageName.parse(reference)
         var query = Query()
         query.add("fromImage", parsed.repository)
         query.add("tag", parsed.digest.map { "\($0)" } ?? parsed.tag ?? "latest")
@@ -52,10 +49,7 @@ struct Push: ParsableCommand {
     var image: String
 
     func run() throws {
-        let parsed: Reference
-        do { parsed = try Reference(parsing: image) } catch {
-            throw CLIError.failed("invalid reference format: \(error)")
-        }
+        let parsed = try ImageName.parse(image)
         var query = Query()
         query.add("tag", parsed.tag ?? "latest")
         let auth = try AuthConfigFile.standard().registryAuthHeader(forDomain: parsed.domain)

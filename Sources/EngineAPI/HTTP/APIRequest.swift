@@ -46,6 +46,23 @@ public enum RequestBody: Sendable {
         }
     }
 
+    /// Runs `work` with the path of a file holding the body: the spilled file itself, or for a
+    /// body in memory a file written under `temporaryDirectory` and removed afterwards. nil when
+    /// there is no body.
+    public func withFile<T>(in temporaryDirectory: String, _ work: (String) async throws -> T) async throws -> T? {
+        switch self {
+        case .none:
+            return nil
+        case .file(let path):
+            return try await work(path)
+        case .bytes(let bytes):
+            let path = "\(temporaryDirectory)/body-\(UInt64.random(in: 0...UInt64.max))"
+            try FileSystem.writeAtomically(path, bytes: bytes, mode: 0o600)
+            defer { unlink(path) }
+            return try await work(path)
+        }
+    }
+
     /// Removes a spilled file.
     func discard() {
         if case .file(let path) = self { unlink(path) }

@@ -77,12 +77,14 @@ struct ImageRoutes {
         }
         router.add(.POST, "/auth") { request, _ in try await registry.login(request) }
         router.add(.POST, "/images/{name*}/push") { request, params in try await registry.push(request, name: params["name"] ?? "") }
+        router.add(.GET, "/distribution/{name*}/referrers") { request, params in try await registry.referrers(request, name: params["name"] ?? "") }
+        router.add(.POST, "/distribution/{name*}/referrers") { request, params in try await registry.attach(request, name: params["name"] ?? "") }
         router.add(.POST, "/images/load") { request, _ in
-            guard case .file(let path) = request.body else {
-                if case .bytes(let bytes) = request.body { return try await loadFromBytes(bytes) }
+            guard let lines = try await request.body.withFile(in: engine.configuration.temporaryRoot, { path in
+                try await images.load(archivePath: path)
+            }) else {
                 throw APIError.badRequest("the request has no image archive in its body")
             }
-            let lines = try await images.load(archivePath: path)
             return .stream(.ok, contentType: "application/json") { writer in
                 for line in lines { try await writer.writeJSON(["stream": line + "\n"]) }
             }
@@ -149,16 +151,6 @@ struct ImageRoutes {
             defer { if case .bytes = body { unlink(path) } }
             let id = try await images.importRootFS(tarPath: path, reference: target, changes: changes, message: message)
             try await writer.writeJSON(["status": id.description])
-        }
-    }
-
-    private func loadFromBytes(_ bytes: [UInt8]) async throws -> APIResponse {
-        let path = "\(engine.configuration.temporaryRoot)/load-\(UInt64.random(in: 0...UInt64.max))"
-        try FileSystem.writeAtomically(path, bytes: bytes, mode: 0o600)
-        defer { unlink(path) }
-        let lines = try await engine.images.load(archivePath: path)
-        return .stream(.ok, contentType: "application/json") { writer in
-            for line in lines { try await writer.writeJSON(["stream": line + "\n"]) }
         }
     }
 

@@ -77,6 +77,63 @@ struct RegistryRoutes {
         return .json(.ok, ["Status": "Login Succeeded", "IdentityToken": identityToken ?? ""])
     }
 
+    /// `GET /distribution/{name}/referrers[?artifactType=]` (Berth's, beside docker's
+    /// `/distribution/{name}/json`): the manifest `name` resolves to in its registry and the
+    /// artifacts that refer to it: `{"Descriptor": …, "Referrers": [descriptors], "ReferrersAPI":
+    /// true|false}` (false: read from the referrers tag of a registry without the API).
+    func referrers(_ request: APIRequest, name: String) async throws -> APIResponse {
+        let reference = try Self.reference(fromImage: name, tag: nil)
+        let credentials = try RegistryAuthHeader.credentials(request.headers.first(name: "X-Registry-Auth"))
+        let artifactType = request.query("artifactType").flatMap { $0.isEmpty ? nil : $0 }
+        let found = try await engine.referrers.list(reference, artifactType: artifactType, credentials: credentials)
+        struct Answer: Encodable {
+            var Descriptor: OCI.Descriptor
+            var Referrers: [OCI.Descriptor]
+            var ReferrersAPI: Bool
+        }
+        return .json(.ok, Answer(Descriptor: found.subject, Referrers: found.referrers.manifests, ReferrersAPI: found.referrers.fromAPI))
+    }
+
+    /// `POST /distribution/{name}/referrers?artifactType=&mediaType=&title=&annotation=K=V…`
+    /// with the artifact's content as the body (Berth's): pushes it to `name`'s registry as an
+    /// artifact whose subject is the manifest `name` resolves to. 201 `{"Descriptor": …}`.
+    func attach(_ request: APIRequest, name: String) async throws -> APIResponse {
+        let reference = try Self.reference(fromImage: name, tag: nil)
+        let credentials = try RegistryAuthHeader.credentials(request.headers.first(name: "X-Registry-Auth"))
+        guard let artifactType = request.query("artifactType"), !artifactType.isEmpty else {
+            throw APIError.badRequest("artifactType is required")
+        }
+        try Self.checkMediaType(artifactType, what: "artifactType")
+        let mediaType = request.query("mediaType").flatMap { $0.isEmpty ? nil : $0 } ?? "application/octet-stream"
+        try Self.checkMediaType(mediaType, what: "mediaType")
+        var annotations: [String: String] = [:]
+        for entry in request.query["annotation"] ?? [] {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw APIError.badRequest("invalid annotation \"\(entry)\": expected KEY=VALUE")
+            }
+            annotations[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        let title = request.query("title").flatMap { $0.isEmpty ? nil : $0 }
+        let referrers = engine.referrers
+        guard let descriptor = try await request.body.withFile(in: engine.configuration.temporaryRoot, { path in
+            try await referrers.attach(reference, artifactType: artifactType, path: path, mediaType: mediaType,
+                                       title: title, annotations: annotations, credentials: credentials)
+        }) else {
+            throw APIError.badRequest("the request has no artifact content in its body")
+        }
+        return .json(.created, ["Descriptor": descriptor])
+    }
+
+    /// A media type is `type/subtype` (RFC 6838 characters); anything else is refused before
+    /// it reaches a registry.
+    static func checkMediaType(_ text: String, what: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&-^_.+/")
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 127 }), text.allSatisfy(allowed.contains) else {
+            throw APIError.badRequest("invalid \(what) \"\(text)\": expected a media type such as application/spdx+json")
+        }
+    }
+
     /// docker sends the repository in `fromImage` and the tag (or a digest) in `tag`; a tag may
     /// also come inside `fromImage`.
     static func reference(fromImage: String, tag: String?) throws -> Reference {
