@@ -5,10 +5,10 @@ same run, for skopeo, docker and podman (whichever are installed or asked for):
     python3 benchmarks/pull.py [--runs N] [--bin DIR] [--with-docker] [--debootstrap]
 
 The image: a busybox base, then a layer of many small files, one large compressible file and
-one random file (about 200 MB uncompressed; with --debootstrap a Debian minbase root replaces
-the small-files layer), gzip-compressed, served by Debian's docker-registry. Each run starts
-cold, on a fresh ext4 file system (a loop device) holding the puller's whole store: on one
-reused file system, ext4 slows every new inode while it remembers many recently deleted ones
+one random file (about 200 MB uncompressed; with --debootstrap a Debian minbase root is the base
+and the other layers shrink to keep the size), gzip-compressed, served by Debian's
+docker-registry. Each run starts cold, on a fresh ext4 file system (a loop device) holding the
+puller's whole store: on one reused file system, ext4 slows every new inode while it remembers many recently deleted ones
 (`recently_deleted` in its inode allocator; seen here at 15 s for 20 000 files), which would
 measure the previous run's clean-up instead of the pull. Prints wall seconds (median), MB/s of
 compressed and uncompressed data, and CPU seconds of the engine's processes; plus the one-core
@@ -49,36 +49,41 @@ def sh(command, **kw):
 
 
 def make_layers(work, debootstrap):
-    """Directories for each layer, base first."""
+    """Directories for each layer, base first: busybox (or, with `debootstrap`, a Debian minbase
+    root without apt's downloaded packages), many small files, a large compressible text file,
+    a random file. With a minbase base the other three shrink, so the image stays near 200 MB."""
     from berth_testlib import make_busybox_tar
     layers = []
     base = os.path.join(work, "l0")
-    os.makedirs(base)
-    sh(f"tar -xf {make_busybox_tar(work)} -C {base}")
+    if debootstrap:
+        sh(f"debootstrap --variant=minbase bookworm {base} http://deb.debian.org/debian >/dev/null")
+        sh(f"rm -f {base}/var/cache/apt/archives/*.deb")
+        directories, lines, random_mib = 20, 150_000, 10
+    else:
+        os.makedirs(base)
+        sh(f"tar -xf {make_busybox_tar(work)} -C {base}")
+        directories, lines, random_mib = 200, 1_400_000, 30
     layers.append(base)
     small = os.path.join(work, "l1")
-    if debootstrap:
-        sh(f"debootstrap --variant=minbase bookworm {small} http://deb.debian.org/debian >/dev/null")
-    else:
-        os.makedirs(small)
-        for d in range(200):
-            sub = os.path.join(small, "usr/share/many", f"d{d:03}")
-            os.makedirs(sub)
-            for i in range(100):
-                with open(os.path.join(sub, f"f{i:03}.txt"), "w") as f:
-                    f.write((f"file {d}/{i} " * 40 + "\n") * 8)
+    os.makedirs(small)
+    for d in range(directories):
+        sub = os.path.join(small, "usr/share/many", f"d{d:03}")
+        os.makedirs(sub)
+        for i in range(100):
+            with open(os.path.join(sub, f"f{i:03}.txt"), "w") as f:
+                f.write((f"file {d}/{i} " * 40 + "\n") * 8)
     layers.append(small)
     text = os.path.join(work, "l2")
     os.makedirs(os.path.join(text, "data"))
     words = [("%x" % (i * 2654435761 % 4294967296))[:6] for i in range(4000)]
     with open(os.path.join(text, "data", "corpus.txt"), "w") as f:
-        for i in range(1_400_000):
+        for i in range(lines):
             f.write(" ".join(words[(i * 7 + k * 13) % 4000] for k in range(10)) + "\n")
     layers.append(text)
     noise = os.path.join(work, "l3")
     os.makedirs(os.path.join(noise, "data"))
     with open(os.path.join(noise, "data", "random.bin"), "wb") as f:
-        f.write(os.urandom(30 << 20))
+        f.write(os.urandom(random_mib << 20))
     layers.append(noise)
     return layers
 
@@ -202,7 +207,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bin", default=None, help="directory with berth, berthd, berth-runtime, berth-monitor")
     parser.add_argument("--with-docker", action="store_true", help="install docker.io if needed and pull with a private dockerd")
-    parser.add_argument("--debootstrap", action="store_true", help="a Debian minbase root as the second layer")
+    parser.add_argument("--debootstrap", action="store_true", help="a Debian minbase root (debootstrap) as the base layer")
     args = parser.parse_args()
     if args.bin:
         os.environ["BERTH_BUILD_DIR"] = os.path.abspath(args.bin)
