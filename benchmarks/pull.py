@@ -56,6 +56,7 @@ def make_layers(work, debootstrap):
     layers = []
     base = os.path.join(work, "l0")
     if debootstrap:
+        apt_install("debootstrap", "debootstrap")
         sh(f"debootstrap --variant=minbase bookworm {base} http://deb.debian.org/debian >/dev/null")
         sh(f"rm -f {base}/var/cache/apt/archives/*.deb")
         directories, lines, random_mib = 20, 150_000, 10
@@ -207,7 +208,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bin", default=None, help="directory with berth, berthd, berth-runtime, berth-monitor")
     parser.add_argument("--with-docker", action="store_true", help="install docker.io if needed and pull with a private dockerd")
-    parser.add_argument("--debootstrap", action="store_true", help="a Debian minbase root (debootstrap) as the base layer")
+    parser.add_argument("--debootstrap", action="store_true", help="a Debian minbase root (debootstrap, installed if needed) as the base layer")
     args = parser.parse_args()
     if args.bin:
         os.environ["BERTH_BUILD_DIR"] = os.path.abspath(args.bin)
@@ -283,10 +284,15 @@ def podman_pull(work, image, runs):
             (statistics.median(times), statistics.median(cpus))}
 
 
+def apt_install(program, package):
+    """Installs Debian's `package` unless `program` is on PATH already."""
+    if not shutil.which(program):
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+
+
 def docker_pull(work, image, runs):
     """Cold `docker pull` through a private dockerd (Debian's docker.io)."""
-    if not shutil.which("dockerd"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "docker.io"], check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    apt_install("dockerd", "docker.io")
     times, cpus = [], []
     for i in range(runs):
         fs = FreshFS(work, f"docker-{i}")
