@@ -183,3 +183,28 @@ def test_a_referrers_answer_that_is_not_an_index_is_refused(daemon, hostile, bus
     hostile.put_referrers(repo, subject, json.dumps(listed).encode())
     r = daemon.berth("image", "referrers", "-q", ref)
     assert r.returncode == 0 and r.stdout.decode().split() == ["sha256:" + "a" * 64], text(r)
+
+
+def test_the_referrers_endpoints_through_docker_py(daemon, busybox_tar, workdir, repo, berth_registry):
+    """Berth's two endpoints driven with the Python docker SDK's low-level client: a bad request
+    gets docker's JSON error and 400, a good one the documented shapes."""
+    import docker
+    api = daemon.client().api
+    ref, subject = pushed_image(daemon, busybox_tar, berth_registry.address, repo)
+    url = api._url("/distribution/{0}/referrers", ref)
+    for params, data, message in [({}, b"x", "artifactType is required"),
+                                  ({"artifactType": "text/plain"}, b"", "no artifact content"),
+                                  ({"artifactType": "text plain"}, b"x", "invalid artifactType"),
+                                  ({"artifactType": "text/plain", "annotation": "novalue"}, b"x", "KEY=VALUE")]:
+        with pytest.raises(docker.errors.APIError) as caught:
+            api._result(api._post(url, params=params, data=data), json=True)
+        assert caught.value.status_code == 400 and message in caught.value.explanation, caught.value
+    created = api._result(api._post(url, params={"artifactType": "text/plain", "annotation": "k=v"}, data=b"note"), json=True)
+    descriptor = created["Descriptor"]
+    assert descriptor["artifactType"] == "text/plain" and descriptor["annotations"] == {"k": "v"}
+    listed = api._result(api._get(url), json=True)
+    assert listed["Descriptor"]["digest"] == subject and listed["ReferrersAPI"] is True
+    assert [r["digest"] for r in listed["Referrers"]] == [descriptor["digest"]]
+    with pytest.raises(docker.errors.APIError) as caught:
+        api._result(api._get(api._url("/distribution/{0}/referrers", "Not A Reference!")), json=True)
+    assert caught.value.status_code == 400
