@@ -20,7 +20,9 @@ public enum FileSystem {
     /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path` and
     /// fsyncs the directory. With `durable: false` the fsyncs are skipped: the replacement is
     /// still atomic for every reader and across a crash of the process, but not across a power
-    /// loss — for files regenerated from durable state anyway (a bundle, /etc/hosts).
+    /// loss — for files regenerated from durable state anyway (a bundle, /etc/hosts) and for
+    /// run-time state that means nothing after a power loss (the runtime's and the monitors'
+    /// records under /run: the containers they describe died with the machine).
     public static func writeAtomically(_ path: String, bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)

@@ -65,11 +65,12 @@ public struct StateStore: Sendable {
         chmod(directory(of: id), 0o711)
     }
 
-    /// Writes the record atomically.
+    /// Writes the record atomically (not durably: it describes processes that a power loss
+    /// ends anyway, and fsync would sit on every container's start path).
     public func save(_ record: ContainerRecord) throws {
         let data = try JSONEncoder().encode(record)
         do {
-            try FileSystem.writeAtomically(directory(of: record.id) + "/state.json", bytes: Array(data), mode: 0o600)
+            try FileSystem.writeAtomically(directory(of: record.id) + "/state.json", bytes: Array(data), mode: 0o600, durable: false)
         } catch let error as FileSystemError {
             throw RuntimeError.system(operation: error.operation, errno: error.errno)
         }

@@ -21,7 +21,8 @@ struct ExitStatus: Equatable {
 
 /// `D/exit.json`: `{"exitCode":N,"finishedAt":"<RFC3339Nano>","signal":S|null}`, the monitor's
 /// verdict that the daemon reads after a restart. Written atomically, so its presence means
-/// the whole record is there.
+/// the whole record is there; not durably, as the daemon needs it across its own restarts, not
+/// across a power loss (which ends the container too).
 enum ExitRecord {
     static func json(_ status: ExitStatus, finishedAt: String) -> String {
         let signal = status.signal.map { String($0) } ?? "null"
@@ -29,6 +30,7 @@ enum ExitRecord {
     }
 
     static func write(_ status: ExitStatus, finishedAt: String, directory: String) throws {
-        try FileSystem.writeAtomically(directory + "/exit.json", bytes: Array(json(status, finishedAt: finishedAt).utf8))
+        try FileSystem.writeAtomically(directory + "/exit.json", bytes: Array(json(status, finishedAt: finishedAt).utf8),
+                                       durable: false)
     }
 }

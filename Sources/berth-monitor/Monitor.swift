@@ -63,7 +63,7 @@ struct Monitor {
         if unlink(options.directory + "/exit.json") != 0 && errno != ENOENT {
             throw MonitorError.system(operation: "remove the previous exit.json", errno: errno)
         }
-        try FileSystem.writeAtomically(pidPath, bytes: Array("\(getpid())\n".utf8))
+        try FileSystem.writeAtomically(pidPath, bytes: Array("\(getpid())\n".utf8), durable: false)
         let listener = try UnixSocket.listen(at: attachPath)
         do {
             let command = RuntimeCommand(options: options)
