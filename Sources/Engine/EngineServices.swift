@@ -23,6 +23,8 @@ public struct EngineServices: Sendable {
         for stale in FileSystem.listDirectory(configuration.temporaryRoot) {
             try? FileSystem.removeTree(configuration.temporaryRoot + "/" + stale)
         }
+        Trash.sweep(configuration.trashRoot)
+        Trash.sweep(configuration.execTrashRoot)
         let content = try ContentStore(root: configuration.contentRoot)
         let snapshots = try OverlaySnapshotter(root: configuration.snapshotsRoot)
         try snapshots.removeTemporaryLayers()

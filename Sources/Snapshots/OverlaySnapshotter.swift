@@ -114,8 +114,14 @@ public struct OverlaySnapshotter: Sendable {
 
     /// Removes the container's upper and work dirs. Unmount its rootfs first.
     public func remove(container id: String) throws {
+        try remove(container: id) { try FileSystem.removeTree($0) }
+    }
+
+    /// Hands the directory holding the container's upper and work dirs to `discard`, which must
+    /// take it away (rename or delete it). Unmount its rootfs first.
+    public func remove(container id: String, discard: (String) throws -> Void) throws {
         try validate(id)
-        try wrap("remove", containerDirectory(id)) { try FileSystem.removeTree(containerDirectory(id)) }
+        try wrap("remove", containerDirectory(id)) { try discard(containerDirectory(id)) }
     }
 
     /// Removes `layers/tmp-*` left by unpacks that a crash interrupted. Call once at daemon

