@@ -41,6 +41,7 @@ extension ContainerService {
     public func start(_ reference: String) async throws {
         var record = try resolve(reference)
         guard !record.state.isRunning else { throw EngineError.notModified }
+        cgroupLock.prime()
         let dir = directory(of: record.id)
         let rootfs = dir + "/rootfs"
         let monitorDir = monitorDirectory(of: record.id)

@@ -14,6 +14,7 @@ public actor ContainerService {
     let store: ContainerStoreFile
     let launcher: MonitorLauncher
     let watcher = ExitWatcher()
+    let cgroupLock = CgroupLockPrimer()
     var containers: [String: ContainerRecord] = [:]
     var waiters: [String: [Waiter]] = [:]
     var attachWaiters: [String: [CheckedContinuation<Void, Error>]] = [:]
@@ -73,6 +74,8 @@ public actor ContainerService {
         guard let imageName = requested.Image, !imageName.isEmpty else {
             throw EngineError.invalidParameter("config must name an image")
         }
+        // `run` starts what it creates a few milliseconds later.
+        cgroupLock.prime()
         let image = try await images.resolve(imageName)
         let imageConfig = try await images.config(of: image)
         let name = try requestedName.flatMap { $0.isEmpty ? nil : try ContainerNames.validate($0) } ?? uniqueRandomName()
