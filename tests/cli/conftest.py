@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -94,6 +95,9 @@ def daemon():
     try:
         yield cli
     finally:
+        if proc.poll() is not None:
+            shutil.copy(workdir / "berthd.log", f"/tmp/berthd-died-{proc.pid}.log")
+            sys.stderr.write(f"berthd exited {proc.returncode} on its own; log kept in /tmp/berthd-died-{proc.pid}.log\n")
         for cid in cli("ps", "-aq", "--no-trunc").stdout.decode().split():
             cli("rm", "-f", cid)
         proc.terminate()
@@ -102,6 +106,9 @@ def daemon():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if proc.returncode not in (0, -15, -9):
+            shutil.copy(workdir / "berthd.log", f"/tmp/berthd-died-{proc.pid}.log")
+            sys.stderr.write(f"berthd exited {proc.returncode} on SIGTERM; log kept in /tmp/berthd-died-{proc.pid}.log\n")
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -61,6 +62,7 @@ class Daemon:
         self.default_runtime = default_runtime
         self.proc = None
         self.log_path = os.path.join(self.base, "berthd.log")
+        self.log_kept = False
 
     def start(self):
         log = open(self.log_path, "ab")
@@ -108,6 +110,15 @@ class Daemon:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        if self.proc and self.proc.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL) and not self.log_kept:
+            self.keep_log("before it was stopped")
+
+    def keep_log(self, when):
+        """Copies the log of a daemon that died (to /tmp/berthd-died-<pid>.log) and says so."""
+        self.log_kept = True
+        kept = f"/tmp/berthd-died-{self.proc.pid}.log"
+        shutil.copy(self.log_path, kept)
+        sys.stderr.write(f"berthd exited {self.proc.returncode} {when}; log kept in {kept}\n")
 
     def docker(self, *args, input=None, check=False, timeout=60, env=None):
         """Runs the real docker CLI against this daemon."""
@@ -136,7 +147,10 @@ class Daemon:
             self.docker("import", "-c", 'CMD ["sh"]', "-", tag, input=f.read(), check=True)
 
     def cleanup(self):
-        """Removes every container, stops the daemon, then makes sure nothing is left behind."""
+        """Removes every container, stops the daemon, then makes sure nothing is left behind.
+        A daemon that died on its own has its log kept as /tmp/berthd-died-<pid>.log."""
+        if self.proc and self.proc.poll() is not None and self.proc.returncode not in (0, -signal.SIGKILL):
+            self.keep_log("on its own")
         if self.proc and self.proc.poll() is None:
             ids = self.docker("ps", "-aq", timeout=30).stdout.split()
             if ids:

@@ -65,8 +65,10 @@ public enum ConfigChanges {
 
     /// `K=V K2="v 2"` or the legacy `K V` form.
     static func keyValues(_ text: String, instruction: String) throws -> [(String, String)] {
-        guard !text.isEmpty else { throw EngineError.invalidParameter("\(instruction) requires at least one argument") }
-        if !text.split(separator: " ").first!.contains("=") {
+        guard let first = text.split(separator: " ").first else {
+            throw EngineError.invalidParameter("\(instruction) requires at least one argument")
+        }
+        if !first.contains("=") {
             let parts = text.split(separator: " ", maxSplits: 1)
             return [(String(parts[0]), parts.count > 1 ? String(parts[1]) : "")]
         }

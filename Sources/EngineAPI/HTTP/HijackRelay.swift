@@ -31,9 +31,11 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
         let loop = client.eventLoop
         let relay = NIOLoopBound(self, eventLoop: loop)
         Task {
+            // Completed by the monitor side's answer, or below when connecting fails first (a
+            // monitor that exited meanwhile has no socket any more): never left pending.
+            let acknowledged = loop.makePromise(of: Void.self)
             do {
                 let (path, hello) = try await plan.connect()
-                let acknowledged = loop.makePromise(of: Void.self)
                 let monitor = try await ClientBootstrap(group: loop)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
@@ -52,6 +54,7 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
                 await plan.finished()
                 client.writeAndFlush(ByteBuffer()).whenComplete { _ in client.close(promise: nil) }
             } catch {
+                acknowledged.fail(error)
                 client.close(promise: nil)
             }
         }
