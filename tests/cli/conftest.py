@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from berth_testlib import mounts_under, processes_mentioning  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 BERTH = REPO / ".build" / "debug" / "berth"
 BERTHD = Path(os.environ.get("BERTHD", REPO / ".build" / "debug" / "berthd"))
@@ -110,6 +113,14 @@ def daemon():
             shutil.copy(workdir / "berthd.log", f"/tmp/berthd-died-{proc.pid}.log")
             sys.stderr.write(f"berthd exited {proc.returncode} on SIGTERM; log kept in /tmp/berthd-died-{proc.pid}.log\n")
         log.close()
+        # What a daemon that died could not clean up: monitors and containers, then mounts.
+        for pid in processes_mentioning(str(workdir)):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        for point in sorted(mounts_under(str(workdir)), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
