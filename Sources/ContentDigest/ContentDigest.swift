@@ -4,6 +4,7 @@ import OCI
 
 // SHA-256 through OpenSSL's libcrypto (Debian's libssl-dev): it uses the CPU's SHA extensions,
 // and unlike swift-crypto it does not pull all of Foundation into every binary that hashes.
+// The SHA256_* functions, not EVP: same code, without EVP's ~2 MiB of provider set-up.
 
 extension Digest {
     /// The sha256 digest of `bytes`.
@@ -34,35 +35,29 @@ extension Digest {
 /// Computes a sha256 digest over data fed in pieces, e.g. while streaming a blob to disk.
 /// A reference type: copies share one running hash. Used by one task at a time.
 public final class DigestHasher {
-    private let context: OpaquePointer
+    private let context: UnsafeMutablePointer<SHA256_CTX>
     /// Bytes fed so far.
     public private(set) var count: Int64 = 0
 
     public init() {
-        // EVP_MD_CTX_new fails only when memory is exhausted, where nothing can continue.
-        guard let context = EVP_MD_CTX_new() else { fatalError("out of memory allocating a SHA-256 context") }
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-        self.context = context
+        context = .allocate(capacity: 1)
+        SHA256_Init(context)
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    deinit { context.deallocate() }
 
     /// Feeds the next piece of the content.
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        EVP_DigestUpdate(context, base, bytes.count)
+        SHA256_Update(context, base, bytes.count)
         count += Int64(bytes.count)
     }
 
     /// The digest of everything fed so far; more may be fed afterwards.
     public func finalize() -> Digest {
         var output = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        if let copy = EVP_MD_CTX_new() {
-            EVP_MD_CTX_copy_ex(copy, context)
-            EVP_DigestFinal_ex(copy, &output, &length)
-            EVP_MD_CTX_free(copy)
-        }
+        var copy = context.pointee
+        SHA256_Final(&output, &copy)
         return Digest(sha256Hash: output)
     }
 }

@@ -42,6 +42,19 @@ import Testing
 @Suite struct DigestTests {
     @Test func sha256OfKnownInput() {
         #expect(Digest.sha256(of: Array("".utf8)).encoded == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Digest.sha256(of: Array("abc".utf8)).encoded == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func hasherFedInPiecesMatchesOneShotAndKeepsGoingAfterFinalize() {
+        // FIPS 180-2's two-block message, fed 1 byte, then 7, then the rest.
+        let message = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        let hasher = DigestHasher()
+        message[0..<1].withUnsafeBytes { hasher.update($0) }
+        #expect(hasher.finalize() == Digest.sha256(of: Array("a".utf8)))
+        message[1..<8].withUnsafeBytes { hasher.update($0) }
+        message[8...].withUnsafeBytes { hasher.update($0) }
+        #expect(hasher.finalize().encoded == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(hasher.count == Int64(message.count))
     }
 
     @Test(arguments: ["sha256:abc", "sha256:" + String(repeating: "A", count: 64), "nocolon", "sha256:../../etc/passwd", ":x"])
