@@ -126,6 +126,21 @@ def test_attach_and_list_referrers(daemon, busybox_tar, workdir, repo, target):
     assert sorted(r.stdout.decode().split()) == sorted({sbom_digest, signature_digest, again})
 
 
+def test_attach_reads_the_file_from_stdin(daemon, busybox_tar, repo, berth_registry):
+    host = berth_registry.address
+    ref, subject = pushed_image(daemon, busybox_tar, host, repo)
+    content = b"signed by nobody\n"
+    r = daemon.berth("image", "attach", "--artifact-type", SIGNATURE_TYPE, ref, "-", input=content)
+    assert r.returncode == 0, text(r)
+    digest = r.stdout.decode().strip()
+    status, manifest = get_json(f"http://{host}/v2/{repo}/manifests/{digest}", OCI_MANIFEST)
+    assert status == 200 and manifest["subject"]["digest"] == subject
+    [layer] = manifest["layers"]
+    assert "annotations" not in layer, "stdin has no file name to title the layer with"
+    status, _, body = http_request(f"http://{host}/v2/{repo}/blobs/{layer['digest']}")
+    assert status == 200 and body == content
+
+
 def test_an_image_without_referrers_lists_none(daemon, busybox_tar, repo, target):
     host, _ = target
     ref, _ = pushed_image(daemon, busybox_tar, host, repo)
