@@ -6,14 +6,23 @@ public enum HumanSize {
     /// Decimal units and three significant digits, like `HumanSize`: `4261550` → `4.26MB`,
     /// `999` → `999B`, `1000` → `1kB`.
     public static func decimal(_ bytes: Int64) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+        scaled(bytes, base: 1000, units: ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"], precision: 3)
+    }
+
+    /// Binary units and four significant digits, like `BytesSize`: `8183607296` → `7.622GiB`.
+    public static func binary(_ bytes: Int64) -> String {
+        scaled(bytes, base: 1024, units: ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"], precision: 4)
+    }
+
+    /// `bytes` divided by `base` until below it (or out of units), with the unit reached.
+    private static func scaled(_ bytes: Int64, base: Double, units: [String], precision: Int) -> String {
         var size = Double(bytes)
         var index = 0
-        while size >= 1000 && index < units.count - 1 {
-            size /= 1000
+        while size >= base && index < units.count - 1 {
+            size /= base
             index += 1
         }
-        return formatG(size, precision: 3) + units[index]
+        return formatG(size, precision: precision) + units[index]
     }
 
     /// `%.{precision}g`, as Go's `fmt` and C's `printf` both print it.

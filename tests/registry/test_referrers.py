@@ -159,6 +159,10 @@ def test_attach_to_an_image_that_is_not_there(daemon, workdir, repo, target):
     assert "manifest unknown" in r.stderr.decode().lower() or "not found" in r.stderr.decode().lower(), text(r)
     status, _, _ = http_request(f"http://{host}/v2/{repo}/tags/list")
     assert status == 404, "the failed attach left something in the repository"
+    r = daemon.berth("image", "referrers", f"{host}/{repo}:missing")
+    assert r.returncode != 0 and "manifest unknown" in r.stderr.decode().lower(), text(r)
+    r = daemon.berth("image", "referrers", "Not A Reference!")
+    assert r.returncode != 0 and "invalid reference format" in r.stderr.decode(), text(r)
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -33,6 +33,15 @@ def busybox_layout(directory, rootfs_tar):
     return descriptor["digest"]
 
 
+
+def assert_pulls_and_runs(daemon, image, digest):
+    """`berth pull` of `image` records the registry's manifest digest, and the image runs."""
+    daemon.berth("pull", image, check=True, timeout=120)
+    assert digest in daemon.berth("image", "inspect", "-f", "{{json .RepoDigests}}", image, check=True).stdout.decode()
+    out = daemon.berth("run", "--rm", image, "echo", "pulled", check=True).stdout.decode()
+    assert out.strip() == "pulled"
+
+
 def test_berth_pulls_from_berth_registry_and_runs(server, tmp_path):
     if os.getuid() != 0:
         pytest.skip("berthd needs root")
@@ -42,10 +51,7 @@ def test_berth_pulls_from_berth_registry_and_runs(server, tmp_path):
     daemon = Daemon()
     try:
         daemon.start()
-        daemon.berth("pull", image, check=True, timeout=120)
-        assert digest in daemon.berth("image", "inspect", "-f", "{{json .RepoDigests}}", image, check=True).stdout.decode()
-        out = daemon.berth("run", "--rm", image, "echo", "pulled from berth-registry", check=True).stdout.decode()
-        assert out.strip() == "pulled from berth-registry"
+        assert_pulls_and_runs(daemon, image, digest)
     finally:
         daemon.cleanup()
 
@@ -65,10 +71,7 @@ def test_berth_pulls_over_tls_from_an_insecure_registry_address(tmp_path):
         image = f"{server.address}/secure/busybox:v1"
         skopeo("copy", "--dest-tls-verify=false", f"oci:{tmp_path / 'layout'}:latest", f"docker://{image}")
         daemon.start()
-        daemon.berth("pull", image, check=True, timeout=120)
-        assert digest in daemon.berth("image", "inspect", "-f", "{{json .RepoDigests}}", image, check=True).stdout.decode()
-        out = daemon.berth("run", "--rm", image, "echo", "over tls", check=True).stdout.decode()
-        assert out.strip() == "over tls"
+        assert_pulls_and_runs(daemon, image, digest)
     finally:
         daemon.cleanup()
         server.stop()

@@ -40,14 +40,7 @@ enum ByteSize {
     /// Formats a size with binary units and four significant digits, like `BytesSize`:
     /// `8183607296` → `7.622GiB`.
     static func binarySize(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
-        var size = Double(bytes)
-        var index = 0
-        while size >= 1024 && index < units.count - 1 {
-            size /= 1024
-            index += 1
-        }
-        return formatG(size, precision: 4) + units[index]
+        HumanSize.binary(bytes)
     }
 
     static func formatG(_ value: Double, precision: Int) -> String {
