@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
 
         .target(name: "BerthSystem", dependencies: ["CBerthSys"]),
         .target(name: "OCI"),
@@ -32,7 +33,7 @@ let package = Package(
         .target(name: "ContentStore", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CBerthSys"]),
         .target(name: "LayerArchive", dependencies: ["OCI", "ContentDigest", "BerthSystem", "CArchive", "CIsal", "CBerthSys"]),
         .target(name: "Snapshots", dependencies: ["OCI", "ContentDigest", "BerthSystem", "LayerArchive", "CBerthSys"]),
-        .target(name: "Runtime", dependencies: ["OCI", "BerthSystem", "CBerthSys"]),
+        .target(name: "Runtime", dependencies: ["OCI", "BerthSystem", "CBerthSys", "CSeccomp"]),
         .target(name: "Registry", dependencies: [
             "OCI", "ContentDigest", "ContentStore", "BerthSystem",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -84,7 +85,7 @@ let package = Package(
         .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "OCI", "ContentDigest"]),
         .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "ContentDigest", "CArchive"]),
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI", "ContentDigest"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "BerthSystem"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "RegistryServer", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),

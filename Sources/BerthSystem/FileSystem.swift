@@ -1,3 +1,4 @@
+import CBerthSys
 import Glibc
 
 /// Plain file-system operations shared by the store, the snapshotter, the engine and the
@@ -63,8 +64,37 @@ public enum FileSystem {
         return try readAll(fd)
     }
 
-    /// Everything readable from `fd` until end of file.
-    public static func readAll(_ fd: Int32) throws -> [UInt8] {
+    /// The content of the regular file `path` inside the directory tree `root`, resolved as if
+    /// `root` were `/` (a symbolic link in the tree cannot lead outside it), opened without
+    /// blocking and without following a final link. Throws when the path is missing, is not a
+    /// regular file (a FIFO, a device, a directory, a link) or holds more than `limit` bytes,
+    /// so a hostile tree can neither hang nor exhaust the reader.
+    public static func readRegularFile(_ path: String, inRoot root: String, limit: Int) throws -> [UInt8] {
+        let rootFD = open(root, berth_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw FileSystemError(operation: "open \(root)", errno: errno) }
+        defer { close(rootFD) }
+        let flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC
+        let fd = berth_openat2(rootFD, path, UInt64(flags), 0, UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
+        guard fd >= 0 else { throw FileSystemError(operation: "open \(path)", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileSystemError(operation: "stat \(path)", errno: errno) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw FileSystemError(operation: "read \(path) (not a regular file)", errno: EINVAL) }
+        let bytes = try readAll(fd, limit: limit + 1)
+        guard bytes.count <= limit else { throw FileSystemError(operation: "read \(path) (larger than \(limit) bytes)", errno: EFBIG) }
+        return bytes
+    }
+
+    /// Writes everything cached of the file system holding `path` to disk (syncfs(2)).
+    public static func syncFileSystem(containing path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystemError(operation: "open \(path)", errno: errno) }
+        defer { close(fd) }
+        guard berth_syncfs(fd) == 0 else { throw FileSystemError(operation: "sync the file system of \(path)", errno: errno) }
+    }
+
+    /// Everything readable from `fd` until end of file, or its first `limit` bytes.
+    public static func readAll(_ fd: Int32, limit: Int = .max) throws -> [UInt8] {
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -74,7 +104,8 @@ public enum FileSystem {
                 throw FileSystemError(operation: "read", errno: errno)
             }
             if n == 0 { return result }
-            result.append(contentsOf: buffer[0..<n])
+            result.append(contentsOf: buffer[0..<min(n, limit - result.count)])
+            if result.count >= limit { return result }
         }
     }
 

@@ -84,6 +84,8 @@ private final class TreeWalker {
             let path = prefix.isEmpty ? name : prefix + [0x2f] + name
             var st = stat()
             guard withCString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                // Removed since the directory was listed (a running container): not in the layer.
+                if errno == ENOENT { continue }
                 throw LayerError.fileSystem(entry: displayName(path), operation: "stat", errno: errno)
             }
             let type = st.st_mode & S_IFMT
@@ -131,19 +133,27 @@ private final class TreeWalker {
     }
 
     private func writeFile(_ dir: Int32, _ name: [UInt8], path: [UInt8], status st: stat, entry: OpaquePointer) throws {
-        if st.st_nlink > 1 {
-            let key = HardlinkKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-            if let first = links[key] {
-                withCString(first) { archive_entry_copy_hardlink(entry, $0) }
-                archive_entry_set_size(entry, 0)
-                return try sink.writeHeader(entry)
-            }
-            links[key] = path
+        let key = HardlinkKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        if st.st_nlink > 1, let first = links[key] {
+            withCString(first) { archive_entry_copy_hardlink(entry, $0) }
+            archive_entry_set_size(entry, 0)
+            return try sink.writeHeader(entry)
         }
         archive_entry_set_size(entry, la_int64_t(st.st_size))
-        let fd = withCString(name) { openat(dir, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        // The tree may belong to a running container, which can swap the file for a FIFO (an
+        // open that blocks), a device node (host bytes in the layer) or a link after the stat:
+        // open without blocking or following, then check the descriptor is the file stat saw.
+        let fd = withCString(name) { openat(dir, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        // Removed since the stat: not in the layer.
+        if fd < 0 && errno == ENOENT { return }
         guard fd >= 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "open file", errno: errno) }
         defer { close(fd) }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "stat file", errno: errno) }
+        guard opened.st_mode & S_IFMT == S_IFREG, opened.st_ino == st.st_ino, opened.st_dev == st.st_dev else {
+            throw LayerError.changedWhileReading(entry: displayName(path))
+        }
+        if st.st_nlink > 1 { links[key] = path }
         try sink.writeHeader(entry)
         var remaining = Int64(st.st_size)
         while remaining > 0 {

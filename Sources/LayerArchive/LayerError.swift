@@ -35,6 +35,9 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
     case fileSystem(entry: String, operation: String, errno: Int32)
     /// Writing the output archive failed.
     case writeFailed(path: String, reason: String)
+    /// A file of a tree being archived was replaced (by another file, a FIFO, a device or a
+    /// link) between reading its metadata and opening it: a running container changed it.
+    case changedWhileReading(entry: String)
 
     /// The failure as one sentence naming the entry or path to look at.
     public var description: String {
@@ -69,6 +72,8 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(operation) for layer entry \"\(entry)\" failed: \(String(cString: strerror(code)))"
         case let .writeFailed(path, reason):
             return "cannot write layer \(path): \(reason)"
+        case let .changedWhileReading(entry):
+            return "\"\(entry)\" was replaced while the layer was being written (the container changed it); try again, or pause the container"
         }
     }
 }

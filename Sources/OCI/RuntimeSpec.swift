@@ -201,6 +201,10 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var limit: Int64?
         public var reservation: Int64?
         public var swap: Int64?
+        /// 0–100, the kernel's memory.swappiness for this cgroup (cgroup v1 only).
+        public var swappiness: UInt64?
+        /// Processes over the limit wait instead of being killed (cgroup v1's oom_control).
+        public var disableOOMKiller: Bool?
         public init(limit: Int64? = nil, swap: Int64? = nil) { self.limit = limit; self.swap = swap }
     }
 
@@ -222,6 +226,12 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var defaultErrnoRet: UInt32?
         public var architectures: [String]?
         public var syscalls: [SyscallRule]?
+        public init(defaultAction: String, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil, syscalls: [SyscallRule]? = nil) {
+            self.defaultAction = defaultAction
+            self.defaultErrnoRet = defaultErrnoRet
+            self.architectures = architectures
+            self.syscalls = syscalls
+        }
     }
 
     public struct SyscallRule: Codable, Sendable, Equatable {
@@ -229,6 +239,12 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var action: String
         public var errnoRet: UInt32?
         public var args: [SyscallArg]?
+        public init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SyscallArg]? = nil) {
+            self.names = names
+            self.action = action
+            self.errnoRet = errnoRet
+            self.args = args
+        }
     }
 
     public struct SyscallArg: Codable, Sendable, Equatable {
@@ -236,6 +252,12 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var value: UInt64
         public var valueTwo: UInt64?
         public var op: String
+        public init(index: UInt32, value: UInt64, valueTwo: UInt64? = nil, op: String) {
+            self.index = index
+            self.value = value
+            self.valueTwo = valueTwo
+            self.op = op
+        }
     }
 }
 

@@ -79,5 +79,16 @@ struct CapabilitySets: Equatable {
         }
     }
 
+    /// The bit of CAP_SYS_ADMIN.
+    static let sysAdmin: UInt64 = 1 << 21
+
+    /// These sets with `mask` added to effective and permitted.
+    func retaining(_ mask: UInt64) -> CapabilitySets {
+        var copy = self
+        copy.effective |= mask
+        copy.permitted |= mask
+        return copy
+    }
+
     static func name(of cap: Int) -> String { cap < names.count ? names[cap] : "\(cap)" }
 }

@@ -5,16 +5,26 @@ enum CgroupResources {
     /// Devices every container may use whatever its rules say, as runc allows them: mknod of
     /// any node, the default devices (null, zero, full, random, urandom, tty, console, ptmx)
     /// and the pseudo-terminals (major 136).
-    static let implicitDeviceRules: [String] = [
-        "c *:* m", "b *:* m",
-        "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+    static let implicitDeviceRules: [RuntimeSpec.DeviceRule] = [
+        .init(allow: true, type: "c", access: "m"), .init(allow: true, type: "b", access: "m"),
+        .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"), .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),
+        .init(allow: true, type: "c", major: 1, minor: 7, access: "rwm"), .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm"),
+        .init(allow: true, type: "c", major: 1, minor: 9, access: "rwm"), .init(allow: true, type: "c", major: 5, minor: 0, access: "rwm"),
+        .init(allow: true, type: "c", major: 5, minor: 1, access: "rwm"), .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),
+        .init(allow: true, type: "c", major: 136, access: "rwm"),
     ]
 
     /// cgroup v1: each resource goes to the hierarchy with its controller.
     static func applyV1(_ resources: RuntimeSpec.Resources, directory: (String) -> String?) throws {
         if let memory = resources.memory, let dir = directory("memory") {
             if let limit = memory.limit { try CgroupFile.write(dir + "/memory.limit_in_bytes", "\(limit)") }
+            if let swappiness = memory.swappiness {
+                guard swappiness <= 100 else {
+                    throw RuntimeError.invalidConfig("linux.resources.memory.swappiness \(swappiness) is not between 0 and 100")
+                }
+                try CgroupFile.write(dir + "/memory.swappiness", "\(swappiness)")
+            }
+            if memory.disableOOMKiller == true { try CgroupFile.write(dir + "/memory.oom_control", "1") }
             if let reservation = memory.reservation { try CgroupFile.write(dir + "/memory.soft_limit_in_bytes", "\(reservation)") }
             if let swap = memory.swap {
                 let file = dir + "/memory.memsw.limit_in_bytes"
@@ -43,13 +53,14 @@ enum CgroupResources {
                 try CgroupFile.write(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), deviceRule(rule))
             }
             for rule in implicitDeviceRules {
-                try CgroupFile.write(dir + "/devices.allow", rule)
+                try CgroupFile.write(dir + "/devices.allow", deviceRule(rule))
             }
         }
     }
 
-    /// cgroup v2: one directory with every controller. Device rules need an eBPF program on v2
-    /// and are not applied.
+    /// cgroup v2: one directory with every controller. Device rules are an eBPF program
+    /// (`DeviceFilter`), attached by `ContainerCgroup.create`. v2 has no per-cgroup swappiness
+    /// and no switch for the OOM killer; as runc, those two are left to the kernel's defaults.
     static func applyV2(_ resources: RuntimeSpec.Resources, to dir: String) throws {
         if let memory = resources.memory {
             if let limit = memory.limit { try CgroupFile.write(dir + "/memory.max", limit > 0 ? "\(limit)" : "max") }

@@ -34,12 +34,17 @@ struct ContainerCgroup {
 
     var paths: [String] { directories.map(\.path) }
 
-    /// Creates the directories and applies `resources`.
+    /// Creates the directories and applies `resources`. Device rules go to the v1 `devices`
+    /// controller where it is mounted and, as an eBPF program, to the cgroup2 directory
+    /// wherever there is one (on a hybrid machine both apply, and each alone denies).
     func create(resources: RuntimeSpec.Resources?) throws {
         for (hierarchy, path) in directories {
             try makeDirectory(path, in: hierarchy)
         }
         guard let resources else { return }
+        if let rules = resources.devices, let unified = directories.first(where: { $0.hierarchy.isUnified })?.path {
+            try DeviceFilter(rules, implicit: CgroupResources.implicitDeviceRules).attach(to: unified)
+        }
         if layout.isPureV2 {
             try CgroupResources.applyV2(resources, to: directories.first?.path ?? "")
         } else {

@@ -16,7 +16,10 @@ struct ContainerInit {
     let stateDirectory: Int32
     /// Descriptors 3… passed on to the container (`--preserve-fds`).
     let preservedDescriptors: Int
-    let seccomp: Seccomp?
+    let seccomp: SeccompFilter?
+    /// Join a new anonymous session keyring (keys are not namespaced: without this the
+    /// container would share the caller's session keyring).
+    let newKeyring: Bool
 
     static let prSetDumpable: Int32 = 4
     static let prSetParentDeathSignal: Int32 = 1
@@ -33,10 +36,13 @@ struct ContainerInit {
         guard fifo >= 0 else { ContainerInit.die("open exec fifo: \(String(cString: strerror(errno)))") }
         var byte: UInt8 = 0x30
         guard write(fifo, &byte, 1) == 1 else { ContainerInit.die("write exec fifo: \(String(cString: strerror(errno)))") }
-        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors)
+        let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors, seccomp: seccomp)
         let failure: RuntimeError
         do {
-            failure = setup.exec(try setup.resolveExecutable())
+            let command = setup.command(at: try setup.resolveExecutable())
+            // The filter goes on last, so nothing the runtime does depends on what it allows.
+            try setup.lockDown()
+            failure = command.exec()
         } catch let error as RuntimeError {
             failure = error
         } catch {
@@ -51,11 +57,13 @@ struct ContainerInit {
         // Die with the runtime while it still waits for us (cleared once we report ready). Had it
         // died before this, waiting for `go` notices the closed channel.
         _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
-        // The parent's write to cgroup.procs waits for an RCU grace period on cgroup v1 (~10 ms);
-        // the mounts proceed meanwhile, and init waits for `go` before anything that depends on
-        // its cgroup (the cgroup namespace) or that runs code of the container.
-        if plan.unshareCgroup { try awaitCgroup() }
+        // In its cgroup before any set-up, so every limit (memory, pids, devices) applies to all
+        // of it and nothing of the container is charged to the runtime's cgroup.
+        try awaitCgroup()
         try NamespacePlan.join(plan.openJoins())
+        if newKeyring {
+            try check(berth_join_session_keyring(nil) < 0 ? -1 : 0, "join a new session keyring")
+        }
         if let hostname = bundle.spec.hostname, !hostname.isEmpty {
             try check(sethostname(hostname, hostname.utf8.count), "set hostname \(hostname)")
         }
@@ -65,7 +73,6 @@ struct ContainerInit {
         let rootfs = RootFilesystem(spec: bundle.spec, bundle: bundle, cgroup: cgroup, cgroupNamespace: plan.unshareCgroup)
         try rootfs.prepare()
         try rootfs.pivot()
-        if !plan.unshareCgroup { try awaitCgroup() }
         if process.terminal == true, let socket = consoleSocket {
             try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
         }

@@ -7,8 +7,11 @@ extension ContainerRuntime {
     /// system, user and capabilities. Returns once init waits on the exec fifo for `start`
     /// (and the command is known to exist), with init's pid. On failure nothing is left behind.
     /// Descriptors 3 to 3+`preserveFDs`-1 are passed on to the container; no others are.
+    /// With `newKeyring` (runc's default; `--no-new-keyring` turns it off) init joins a new
+    /// anonymous session keyring, so the container cannot reach the caller's keys.
     @discardableResult
-    public func create(id: String, bundlePath: String, consoleSocket: String? = nil, pidFile: String? = nil, preserveFDs: Int = 0) throws -> Int32 {
+    public func create(id: String, bundlePath: String, consoleSocket: String? = nil, pidFile: String? = nil, preserveFDs: Int = 0,
+                       newKeyring: Bool = true) throws -> Int32 {
         try StateStore.validate(id: id)
         let bundle = try Bundle(path: bundlePath)
         guard let process = bundle.spec.process else {
@@ -23,7 +26,7 @@ extension ContainerRuntime {
         try store.makeDirectory(for: id)
         do {
             let pid = try spawnInit(id: id, bundle: bundle, process: process, plan: plan, cgroup: cgroup,
-                                    consoleSocket: consoleSocket, preserveFDs: preserveFDs)
+                                    consoleSocket: consoleSocket, preserveFDs: preserveFDs, newKeyring: newKeyring)
             guard let info = ProcessInfo(pid: pid) else {
                 throw RuntimeError.initDied("process \(pid) vanished after set-up")
             }
@@ -46,11 +49,11 @@ extension ContainerRuntime {
     }
 
     private func spawnInit(id: String, bundle: Bundle, process: RuntimeSpec.Process, plan: NamespacePlan,
-                           cgroup: ContainerCgroup, consoleSocket: String?, preserveFDs: Int) throws -> Int32 {
+                           cgroup: ContainerCgroup, consoleSocket: String?, preserveFDs: Int, newKeyring: Bool) throws -> Int32 {
         let fifo = store.fifoPath(of: id)
         try check(mkfifo(fifo, 0o622), "create \(fifo)")
         try check(chmod(fifo, 0o622), "set the mode of \(fifo)")
-        let seccomp = try Seccomp(bundle.spec.linux?.seccomp)
+        let seccomp = try seccompCompiler.filter(for: bundle.spec.linux?.seccomp)
         let stateDirectory = try check(open(store.directory(of: id), O_PATH | O_DIRECTORY | O_CLOEXEC), "open the state directory")
         defer { close(stateDirectory) }
         try cgroup.create(resources: bundle.spec.linux?.resources)
@@ -63,7 +66,7 @@ extension ContainerRuntime {
         if pid == 0 {
             parent.close()
             ContainerInit(bundle: bundle, process: process, plan: plan, cgroup: cgroup, channel: child,
-                          consoleSocket: console, stateDirectory: stateDirectory, preservedDescriptors: preserveFDs, seccomp: seccomp).run()
+                          consoleSocket: console, stateDirectory: stateDirectory, preservedDescriptors: preserveFDs, seccomp: seccomp, newKeyring: newKeyring).run()
         }
         child.close()
         guard pid > 0 else { throw RuntimeError.errno("create the container's namespaces (clone)") }
@@ -119,15 +122,16 @@ extension ContainerRuntime {
         }
         unlink(fifoPath)
         if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststart {
-            try Hooks.run(hooks, phase: "poststart", state: store.state(of: record))
+            Hooks.runWarning(hooks, phase: "poststart", state: store.state(of: record))
         }
     }
 
     /// create + start. Detached, returns 0 once started; otherwise waits, forwarding signals,
     /// deletes the container and returns its exit status (128+N when killed by signal N).
     public func run(id: String, bundlePath: String, consoleSocket: String? = nil, pidFile: String? = nil,
-                    preserveFDs: Int = 0, detach: Bool = false) throws -> Int32 {
-        let pid = try create(id: id, bundlePath: bundlePath, consoleSocket: consoleSocket, pidFile: pidFile, preserveFDs: preserveFDs)
+                    preserveFDs: Int = 0, newKeyring: Bool = true, detach: Bool = false) throws -> Int32 {
+        let pid = try create(id: id, bundlePath: bundlePath, consoleSocket: consoleSocket, pidFile: pidFile, preserveFDs: preserveFDs,
+                             newKeyring: newKeyring)
         do {
             try start(id: id)
         } catch {

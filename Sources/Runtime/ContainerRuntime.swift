@@ -15,6 +15,10 @@ public struct ContainerRuntime {
         store = StateStore(root: root)
     }
 
+    /// Compiles seccomp profiles, keeping the filters under `<root>/~seccomp` (`~` cannot
+    /// occur in a container ID).
+    var seccompCompiler: SeccompCompiler { SeccompCompiler(cacheDirectory: store.root + "/~seccomp") }
+
     /// The OCI state of container `id`.
     public func state(id: String) throws -> RuntimeState {
         store.state(of: try store.load(id))
@@ -69,7 +73,7 @@ public struct ContainerRuntime {
         if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststop {
             var state = store.state(of: record)
             state.status = ContainerStatus.stopped.rawValue
-            try Hooks.run(hooks, phase: "poststop", state: state)
+            Hooks.runWarning(hooks, phase: "poststop", state: state)
         }
     }
 

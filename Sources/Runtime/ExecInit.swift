@@ -13,14 +13,14 @@ struct ExecInit {
     /// Descriptors 3… passed on to the process (`--preserve-fds`).
     let preservedDescriptors: Int
     /// The container's seccomp profile, which exec'd processes get too.
-    let seccomp: Seccomp?
+    let seccomp: SeccompFilter?
 
     func run() -> Never {
         let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors, seccomp: seccomp)
         do {
             _ = berth_prctl(ContainerInit.prSetDumpable, 0, 0, 0, 0)
             _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
-                guard channel.receive() == .go else { _exit(1) }
+            guard channel.receive() == .go else { _exit(1) }
             try NamespacePlan.join(namespaces)
             if process.terminal == true, let socket = consoleSocket {
                 try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: false)
@@ -28,10 +28,11 @@ struct ExecInit {
             try setup.applyRlimits()
             try setup.closeInheritedDescriptors()
             try setup.becomeUser()
-            let path = try setup.resolveExecutable()
+            let command = setup.command(at: try setup.resolveExecutable())
             // `exec -d` returns once we run; the process must outlive it.
             _ = berth_prctl(ContainerInit.prSetParentDeathSignal, 0, 0, 0, 0)
-            let failure = setup.exec(path)
+            try setup.lockDown()
+            let failure = command.exec()
             channel.send(.error("\(failure)"))
         } catch {
             channel.send(.error("\(error)"))

@@ -8,6 +8,21 @@ import OCI
 /// Hooks": prestart, createRuntime, poststart, poststop), each with the container's state
 /// JSON on stdin, in order, killing one that outlives its `timeout`.
 enum Hooks {
+    /// Runs the hooks of a phase whose failure the spec makes a warning (poststart,
+    /// poststop: "the runtime MUST log a warning, but the remaining hooks and lifecycle
+    /// continue"): every hook runs, each failure is written to stderr.
+    static func runWarning(_ hooks: [RuntimeSpec.Hook]?, phase: String, state: RuntimeState) {
+        guard let hooks, !hooks.isEmpty else { return }
+        for hook in hooks {
+            do {
+                try run([hook], phase: phase, state: state)
+            } catch {
+                let line = Array("berth-runtime: warning: \(error)\n".utf8)
+                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
     /// Runs `hooks` of `phase`; the first failure throws `hookFailed`.
     static func run(_ hooks: [RuntimeSpec.Hook]?, phase: String, state: RuntimeState) throws {
         guard let hooks, !hooks.isEmpty else { return }

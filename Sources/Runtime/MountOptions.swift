@@ -28,6 +28,10 @@ struct MountOptions: Equatable {
     var flags: UInt = 0
     var propagation: [UInt] = []
     var data: [String] = []
+    /// `MOUNT_ATTR_*` bits the recursive options (`rro`, `rnosuid`, `rnodev`, `rnoexec`) set on
+    /// the mount and every mount below it, and the ones `rrw`, `rsuid`, `rdev`, `rexec` clear.
+    var recursiveSet: UInt64 = 0
+    var recursiveClear: UInt64 = 0
 
     var isBind: Bool { flags & MountFlag.bind != 0 }
     var dataString: String? { data.isEmpty ? nil : data.joined(separator: ",") }
@@ -56,9 +60,18 @@ struct MountOptions: Equatable {
         "unbindable": MountFlag.unbindable, "runbindable": MountFlag.unbindable | MountFlag.recursive,
     ]
 
+    /// runc's recursive mount attributes (mount_setattr(2) with AT_RECURSIVE).
+    private static let recursiveAttributes: [String: (set: UInt64, clear: UInt64)] = [
+        "rro": (0x1, 0), "rnosuid": (0x2, 0), "rnodev": (0x4, 0), "rnoexec": (0x8, 0),
+        "rrw": (0, 0x1), "rsuid": (0, 0x2), "rdev": (0, 0x4), "rexec": (0, 0x8),
+    ]
+
     init(_ options: [String]) {
         for option in options {
-            if let flag = MountOptions.setting[option] {
+            if let attribute = MountOptions.recursiveAttributes[option] {
+                recursiveSet = (recursiveSet | attribute.set) & ~attribute.clear
+                recursiveClear = (recursiveClear | attribute.clear) & ~attribute.set
+            } else if let flag = MountOptions.setting[option] {
                 flags |= flag
             } else if let flag = MountOptions.clearing[option] {
                 flags &= ~flag

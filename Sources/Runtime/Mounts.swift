@@ -1,3 +1,4 @@
+import CBerthSys
 import Glibc
 import OCI
 
@@ -49,6 +50,14 @@ struct Mounts {
         let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
         try bindMount(source, to: destination, as: isDirectory ? .directory : .file,
                       recursive: options.flags & MountFlag.recursive != 0, remountFlags: options.remountFlags)
+        if options.recursiveSet != 0 || options.recursiveClear != 0 {
+            // `rro`: the submounts of an rbind become read-only too (a plain `ro` remount
+            // reaches only the top one, leaving e.g. `-v /:/host:ro`'s submounts writable).
+            let mounted = try root.open(destination)
+            defer { close(mounted) }
+            try check(berth_mount_setattr_recursive(mounted, options.recursiveSet, options.recursiveClear),
+                      "set recursive mount attributes on \(destination)")
+        }
     }
 
     /// Binds a host path onto `destination` and applies `remountFlags` (ro, nosuid, …) with a

@@ -10,8 +10,8 @@ struct ProcessSetup {
     let process: RuntimeSpec.Process
     /// How many descriptors from 3 up the caller passes on deliberately (`--preserve-fds`).
     var preservedDescriptors = 0
-    /// The container's seccomp profile, installed as late as the kernel allows.
-    var seccomp: Seccomp?
+    /// The container's compiled seccomp filter, installed by `lockDown()`.
+    var seccomp: SeccompFilter?
 
     private static let rlimitNumbers: [String: Int32] = [
         "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
@@ -47,13 +47,11 @@ struct ProcessSetup {
     }
 
     /// Drops the bounding set, switches to `process.user` (always calling setgroups, with an
-    /// empty list when there are no additional groups), enters `cwd`, then sets the other
-    /// capability sets and no_new_privs, and installs the seccomp filter: last when
-    /// no_new_privs allows it unprivileged, else first, while CAP_SYS_ADMIN is still held.
+    /// empty list when there are no additional groups), enters `cwd` and sets the other
+    /// capability sets. When a seccomp filter is still to be installed without no_new_privs,
+    /// CAP_SYS_ADMIN stays effective until `lockDown()`, which the kernel needs for it.
     func becomeUser() throws {
         let capabilities = try CapabilitySets(process.capabilities)
-        let noNewPrivileges = process.noNewPrivileges == true
-        if let seccomp, !noNewPrivileges { try seccomp.install() }
         try capabilities.dropBoundingSet()
         try check(berth_prctl(ProcessSetup.prSetKeepCaps, 1, 0, 0, 0), "keep capabilities across the user switch")
         let groups = (process.user.additionalGids ?? []).map { gid_t($0) }
@@ -62,12 +60,26 @@ struct ProcessSetup {
         try check(setuid(process.user.uid), "set user ID \(process.user.uid)")
         try check(berth_prctl(ProcessSetup.prSetKeepCaps, 0, 0, 0, 0), "clear keep-capabilities")
         try enterWorkingDirectory()
-        try capabilities.apply()
-        if noNewPrivileges {
-            try check(berth_prctl(ProcessSetup.prSetNoNewPrivs, 1, 0, 0, 0), "set no_new_privs")
-            if let seccomp { try seccomp.install() }
+        if seccomp != nil && process.noNewPrivileges != true {
+            try capabilities.retaining(CapabilitySets.sysAdmin).apply()
+        } else {
+            try capabilities.apply()
         }
         umask(mode_t(process.user.umask ?? 0o022))
+    }
+
+    /// The last steps before `execve`: no_new_privs and the seccomp filter. With no_new_privs
+    /// the filter is the very last system call; without it, only the final `capset` (and the
+    /// ambient `prctl`s) that give up CAP_SYS_ADMIN follow it, so a profile has to allow
+    /// nothing the runtime does but those and `execve` (runc needs far more after its filter).
+    func lockDown() throws {
+        if process.noNewPrivileges == true {
+            try check(berth_prctl(ProcessSetup.prSetNoNewPrivs, 1, 0, 0, 0), "set no_new_privs")
+            try seccomp?.install()
+        } else if let seccomp {
+            try seccomp.install()
+            try CapabilitySets(process.capabilities).apply()
+        }
     }
 
     /// chdir to `cwd` and checks the result lies inside the container's root.
@@ -95,7 +107,8 @@ struct ProcessSetup {
     }
 
     private static func home(of uid: UInt32) -> String {
-        guard let bytes = try? FileSystem.readFile("/etc/passwd") else { return "/" }
+        // The image's file: never block on a FIFO or read a device planted there.
+        guard let bytes = try? FileSystem.readRegularFile("/etc/passwd", inRoot: "/", limit: 4 << 20) else { return "/" }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             if fields.count >= 6, UInt32(fields[2]) == uid, !fields[5].isEmpty { return String(fields[5]) }
@@ -136,14 +149,29 @@ struct ProcessSetup {
         throw RuntimeError.executableNotFound(name)
     }
 
+    /// The command ready for `execve`: its strings copied to C memory now, so that nothing
+    /// between the seccomp filter and `execve` allocates.
+    func command(at path: String) -> PreparedCommand {
+        PreparedCommand(path: Array(path.utf8CString), arguments: process.args.map { strdup($0) } + [nil],
+                        environment: environment.map { strdup($0) } + [nil], name: process.args.first ?? path)
+    }
+}
+
+/// An `execve` call with its arguments already in C memory.
+struct PreparedCommand {
+    let path: [CChar]
+    let arguments: [UnsafeMutablePointer<CChar>?]
+    let environment: [UnsafeMutablePointer<CChar>?]
+    /// The command as the user named it, for error messages.
+    let name: String
+
     /// Replaces the process image. Returns only on failure, with the error.
-    func exec(_ path: String) -> RuntimeError {
-        let arguments = process.args.map { strdup($0) } + [nil]
-        let environment = self.environment.map { strdup($0) } + [nil]
-        execve(path, arguments, environment)
+    func exec() -> RuntimeError {
+        // Arrays passed as pointers are not copied.
+        _ = execve(path, arguments, environment)
         let code = errno
-        if code == ENOENT { return .executableNotFound(process.args.first ?? path) }
-        if code == EACCES { return .notExecutable(process.args.first ?? path) }
-        return .system(operation: "exec \(path)", errno: code)
+        if code == ENOENT { return .executableNotFound(name) }
+        if code == EACCES { return .notExecutable(name) }
+        return .system(operation: "exec \(name)", errno: code)
     }
 }

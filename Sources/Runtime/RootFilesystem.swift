@@ -57,8 +57,8 @@ struct RootFilesystem {
         }
         try check(umount2(".", Int32(MNT_DETACH)), "detach the old root")
         try check(chdir("/"), "enter the new root")
-        if let requested = rootfsPropagation, requested & MountFlag.shared != 0 {
-            if mount(nil, "/", nil, requested, nil) != 0 { throw RuntimeError.errno("make the root shared") }
+        if let requested = rootfsPropagation, requested & (MountFlag.shared | MountFlag.unbindable) != 0 {
+            if mount(nil, "/", nil, requested, nil) != 0 { throw RuntimeError.errno("set the root's propagation to \(spec.linux?.rootfsPropagation ?? "")") }
         }
     }
 

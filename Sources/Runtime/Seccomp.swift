@@ -1,33 +1,86 @@
+import BerthSystem
+import CBerthSys
+import FoundationEssentials
 import Glibc
+import CSeccomp
 import OCI
 
-/// Installs `linux.seccomp` (config-linux.md "Seccomp") through libseccomp, loaded with dlopen
-/// only when a container has a profile, so containers without one pay nothing. Semantics follow
-/// runc: unknown syscall names are skipped, rules whose action is the default are skipped, and
-/// several conditions on one argument become separate rules (OR), as libseccomp cannot AND them.
-struct Seccomp {
-    fileprivate typealias InitFunction = @convention(c) (UInt32) -> OpaquePointer?
-    fileprivate typealias ReleaseFunction = @convention(c) (OpaquePointer?) -> Void
-    fileprivate typealias ResolveFunction = @convention(c) (UnsafePointer<CChar>) -> Int32
-    fileprivate typealias ArchResolveFunction = @convention(c) (UnsafePointer<CChar>) -> UInt32
-    fileprivate typealias ArchAddFunction = @convention(c) (OpaquePointer?, UInt32) -> Int32
-    fileprivate typealias AttributeFunction = @convention(c) (OpaquePointer?, Int32, UInt32) -> Int32
-    fileprivate typealias RuleFunction = @convention(c) (OpaquePointer?, UInt32, Int32, UInt32, UnsafeRawPointer?) -> Int32
-    fileprivate typealias LoadFunction = @convention(c) (OpaquePointer?) -> Int32
+/// A seccomp profile (`linux.seccomp`, config-linux.md "Seccomp") compiled to classic BPF,
+/// ready to install in a forked child without allocating or calling libseccomp. Semantics
+/// follow runc: unknown syscall names are skipped, rules whose action is the default are
+/// skipped, and several conditions on one argument become separate rules (OR), as libseccomp
+/// cannot AND them.
+struct SeccompFilter {
+    /// The `struct sock_filter` array, 8 bytes per instruction.
+    let program: [UInt8]
 
-    /// libseccomp's `struct scmp_arg_cmp` (same field order, so the same 24-byte layout).
-    struct Comparison {
-        var argument: UInt32
-        var op: UInt32
-        var a: UInt64
-        var b: UInt64
+    /// Installs the filter on the calling thread; it is inherited across `execve`. Needs
+    /// no_new_privs or CAP_SYS_ADMIN. Makes exactly one system call.
+    func install() throws {
+        let count = UInt16(program.count / 8)
+        let result = program.withUnsafeBytes { berth_seccomp_install($0.baseAddress, count) }
+        if result != 0 { throw RuntimeError.errno("load the seccomp filter") }
+    }
+}
+
+/// Compiles seccomp profiles with libseccomp and keeps each compiled filter in a cache
+/// directory, so a profile every container shares (docker's default) is compiled once: later
+/// containers read the filter back instead of building it rule by rule. A cache entry holds the
+/// canonical JSON of its profile and is used only when that matches byte for byte, so the
+/// file name's hash only has to spread entries, not resist collisions.
+struct SeccompCompiler {
+    /// Where compiled filters are kept (created on first use, mode 0700).
+    let cacheDirectory: String
+
+    /// The compiled filter for `profile`; nil when there is none.
+    func filter(for profile: RuntimeSpec.Seccomp?) throws -> SeccompFilter? {
+        guard let profile else { return nil }
+        let key = try SeccompCompiler.canonicalJSON(profile)
+        let path = cacheDirectory + "/" + SeccompCompiler.hexHash(key) + ".bpf"
+        if let cached = SeccompCompiler.readEntry(path, key: key) { return cached }
+        let filter = try SeccompCompiler.compile(profile)
+        var entry = SeccompCompiler.lengthPrefix(key.count) + key
+        entry += filter.program
+        // A cache that cannot be written costs speed only.
+        if (try? FileSystem.makeDirectories(cacheDirectory, mode: 0o700)) != nil {
+            try? FileSystem.writeAtomically(path, bytes: entry, mode: 0o600, durable: false)
+        }
+        return filter
     }
 
-    private static let operators: [String: UInt32] = [
-        "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
-        "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
+    static func canonicalJSON(_ profile: RuntimeSpec.Seccomp) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(profile))
+    }
+
+    /// FNV-1a, 64 bits, as 16 hex digits.
+    static func hexHash(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    private static func lengthPrefix(_ count: Int) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: UInt64(count) >> (8 * UInt64($0))) }
+    }
+
+    private static func readEntry(_ path: String, key: [UInt8]) -> SeccompFilter? {
+        guard let bytes = try? FileSystem.readFile(path), bytes.count > 8 else { return nil }
+        let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
+        guard length == UInt64(key.count), bytes.count > 8 + key.count,
+              bytes[8..<(8 + key.count)].elementsEqual(key) else { return nil }
+        let program = Array(bytes[(8 + key.count)...])
+        guard program.count % 8 == 0, program.count / 8 <= 4096 else { return nil }
+        return SeccompFilter(program: program)
+    }
+
+    private static let operators: [String: scmp_compare] = [
+        "SCMP_CMP_NE": SCMP_CMP_NE, "SCMP_CMP_LT": SCMP_CMP_LT, "SCMP_CMP_LE": SCMP_CMP_LE,
+        "SCMP_CMP_EQ": SCMP_CMP_EQ, "SCMP_CMP_GE": SCMP_CMP_GE, "SCMP_CMP_GT": SCMP_CMP_GT,
+        "SCMP_CMP_MASKED_EQ": SCMP_CMP_MASKED_EQ,
     ]
-    private static let noNewPrivsAttribute: Int32 = 3
 
     /// The libseccomp action value for an OCI action name.
     static func action(_ name: String, errnoRet: UInt32?) throws -> UInt32 {
@@ -45,87 +98,59 @@ struct Seccomp {
 
     /// The libseccomp comparisons for a rule's `args`, grouped into the rules to add: one rule
     /// with every condition, or one per condition when an argument index repeats.
-    static func comparisonGroups(_ args: [RuntimeSpec.SyscallArg]?) throws -> [[Comparison]] {
-        let comparisons = try (args ?? []).map { arg -> Comparison in
+    static func comparisonGroups(_ args: [RuntimeSpec.SyscallArg]?) throws -> [[scmp_arg_cmp]] {
+        let comparisons = try (args ?? []).map { arg -> scmp_arg_cmp in
             guard let op = operators[arg.op] else { throw RuntimeError.invalidConfig("unknown seccomp operator \"\(arg.op)\"") }
-            return Comparison(argument: arg.index, op: op, a: arg.value, b: arg.valueTwo ?? 0)
+            return scmp_arg_cmp(arg: arg.index, op: op, datum_a: arg.value, datum_b: arg.valueTwo ?? 0)
         }
-        let indexes = Set(comparisons.map(\.argument))
+        let indexes = Set(comparisons.map(\.arg))
         return indexes.count == comparisons.count ? [comparisons] : comparisons.map { [$0] }
     }
 
-    /// libseccomp's entry points, resolved with dlopen by the runtime before it forks, while the
-    /// host's libraries are still reachable (the container's root has none of them).
-    struct Library {
-        fileprivate let initialize: InitFunction
-        fileprivate let release: ReleaseFunction
-        fileprivate let resolve: ResolveFunction
-        fileprivate let archResolve: ArchResolveFunction
-        fileprivate let archAdd: ArchAddFunction
-        fileprivate let setAttribute: AttributeFunction
-        fileprivate let addRule: RuleFunction
-        fileprivate let load: LoadFunction
-
-        init() throws {
-            guard let library = dlopen("libseccomp.so.2", RTLD_NOW | RTLD_LOCAL) else {
-                throw RuntimeError.unsupported("a seccomp profile without libseccomp.so.2 installed")
-            }
-            func symbol<T>(_ name: String, as type: T.Type) throws -> T {
-                guard let pointer = dlsym(library, name) else { throw RuntimeError.unsupported("libseccomp without \(name)") }
-                return unsafeBitCast(pointer, to: type)
-            }
-            initialize = try symbol("seccomp_init", as: InitFunction.self)
-            release = try symbol("seccomp_release", as: ReleaseFunction.self)
-            resolve = try symbol("seccomp_syscall_resolve_name", as: ResolveFunction.self)
-            archResolve = try symbol("seccomp_arch_resolve_name", as: ArchResolveFunction.self)
-            archAdd = try symbol("seccomp_arch_add", as: ArchAddFunction.self)
-            setAttribute = try symbol("seccomp_attr_set", as: AttributeFunction.self)
-            addRule = try symbol("seccomp_rule_add_array", as: RuleFunction.self)
-            load = try symbol("seccomp_load", as: LoadFunction.self)
-        }
-    }
-
-    let profile: RuntimeSpec.Seccomp
-    let library: Library
-
-    /// A filter for `profile`; nil when there is none. Loads libseccomp.
-    init?(_ profile: RuntimeSpec.Seccomp?) throws {
-        guard let profile else { return nil }
-        self.profile = profile
-        library = try Library()
-    }
-
-    /// Compiles the profile and installs it on the calling thread (inherited across execve).
-    /// Without no_new_privs this needs CAP_SYS_ADMIN, so it must run before capabilities drop.
-    func install() throws {
-        let defaultAction = try Seccomp.action(profile.defaultAction, errnoRet: profile.defaultErrnoRet)
-        guard let context = library.initialize(defaultAction) else { throw RuntimeError.errno("initialise the seccomp filter") }
-        defer { library.release(context) }
+    /// Builds the filter with libseccomp and exports its BPF.
+    static func compile(_ profile: RuntimeSpec.Seccomp) throws -> SeccompFilter {
+        let defaultAction = try action(profile.defaultAction, errnoRet: profile.defaultErrnoRet)
+        guard let context = seccomp_init(defaultAction) else { throw RuntimeError.errno("initialise the seccomp filter") }
+        defer { seccomp_release(context) }
         // no_new_privs is the spec's process.noNewPrivileges to decide, not libseccomp's.
-        _ = library.setAttribute(context, Seccomp.noNewPrivsAttribute, 0)
+        _ = seccomp_attr_set(context, SCMP_FLTATR_CTL_NNP, 0)
         for architecture in profile.architectures ?? [] {
             let name = architecture.hasPrefix("SCMP_ARCH_") ? String(architecture.dropFirst(10)).lowercased() : architecture.lowercased()
-            let token = name.withCString { library.archResolve($0) }
+            let token = seccomp_arch_resolve_name(name)
             guard token != 0 else { throw RuntimeError.invalidConfig("unknown seccomp architecture \"\(architecture)\"") }
-            let result = library.archAdd(context, token)
+            let result = seccomp_arch_add(context, token)
             if result != 0 && result != -EEXIST { throw RuntimeError.system(operation: "add seccomp architecture \(architecture)", errno: -result) }
         }
         for rule in profile.syscalls ?? [] {
-            let ruleAction = try Seccomp.action(rule.action, errnoRet: rule.errnoRet)
+            let ruleAction = try action(rule.action, errnoRet: rule.errnoRet)
             if ruleAction == defaultAction { continue }
-            let groups = try Seccomp.comparisonGroups(rule.args)
+            let groups = try comparisonGroups(rule.args)
             for name in rule.names {
-                let number = name.withCString { library.resolve($0) }
+                let number = seccomp_syscall_resolve_name(name)
                 if number < 0 { continue }
                 for group in groups {
                     let result = group.withUnsafeBufferPointer {
-                        library.addRule(context, ruleAction, number, UInt32($0.count), UnsafeRawPointer($0.baseAddress))
+                        seccomp_rule_add_array(context, ruleAction, number, UInt32($0.count), $0.baseAddress)
                     }
                     if result != 0 { throw RuntimeError.system(operation: "add seccomp rule for \(name)", errno: -result) }
                 }
             }
         }
-        let result = library.load(context)
-        if result != 0 { throw RuntimeError.system(operation: "load the seccomp filter", errno: -result) }
+        let memory = berth_memfd("seccomp", 0)
+        guard memory >= 0 else { throw RuntimeError.errno("create a buffer for the seccomp filter") }
+        defer { close(memory) }
+        let result = seccomp_export_bpf(context, memory)
+        if result != 0 { throw RuntimeError.system(operation: "compile the seccomp filter", errno: -result) }
+        guard lseek(memory, 0, SEEK_SET) == 0 else { throw RuntimeError.errno("read the compiled seccomp filter") }
+        let program: [UInt8]
+        do {
+            program = try FileSystem.readAll(memory)
+        } catch {
+            throw RuntimeError.errno("read the compiled seccomp filter")
+        }
+        guard !program.isEmpty, program.count % 8 == 0 else {
+            throw RuntimeError.invalidConfig("libseccomp produced a filter of \(program.count) bytes")
+        }
+        return SeccompFilter(program: program)
     }
 }

@@ -7,6 +7,9 @@ enum SpecValidation {
         if let hostname = spec.hostname, !hostname.isEmpty, !namespaces.contains(.uts) {
             throw RuntimeError.invalidConfig("hostname \"\(hostname)\" needs a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
         }
+        if let propagation = spec.linux?.rootfsPropagation, !propagation.isEmpty, MountOptions.propagationFlags[propagation] == nil {
+            throw RuntimeError.invalidConfig("rootfsPropagation \"\(propagation)\" is not one of shared, slave, private, unbindable (or their r-forms)")
+        }
         for key in (spec.linux?.sysctl ?? [:]).keys.sorted() {
             guard let needed = namespace(for: key) else {
                 throw RuntimeError.invalidConfig("sysctl \"\(key)\" is not namespaced; setting it would change the host")

@@ -112,6 +112,11 @@ public struct OverlaySnapshotter: Sendable {
         }
     }
 
+    /// The IDs of every container snapshot (prepared and not yet removed).
+    public func containerIDs() -> [String] {
+        FileSystem.listDirectory("\(root)/containers")
+    }
+
     /// Removes the container's upper and work dirs. Unmount its rootfs first.
     public func remove(container id: String) throws {
         try remove(container: id) { try FileSystem.removeTree($0) }
@@ -164,6 +169,10 @@ public struct OverlaySnapshotter: Sendable {
             try wrap("write", chainFile(chainID)) {
                 try FileSystem.writeAtomically(chainFile(chainID), bytes: Array((parent?.description ?? "").utf8), mode: 0o600)
             }
+            // The rename makes the layer trusted: its files must be on disk before it, or a power
+            // loss could leave a trusted layer with empty or missing files. One syncfs of the
+            // file system costs less than an fsync per file (a layer has thousands).
+            try wrap("sync", temporary) { try FileSystem.syncFileSystem(containing: temporary) }
             if rename(temporary, layerDirectory(chainID)) != 0 {
                 // Another unpack of the same chain committed first: theirs is as good as ours.
                 guard errno == EEXIST || errno == ENOTEMPTY else {

@@ -102,13 +102,14 @@ struct Create: ParsableCommand {
     @Option(name: .customLong("pid-file"), help: "Write the init pid to this file.") var pidFile: String?
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Flag(name: .customLong("no-pivot"), help: "Accepted for runc compatibility.") var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: "Accepted for runc compatibility.") var noNewKeyring = false
+    @Flag(name: .customLong("no-new-keyring"), help: "Keep the caller's session keyring instead of a new one.") var noNewKeyring = false
     @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the container.") var preserveFDs = 0
     @Argument var id: String
 
     func run() throws {
         try perform("create", global) {
-            try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, preserveFDs: preserveFDs)
+            try global.runtime.create(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile, preserveFDs: preserveFDs,
+                                      newKeyring: !noNewKeyring)
             return 0
         }
     }
@@ -194,7 +195,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
     @Flag(name: [.short, .long], help: "Return once started instead of waiting.") var detach = false
     @Flag(name: .customLong("no-pivot"), help: "Accepted for runc compatibility.") var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: "Accepted for runc compatibility.") var noNewKeyring = false
+    @Flag(name: .customLong("no-new-keyring"), help: "Keep the caller's session keyring instead of a new one.") var noNewKeyring = false
     @Flag(name: .customLong("keep"), help: "Accepted for runc compatibility.") var keep = false
     @Option(name: .customLong("preserve-fds"), help: "Pass descriptors 3 to 3+N-1 to the container.") var preserveFDs = 0
     @Argument var id: String
@@ -202,7 +203,7 @@ struct Run: ParsableCommand {
     func run() throws {
         try perform("run", global) {
             try global.runtime.run(id: id, bundlePath: bundle, consoleSocket: consoleSocket, pidFile: pidFile,
-                                   preserveFDs: preserveFDs, detach: detach)
+                                   preserveFDs: preserveFDs, newKeyring: !noNewKeyring, detach: detach)
         }
     }
 }

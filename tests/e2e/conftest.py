@@ -36,3 +36,9 @@ def fresh_daemon(busybox_tar):
 
 
 RUNTIMES = ["berth", "runc"]
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory):
+    from berth_testlib import build_probe
+    return build_probe(str(tmp_path_factory.mktemp("probe")))

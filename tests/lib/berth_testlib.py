@@ -191,3 +191,31 @@ def remove_cgroups(prefix):
             os.rmdir(parent)
         except OSError:
             pass
+
+
+def build_probe(directory):
+    """The static probe (tests/lib/probe.c) built with gcc into `directory`; it runs inside
+    busybox containers when bind-mounted, and reports what each attempted syscall returned."""
+    out = os.path.join(directory, "probe")
+    subprocess.run(["gcc", "-static", "-O1", "-o", out, os.path.join(REPO, "tests", "lib", "probe.c")], check=True)
+    return out
+
+
+def probe_results(output):
+    """{attempt: "ok" | errno name} from the probe's lines; `values` gets what an "ok" returned."""
+    results = {}
+    for line in output.decode().splitlines():
+        name, _, outcome = line.partition(": ")
+        results[name] = outcome.split()[0] if outcome else ""
+    return results
+
+
+def probe_values(output):
+    """{attempt: the number an "ok" attempt returned} from the probe's lines."""
+    values = {}
+    for line in output.decode().splitlines():
+        name, _, outcome = line.partition(": ")
+        words = outcome.split()
+        if len(words) == 2 and words[0] == "ok":
+            values[name] = int(words[1])
+    return values

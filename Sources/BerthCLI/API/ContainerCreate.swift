@@ -39,6 +39,8 @@ struct HostConfigBody: Encodable {
     var capDrop: [String]?
     var securityOpt: [String]?
     var runtime: String?
+    var privileged = false
+    var cgroupnsMode: String?
 }
 
 /// One host address for a published port: `{"HostIp": "127.0.0.1", "HostPort": "8080"}`.

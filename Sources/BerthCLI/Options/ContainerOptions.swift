@@ -75,12 +75,32 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .long, help: "Runtime to use for this container")
     var runtime: String?
 
+    @Flag(name: .long, help: "Give extended privileges to this container")
+    var privileged = false
+
+    @Option(name: .long, help: "Cgroup namespace to use (host|private)")
+    var cgroupns: String?
+
     @Option(name: .customLong("stop-signal"), help: "Signal to stop the container")
     var stopSignal: String?
 
     /// The create body for `image` running `command`; `detach` is `run -d` (no attach).
     /// Throws `CLIError.invalidFlag` for a bad `-m`/`--cpus`, `CLIError.runFailed` (125) for
     /// an unreadable env file.
+    /// A `--security-opt` as the daemon takes it: `seccomp=FILE` becomes `seccomp=<the file's
+    /// JSON>`, as the docker CLI sends it.
+    static func sendable(securityOption option: String, commandName: String) throws -> String {
+        guard let separator = option.firstIndex(where: { $0 == "=" || $0 == ":" }),
+              option[..<separator] == "seccomp" else { return option }
+        let value = String(option[option.index(after: separator)...])
+        if value == "unconfined" || value == "builtin" { return option }
+        do {
+            return "seccomp=" + (try LocalFile.readText(value))
+        } catch {
+            throw CLIError.runFailed(command: commandName, message: "opening seccomp profile (\(value)) failed: \(error)", status: 125)
+        }
+    }
+
     func makeBody(image: String, command: [String], detach: Bool, commandName: String) throws -> ContainerCreateBody {
         var body = ContainerCreateBody(image: image)
         var host = HostConfigBody()
@@ -156,8 +176,10 @@ struct ContainerOptions: ParsableArguments {
         host.autoRemove = autoRemove
         host.capAdd = capAdd.isEmpty ? nil : capAdd
         host.capDrop = capDrop.isEmpty ? nil : capDrop
-        host.securityOpt = securityOpt.isEmpty ? nil : securityOpt
+        host.securityOpt = try securityOpt.isEmpty ? nil : securityOpt.map { try Self.sendable(securityOption: $0, commandName: commandName) }
         host.runtime = runtime
+        host.privileged = privileged
+        host.cgroupnsMode = cgroupns
         body.hostConfig = host
         return body
     }

@@ -119,3 +119,37 @@ int berth_close_range(unsigned int first, unsigned int last, int cloexec);
 // Unlocks a pty master and returns the number of its slave (/dev/pts/N), or -1.
 int berth_pty_unlock(int master);
 #endif
+
+// ---- Runtime: seccomp, eBPF device filters, keyrings --------------------------------------
+#ifndef BERTH_SYS_SECURITY_H
+#define BERTH_SYS_SECURITY_H
+// seccomp(SECCOMP_SET_MODE_FILTER) of `count` classic-BPF instructions (struct sock_filter,
+// 8 bytes each). Needs no_new_privs or CAP_SYS_ADMIN. 0, or -1 with errno.
+int berth_seccomp_install(const void *instructions, unsigned short count);
+// BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program of `count` eBPF instructions (8 bytes
+// each) with license "Apache"; the verifier's log goes to `log` (may be NULL). The program's
+// fd, or -1 with errno (ENOSPC when the log does not fit).
+int berth_bpf_load_device_program(const void *instructions, unsigned int count, char *log, unsigned int log_size);
+// BPF_PROG_ATTACH of a device program to a cgroup2 directory (BPF_F_ALLOW_MULTI). 0 or -1.
+int berth_bpf_attach_device_program(int cgroup_fd, int program_fd);
+// KEYCTL_JOIN_SESSION_KEYRING: joins a new anonymous session keyring (name NULL) or the
+// named one. The keyring's serial, or -1 with errno.
+long berth_join_session_keyring(const char *name);
+#endif
+#ifndef BERTH_SYS_MEMFD_H
+#define BERTH_SYS_MEMFD_H
+// memfd_create(2) with MFD_CLOEXEC (and MFD_ALLOW_SEALING when `sealable`). fd or -1.
+int berth_memfd(const char *name, int sealable);
+#endif
+#ifndef BERTH_SYS_MOUNT_SETATTR_H
+#define BERTH_SYS_MOUNT_SETATTR_H
+// mount_setattr(2) on the mount `fd` refers to and every mount below it (AT_RECURSIVE):
+// sets `attr_set` and clears `attr_clr` (MOUNT_ATTR_RDONLY 0x1, NOSUID 0x2, NODEV 0x4,
+// NOEXEC 0x8). 0, or -1 with errno (ENOSYS before Linux 5.12).
+int berth_mount_setattr_recursive(int fd, uint64_t attr_set, uint64_t attr_clr);
+#endif
+#ifndef BERTH_SYS_SYNCFS_H
+#define BERTH_SYS_SYNCFS_H
+// syncfs(2): writes the whole file system holding `fd` to disk. 0 or -1 with errno.
+int berth_syncfs(int fd);
+#endif

@@ -31,9 +31,10 @@ struct BundleWriter {
         let host = record.hostConfig
         let hostNetwork = host.NetworkMode == "host"
         let caps = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
-        let noNewPrivileges = (host.SecurityOpt ?? []).contains { $0 == "no-new-privileges" || $0 == "no-new-privileges:true" || $0 == "no-new-privileges=true" }
+        let security = try SecurityOptions(host.SecurityOpt ?? [])
+        let privileged = host.Privileged ?? false
         var args = [record.path] + record.args
-        var mounts = defaultMounts(privileged: host.Privileged ?? false)
+        var mounts = defaultMounts(privileged: privileged)
         if host.Init == true {
             guard let initBinary else {
                 throw EngineError.invalidParameter("--init needs a static init binary; install Debian's tini package")
@@ -53,19 +54,21 @@ struct BundleWriter {
             cwd: record.config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/",
             capabilities: .init(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
             rlimits: rlimits(host),
-            noNewPrivileges: noNewPrivileges)
+            noNewPrivileges: security.noNewPrivileges)
         process.oomScoreAdj = 0
         if record.config.Tty == true, let size = host.ConsoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
             process.consoleSize = .init(height: size[0], width: size[1])
         }
         var namespaces: [RuntimeSpec.Namespace] = [.init(type: "pid"), .init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
         if !hostNetwork { namespaces.append(.init(type: "network")) }
+        if (host.CgroupnsMode ?? SecurityDefaults.cgroupNamespaceMode) == "private" { namespaces.append(.init(type: "cgroup")) }
         var linux = RuntimeSpec.Linux(
             namespaces: namespaces,
             cgroupsPath: "/berth/\(record.id)",
             resources: resources(host),
-            maskedPaths: (host.Privileged ?? false) ? [] : SecurityDefaults.maskedPaths,
-            readonlyPaths: (host.Privileged ?? false) ? [] : SecurityDefaults.readonlyPaths)
+            maskedPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.maskedPaths,
+            readonlyPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.readonlyPaths)
+        linux.seccomp = security.seccompProfile(capabilities: caps, privileged: privileged)
         if !hostNetwork {
             linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"]
         }
@@ -104,7 +107,7 @@ struct BundleWriter {
                 throw EngineError.invalidParameter("invalid mode: \(option)")
             }
             let source = try hostSource(parts[0])
-            result.append(.init(destination: parts[1], type: "bind", source: source, options: ["rbind", options.contains("ro") ? "ro" : "rw"]))
+            result.append(.init(destination: parts[1], type: "bind", source: source, options: ["rbind"] + Self.access(readOnly: options.contains("ro"))))
         }
         for (target, optionString) in (host.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
             var options = ["nosuid", "nodev", "noexec"]
@@ -115,7 +118,7 @@ struct BundleWriter {
             switch mount.Type ?? "volume" {
             case "bind", "volume":
                 let source = try hostSource(mount.Source ?? "")
-                result.append(.init(destination: mount.Target, type: "bind", source: source, options: ["rbind", (mount.ReadOnly ?? false) ? "ro" : "rw"]))
+                result.append(.init(destination: mount.Target, type: "bind", source: source, options: ["rbind"] + Self.access(readOnly: mount.ReadOnly ?? false)))
             case "tmpfs":
                 result.append(.init(destination: mount.Target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"]))
             case let other:
@@ -123,6 +126,12 @@ struct BundleWriter {
             }
         }
         return result
+    }
+
+    /// A read-only bind is read-only all the way down (`rro`, as moby ≥ 25 sends it), so no
+    /// submount of the source stays writable.
+    static func access(readOnly: Bool) -> [String] {
+        readOnly ? ["ro", "rro"] : ["rw"]
     }
 
     private func hostSource(_ source: String) throws -> String {

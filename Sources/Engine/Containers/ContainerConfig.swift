@@ -84,6 +84,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var ExtraHosts: [String]?
     /// Initial terminal size `[rows, columns]` for a TTY (docker CLI ≥ 20.10 sends it).
     public var ConsoleSize: [UInt]?
+    /// `private` (a cgroup namespace of its own) or `host`; empty means the daemon's default.
+    public var CgroupnsMode: String?
 
     public init() {}
 }

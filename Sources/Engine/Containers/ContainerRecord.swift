@@ -38,6 +38,9 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var oomKilled: Bool
     /// PID of the container's monitor while it runs.
     public var monitorPID: Int32
+    /// Set (and persisted) while `start` launches the monitor: a daemon restarted in that
+    /// window looks in the monitor's directory to learn whether the container came up.
+    public var startPending: Bool?
 
     public enum Status: String, Codable, Sendable {
         case created, running, exited, removing, dead

@@ -37,6 +37,12 @@ extension ContainerService {
         return (titles, processes)
     }
 
+    /// Runs `<runtime> --root … arguments`; a failure names what was being done.
+    func runRuntime(_ record: ContainerRecord, _ arguments: [String], doing operation: String) async throws {
+        let result = try await ProcessRunner.run(runtimeCommand(record) + arguments)
+        guard result.status == 0 else { throw EngineError.failure("cannot \(operation): \(result.stderrText)") }
+    }
+
     /// Every host PID whose PID namespace is the one `pid` lives in.
     static func processes(inPIDNamespaceOf pid: Int32) -> Set<Int32> {
         func namespace(_ p: String) -> String? {
@@ -53,9 +59,21 @@ extension ContainerService {
     }
 
     /// `docker commit`: the container's writable layer as a new layer on top of its image, with
-    /// the container's configuration (plus `changes`) as the new image's defaults.
-    public func commit(_ reference: String, repository: String?, tag: String?, author: String?, comment: String?, changes: [String]) async throws -> Digest {
-        let record = try resolve(reference)
+    /// the container's configuration (plus `changes`) as the new image's defaults. A running
+    /// container is frozen while its layer is read (`pause`, docker's default), so it cannot
+    /// change files under the reader; either way the layer is read off the service actor and
+    /// without ever blocking on, following or reading through what the container planted.
+    public func commit(_ reference: String, repository: String?, tag: String?, author: String?, comment: String?, changes: [String],
+                       pause: Bool = true) async throws -> Digest {
+        let id = try resolve(reference).id
+        return try await exclusively(id) {
+            try await commitLocked(id, repository: repository, tag: tag, author: author, comment: comment, changes: changes, pause: pause)
+        }
+    }
+
+    private func commitLocked(_ id: String, repository: String?, tag: String?, author: String?, comment: String?, changes: [String],
+                              pause: Bool) async throws -> Digest {
+        let record = try resolve(id)
         let image = try await images.resolve(record.image.description)
         let parentConfig = try await images.config(of: image)
         let parentManifest = try await images.manifest(of: image)
@@ -69,7 +87,12 @@ extension ContainerService {
         }
         let staging = try await images.makeTemporaryDirectory("commit")
         defer { try? FileSystem.removeTree(staging) }
-        let written = try DiffWriter().writeLayer(fromUpper: snapshots.upperDirectory(container: record.id), to: staging + "/layer.tar.gz")
+        let upper = snapshots.upperDirectory(container: record.id)
+        let frozen = pause && record.state.isRunning
+        if frozen { try await runRuntime(record, ["pause", record.id], doing: "pause the container for commit") }
+        let outcome = await Task.detached { Result { try DiffWriter().writeLayer(fromUpper: upper, to: staging + "/layer.tar.gz") } }.value
+        if frozen { try await runRuntime(record, ["resume", record.id], doing: "resume the container after commit") }
+        let written = try outcome.get()
         try images.content.importFile(staging + "/layer.tar.gz", expected: written.digest, expectedSize: written.size)
         var defaults = parentConfig.config ?? ContainerDefaults()
         defaults.Env = record.config.Env

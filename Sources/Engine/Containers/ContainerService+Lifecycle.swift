@@ -38,8 +38,15 @@ extension ContainerService {
     /// `docker start`: mounts the rootfs, writes the bundle, starts the monitor (which creates
     /// and starts the container, keeping its output for the attach clients that wait for this
     /// start), then lets those clients connect. Throws `notModified` when it already runs.
+    /// One operation at a time per container (`exclusively`); the record notes the start
+    /// before the monitor is launched, so a daemon killed meanwhile finds out what became of it.
     public func start(_ reference: String) async throws {
-        var record = try resolve(reference)
+        let id = try resolve(reference).id
+        try await exclusively(id) { try await startLocked(id) }
+    }
+
+    private func startLocked(_ id: String) async throws {
+        var record = try resolve(id)
         guard !record.state.isRunning else { throw EngineError.notModified }
         cgroupLock.prime()
         let dir = directory(of: record.id)
@@ -50,7 +57,16 @@ extension ContainerService {
         guard symlink(logPath(of: record.id), monitorDir + "/container-json.log") == 0 else {
             throw EngineError.failure("cannot prepare \(monitorDir): \(String(cString: strerror(errno)))")
         }
-        try snapshots.mount(container: record.id, at: rootfs)
+        // Journaled before anything a crash could leave behind (the mount, the monitor).
+        record.state.startPending = true
+        try update(record)
+        do {
+            try snapshots.mount(container: record.id, at: rootfs)
+        } catch {
+            record.state.startPending = nil
+            try? update(record)
+            throw error
+        }
         let started: MonitorLauncher.Started
         do {
             let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "")
@@ -60,6 +76,7 @@ extension ContainerService {
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
         } catch {
             try? snapshots.unmount(rootfs)
+            record.state.startPending = nil
             record.state.error = "\(error)"
             try? update(record)
             await failedToStart(record, error: error)
@@ -110,7 +127,7 @@ extension ContainerService {
     /// an auto-remove container is removed, as docker does.
     private func failedToStart(_ record: ContainerRecord, error: Error) async {
         for waiter in attachWaiters.removeValue(forKey: record.id) ?? [] { waiter.resume(throwing: error) }
-        if record.hostConfig.AutoRemove == true { try? await remove(record.id, force: true) }
+        if record.hostConfig.AutoRemove == true { try? await removeLocked(record.id, force: true) }
     }
 
     // MARK: Attach rendezvous
@@ -247,13 +264,20 @@ extension ContainerService {
     /// `docker stop`: the stop signal, then KILL after `timeout` seconds (the container's
     /// StopTimeout or 10 by default). Throws `notModified` when it is not running.
     public func stop(_ reference: String, timeout: Int?) async throws {
-        let record = try resolve(reference)
+        let id = try resolve(reference).id
+        try await exclusively(id) { try await stopLocked(id, timeout: timeout) }
+    }
+
+    private func stopLocked(_ id: String, timeout: Int?) async throws {
+        let record = try resolve(id)
         guard record.state.isRunning else { throw EngineError.notModified }
         let seconds = timeout ?? record.config.StopTimeout ?? 10
         let signal = record.config.StopSignal.flatMap { $0.isEmpty ? nil : $0 } ?? "TERM"
         if seconds != 0 {
             try? await kill(record.id, signal: signal)
-            let waitNanos = seconds < 0 ? nil : UInt64(seconds) * 1_000_000_000
+            // A timeout too long to count in nanoseconds is as good as forever.
+            let product = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
+            let waitNanos = seconds < 0 || product.overflow ? nil : product.partialValue
             if await waitQuietly(record.id, condition: .notRunning, timeoutNanoseconds: waitNanos) != nil { return }
         }
         try? await kill(record.id, signal: "KILL")
@@ -262,8 +286,11 @@ extension ContainerService {
 
     /// `docker restart`.
     public func restart(_ reference: String, timeout: Int?) async throws {
-        do { try await stop(reference, timeout: timeout) } catch EngineError.notModified {}
-        try await start(reference)
+        let id = try resolve(reference).id
+        try await exclusively(id) {
+            do { try await stopLocked(id, timeout: timeout) } catch EngineError.notModified {}
+            try await startLocked(id)
+        }
     }
 
     private func waitQuietly(_ id: String, condition: WaitCondition, timeoutNanoseconds: UInt64?) async -> WaitResult? {

@@ -10,12 +10,19 @@ extension ContainerService {
     /// Loads every container record and reconciles it with what survived a daemon restart:
     /// a container whose monitor recorded an exit is exited with that code; one whose monitor
     /// still runs is watched again; one whose monitor vanished is resolved by `monitorExited`.
-    /// Containers left half-removed are finished off.
+    /// Containers left half-removed are finished off, a start the daemon did not see to its
+    /// end is resolved from the monitor's files, and what a create or remove interrupted by a
+    /// crash left without a record (a container directory, a snapshot) is swept away.
     public func loadAndReconcile() async {
         let (records, problems) = store.loadAll()
         startupProblems += problems
         for record in records { containers[record.id] = record }
+        sweepLeftovers()
         for record in records {
+            if record.state.startPending == true, record.state.status == .created || record.state.status == .exited {
+                await reconcileInterruptedStart(record)
+                continue
+            }
             switch record.state.status {
             case .removing:
                 try? await remove(record.id, force: true)
@@ -31,6 +38,53 @@ extension ContainerService {
                 break
             }
         }
+    }
+
+    /// A start interrupted by the daemon's death: running if its monitor lives, exited if the
+    /// monitor recorded an exit, else created again with nothing of the attempt left mounted.
+    private func reconcileInterruptedStart(_ record: ContainerRecord) async {
+        var record = record
+        record.state.startPending = nil
+        let dir = monitorDirectory(of: record.id)
+        let monitor = Self.pid(inFile: dir + "/monitor.pid")
+        if let monitor, Self.isMonitor(monitor) {
+            record.state = ContainerState(status: .running, pid: Self.pid(inFile: dir + "/init.pid") ?? 0, exitCode: 0, error: "",
+                                          startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: monitor)
+            try? update(record)
+            let id = record.id
+            watcher.watch(pid: monitor) { [self] in Task { await self.monitorExited(id) } }
+            return
+        }
+        if FileSystem.exists(dir + "/exit.json") {
+            record.state.status = .running
+            containers[record.id] = record
+            await monitorExited(record.id)
+            return
+        }
+        try? snapshots.unmount(directory(of: record.id) + "/rootfs")
+        if FileSystem.exists(configuration.runtimeRoot(for: record.runtime) + "/" + record.id) {
+            _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
+        }
+        try? update(record)
+    }
+
+    /// Removes container directories without a record and container snapshots without a
+    /// container directory: what a create or remove left when the daemon died in its middle.
+    private func sweepLeftovers() {
+        for id in FileSystem.listDirectory(configuration.containersRoot) where containers[id] == nil {
+            let dir = directory(of: id)
+            guard !FileSystem.exists(dir + "/container.json") else { continue }
+            try? Trash.discard(dir, into: configuration.trashRoot)
+        }
+        for id in snapshots.containerIDs() where containers[id] == nil && !FileSystem.exists(directory(of: id)) {
+            try? snapshots.remove(container: id) { try Trash.discard($0, into: configuration.trashRoot) }
+        }
+    }
+
+    /// The PID written in a pid file, if it holds one.
+    static func pid(inFile path: String) -> Int32? {
+        guard let bytes = try? FileSystem.readFile(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.flatMap { Int32($0) }
     }
 
     /// Whether `pid` is a live `berth-monitor` (not a recycled PID).

@@ -5,7 +5,13 @@ extension ContainerService {
     /// `docker rm`: refuses a running container unless `force` (then kills it first); removes
     /// its writable layer, its directory and its record, and wakes `wait(condition: removed)`.
     public func remove(_ reference: String, force: Bool) async throws {
-        var record = try resolve(reference)
+        let id = try resolve(reference).id
+        try await exclusively(id) { try await removeLocked(id, force: force) }
+    }
+
+    /// `remove` for a caller that already holds the container's operation turn.
+    func removeLocked(_ id: String, force: Bool) async throws {
+        var record = try resolve(id)
         if record.state.isRunning {
             guard force else { throw EngineError.containerRunning(record.id) }
             try? await kill(record.id, signal: "KILL")

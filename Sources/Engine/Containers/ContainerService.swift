@@ -21,6 +21,9 @@ public actor ContainerService {
     var execs: [String: ExecRecord] = [:]
     var execWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     var nextToken: UInt64 = 0
+    /// Containers with an operation (start, stop, restart, commit, remove) in progress, each
+    /// with the callers waiting for their turn, in order.
+    var operationQueues: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Problems found while loading state, reported by `berthd` at start-up.
     public internal(set) var startupProblems: [String] = []
 
@@ -109,6 +112,7 @@ public actor ContainerService {
         var hostConfig = host
         hostConfig.Runtime = runtime
         if (hostConfig.NetworkMode ?? "").isEmpty || hostConfig.NetworkMode == "default" { hostConfig.NetworkMode = "none" }
+        if (hostConfig.CgroupnsMode ?? "").isEmpty { hostConfig.CgroupnsMode = SecurityDefaults.cgroupNamespaceMode }
         let record = ContainerRecord(
             id: id, name: name, created: .now(), image: image.id, imageName: imageName,
             config: config, hostConfig: hostConfig, path: path, args: Array(command.dropFirst()),
@@ -139,6 +143,11 @@ public actor ContainerService {
             throw EngineError.invalidParameter("Range of CPUs is from 0.01 to \(sysconf(Int32(_SC_NPROCESSORS_ONLN))).00, as there are only \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs available")
         }
         _ = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
+        _ = try SecurityOptions(host.SecurityOpt ?? [])
+        switch host.CgroupnsMode ?? "" {
+        case "", "private", "host": break
+        case let other: throw EngineError.invalidParameter("invalid cgroup namespace mode: \(other)")
+        }
     }
 
     private func uniqueRandomName() -> String {

@@ -59,15 +59,13 @@ struct UserResolver {
         return Resolved(uid: uid, gid: gid, additionalGids: additional, home: home.isEmpty ? "/" : home)
     }
 
-    /// The colon-separated lines of a file inside the root; empty when it is missing.
+    /// The largest passwd or group file read (glibc reads any size; 4 MiB is ~50 000 users).
+    static let fileLimit = 4 << 20
+
+    /// The colon-separated lines of a file inside the root; empty when it is missing, is not
+    /// a regular file (a FIFO or device planted by the image) or is over `fileLimit`.
     private func entries(of path: String) -> [[String]] {
-        let rootFD = open(rootfs, berth_O_PATH | O_DIRECTORY | O_CLOEXEC)
-        guard rootFD >= 0 else { return [] }
-        defer { close(rootFD) }
-        let fd = berth_openat2(rootFD, path, UInt64(O_RDONLY | O_CLOEXEC), 0, UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        guard let bytes = try? FileSystem.readAll(fd), bytes.count < 16 << 20 else { return [] }
+        guard let bytes = try? FileSystem.readRegularFile(path, inRoot: rootfs, limit: Self.fileLimit) else { return [] }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map {
             $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         }

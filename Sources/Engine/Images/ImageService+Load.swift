@@ -4,6 +4,8 @@ import FoundationEssentials
 import Foundation
 #endif
 import BerthSystem
+import CBerthSys
+import Glibc
 import ContentStore
 import LayerArchive
 import ContentDigest
@@ -46,14 +48,15 @@ extension ImageService {
     private func loadDockerArchive(_ dir: String) throws -> [String] {
         let entries: [DockerArchiveEntry]
         do {
-            entries = try JSONDecoder().decode([DockerArchiveEntry].self, from: Data(FileSystem.readFile(dir + "/manifest.json")))
+            entries = try JSONDecoder().decode([DockerArchiveEntry].self, from: Data(ArchivePath.readJSON("manifest.json", in: dir)))
+        } catch let error as EngineError {
+            throw error
         } catch {
             throw EngineError.invalidParameter("manifest.json of the archive is malformed: \(error)")
         }
         var pending: [(ImageConfig, [Descriptor], [Reference])] = []
         for entry in entries {
-            let configPath = try ArchivePath.resolve(entry.Config, in: dir)
-            let configBytes = try FileSystem.readFile(configPath)
+            let configBytes = try ArchivePath.readJSON(entry.Config, in: dir)
             let config = try ImageConfig.decode(Data(configBytes))
             if let expected = ArchivePath.digestNamed(entry.Config), expected != Digest.sha256(of: configBytes) {
                 throw EngineError.invalidParameter("config \(entry.Config) does not match its digest")
@@ -81,7 +84,7 @@ extension ImageService {
     }
 
     private func loadOCILayout(_ dir: String) throws -> [String] {
-        let index = try Index.decode(Data(FileSystem.readFile(dir + "/index.json")))
+        let index = try Index.decode(Data(ArchivePath.readJSON("index.json", in: dir)))
         var lines: [String] = []
         var pending: [(Digest, Digest, String, Timestamp, [Reference], ImageConfig, Manifest)] = []
         for descriptor in index.manifests {
@@ -121,8 +124,10 @@ extension ImageService {
 
     /// Reads a blob of the layout, checks size and digest, and stores it.
     private func verifiedBlob(_ descriptor: Descriptor, in dir: String) throws -> Data {
-        let path = try ArchivePath.blob(descriptor.digest, in: dir)
-        let bytes = try FileSystem.readFile(path)
+        guard descriptor.size >= 0, descriptor.size <= Int64(ArchivePath.jsonLimit) else {
+            throw EngineError.invalidParameter("blob \(descriptor.digest) is \(descriptor.size) bytes, more than a manifest or config may be (\(ArchivePath.jsonLimit))")
+        }
+        let bytes = try ArchivePath.readJSON("blobs/\(descriptor.digest.algorithm)/\(descriptor.digest.encoded)", in: dir)
         guard Int64(bytes.count) == descriptor.size else {
             throw EngineError.invalidParameter("blob \(descriptor.digest) is \(bytes.count) bytes, its descriptor says \(descriptor.size)")
         }
@@ -134,19 +139,45 @@ extension ImageService {
     }
 }
 
-/// Paths inside an unpacked image archive, checked so that no name in the archive's JSON can
-/// point outside it.
+/// Paths inside an unpacked image archive, checked so that no name in the archive's JSON, and
+/// no symbolic link, FIFO or device node the archive carries, can make the daemon read outside
+/// it, block, or read without end.
 enum ArchivePath {
+    /// The largest JSON document (manifest.json, index.json, a config or manifest) read.
+    static let jsonLimit = 8 << 20
+
+    /// The path of the regular file `name` names inside `dir`, with every symbolic link on the
+    /// way resolved inside `dir` (older `docker save` archives link duplicate layers).
     static func resolve(_ name: String, in dir: String) throws -> String {
         let components = name.split(separator: "/")
         guard !name.hasPrefix("/"), !components.contains(".."), !components.isEmpty else {
             throw EngineError.invalidParameter("archive entry \"\(name)\" points outside the archive")
         }
-        let path = dir + "/" + components.joined(separator: "/")
-        guard FileSystem.exists(path), !FileSystem.isDirectory(path) else {
-            throw EngineError.invalidParameter("archive is missing \"\(name)\"")
+        let root = open(dir, berth_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { throw EngineError.failure("cannot open \(dir): \(String(cString: strerror(errno)))") }
+        defer { close(root) }
+        let fd = berth_openat2(root, name, UInt64(berth_O_PATH | O_CLOEXEC), 0, UInt64(BERTH_RESOLVE_IN_ROOT | BERTH_RESOLVE_NO_MAGICLINKS))
+        guard fd >= 0 else { throw EngineError.invalidParameter("archive is missing \"\(name)\"") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw EngineError.invalidParameter("archive entry \"\(name)\" is not a regular file")
         }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        let path = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        guard path.hasPrefix(dir + "/") else { throw EngineError.invalidParameter("archive entry \"\(name)\" points outside the archive") }
         return path
+    }
+
+    /// The content of the JSON document `name` (a regular file inside `dir`, at most `jsonLimit` bytes).
+    static func readJSON(_ name: String, in dir: String) throws -> [UInt8] {
+        let path = try resolve(name, in: dir)
+        do {
+            return try FileSystem.readRegularFile(String(path.dropFirst(dir.count)), inRoot: dir, limit: jsonLimit)
+        } catch {
+            throw EngineError.invalidParameter("cannot read \"\(name)\" of the archive: \(error)")
+        }
     }
 
     static func blob(_ digest: Digest, in dir: String) throws -> String {

@@ -26,9 +26,10 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
-            body = BodyCollector(spillDirectory: spillDirectory)
+            body = BodyCollector(spillDirectory: spillDirectory, limit: BodyCollector.limit(for: h))
         case .body(let buffer):
             body?.append(buffer)
+            if case .tooLarge? = body?.failure { refuseOversizedBody(context: context) }
         case .end:
             guard let head, var collector = body else { return }
             self.head = nil
@@ -47,7 +48,7 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             Task {
                 let response: APIResponse
                 if let failure {
-                    response = .json(.internalServerError, ["message": failure])
+                    response = .json(failure.status, ["message": failure.message])
                 } else {
                     response = await self.router.respond(to: request)
                 }
@@ -78,6 +79,29 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+
+    /// A connection closed in the middle of a body leaves no file or descriptor behind.
+    func channelInactive(context: ChannelHandlerContext) {
+        body?.abandon()
+        body = nil
+        head = nil
+        context.fireChannelInactive()
+    }
+
+    /// Answers 413 as soon as a body passes its endpoint's limit, without reading the rest,
+    /// and closes the connection.
+    private func refuseOversizedBody(context: ChannelHandlerContext) {
+        guard var collector = body, let failure = collector.failure else { return }
+        collector.abandon()
+        body = nil
+        head = nil
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let channel = context.channel
+        Task {
+            await ResponseWriter(channel: channel).write(.json(failure.status, ["message": failure.message]), keepAlive: false)
+            channel.close(promise: nil)
+        }
     }
 
     /// Replaces the HTTP handlers with a raw relay and writes the upgrade (or, for clients that

@@ -23,12 +23,21 @@ public struct APIRequest: Sendable {
         return value == "1" || value == "true" || value == "yes"
     }
 
-    /// An integer query parameter; nil when absent, `invalidParameter` when not a number.
-    public func integer(_ name: String) throws -> Int? {
+    /// An integer query parameter; nil when absent, a 400 naming the parameter when it is not
+    /// a number or lies outside `range`.
+    public func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = query(name), !value.isEmpty else { return nil }
         guard let n = Int(value) else { throw APIError.badRequest("invalid value for \(name): \(value)") }
+        guard range.contains(n) else {
+            throw APIError.badRequest("invalid value for \(name): \(value) is out of range [\(range.lowerBound), \(range.upperBound)]")
+        }
         return n
     }
+
+    /// The range of a timeout in seconds (`t`): negative waits forever, as docker's does.
+    public static let secondsRange = Int(Int32.min)...Int(Int32.max)
+    /// The range of a terminal dimension (`h`, `w`).
+    public static let terminalRange = 0...Int(UInt16.max)
 }
 
 /// A request body: small ones are kept in memory, uploads are spilled to a file.

@@ -33,7 +33,7 @@ struct ContainerRoutes {
             var rows = await containers.list(all: request.flag("all") || filters.values("status") != nil)
                 .filter { filters.matches($0) }
                 .map { ContainerSummary($0, now: now) }
-            if let limit = try request.integer("limit"), limit > 0 { rows = Array(rows.prefix(limit)) }
+            if let limit = try request.integer("limit", in: -1...Int.max), limit > 0 { rows = Array(rows.prefix(limit)) }
             return .json(.ok, rows)
         }
         router.add(.GET, "/containers/{id}/json") { _, params in
@@ -46,11 +46,11 @@ struct ContainerRoutes {
             return .empty(.noContent)
         }
         router.add(.POST, "/containers/{id}/stop") { request, params in
-            try await containers.stop(params["id"] ?? "", timeout: try request.integer("t"))
+            try await containers.stop(params["id"] ?? "", timeout: try request.integer("t", in: APIRequest.secondsRange))
             return .empty(.noContent)
         }
         router.add(.POST, "/containers/{id}/restart") { request, params in
-            try await containers.restart(params["id"] ?? "", timeout: try request.integer("t"))
+            try await containers.restart(params["id"] ?? "", timeout: try request.integer("t", in: APIRequest.secondsRange))
             return .empty(.noContent)
         }
         router.add(.POST, "/containers/{id}/kill") { request, params in
@@ -70,7 +70,7 @@ struct ContainerRoutes {
             return .empty(.noContent)
         }
         router.add(.POST, "/containers/{id}/resize") { request, params in
-            try await containers.resize(params["id"] ?? "", rows: try request.integer("h") ?? 24, columns: try request.integer("w") ?? 80)
+            try await containers.resize(params["id"] ?? "", rows: try request.integer("h", in: APIRequest.terminalRange) ?? 24, columns: try request.integer("w", in: APIRequest.terminalRange) ?? 80)
             return .data(.ok, contentType: "text/plain", body: [])
         }
         router.add(.GET, "/containers/{id}/changes") { _, params in

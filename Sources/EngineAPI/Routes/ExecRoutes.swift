@@ -49,7 +49,7 @@ struct ExecRoutes {
                     contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
         }
         router.add(.POST, "/exec/{id}/resize") { request, params in
-            try await containers.resizeExec(params["id"] ?? "", rows: try request.integer("h") ?? 24, columns: try request.integer("w") ?? 80)
+            try await containers.resizeExec(params["id"] ?? "", rows: try request.integer("h", in: APIRequest.terminalRange) ?? 24, columns: try request.integer("w", in: APIRequest.terminalRange) ?? 80)
             return .data(.ok, contentType: "text/plain", body: [])
         }
         router.add(.GET, "/exec/{id}/json") { _, params in

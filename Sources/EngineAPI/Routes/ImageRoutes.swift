@@ -95,8 +95,10 @@ struct ImageRoutes {
             guard let container = request.query("container") else { throw APIError.badRequest("container is required") }
             var repo = request.query("repo")
             if let r = repo, r.hasPrefix("docker.io/") { repo = String(r.dropFirst("docker.io/".count)) }
+            // docker's BoolValueOrDefault: absent is true; "", 0, no, false and none are false.
+            let pause = request.query("pause").map { !["", "0", "no", "false", "none"].contains($0.lowercased()) } ?? true
             let id = try await containers.commit(container, repository: repo, tag: request.query("tag"), author: request.query("author"),
-                                                 comment: request.query("comment"), changes: changeLines(request))
+                                                 comment: request.query("comment"), changes: changeLines(request), pause: pause)
             return .json(.created, ["Id": id.description])
         }
     }

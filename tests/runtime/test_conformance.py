@@ -1,0 +1,94 @@
+"""Bundles that runc runs and Berth's runtime once refused or mishandled: a seccomp profile
+that denies what the runtime itself does after loading it, memory swappiness and the OOM
+killer switch, failing poststart/poststop hooks (warnings), every rootfsPropagation value,
+`create --pid-file`, and the session keyring. Each runs on both runtimes."""
+import json
+import os
+import subprocess
+
+import pytest
+
+
+def test_a_profile_denying_what_the_runtime_uses_before_execve(runtime):
+    container_id, bundle = runtime.new_bundle(["true"])
+    # faccessat2 (which older profiles lack), stat and openat are used by runtimes to find the
+    # command and to open the exec fifo; a filter installed last is not bothered by them.
+    bundle.linux["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["faccessat2"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }
+    result = runtime.run(bundle, container_id)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/memory/memory.swappiness"), reason="needs cgroup v1 memory")
+def test_memory_swappiness_and_disabled_oom_killer(runtime):
+    container_id, bundle = runtime.new_bundle(["sleep", "60"])
+    bundle.linux.setdefault("resources", {})["memory"] = {"limit": 64 << 20, "swappiness": 7, "disableOOMKiller": True}
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode == 0, open(err).read()
+    cgroup = "/sys/fs/cgroup/memory" + bundle.linux["cgroupsPath"]
+    try:
+        assert open(cgroup + "/memory.swappiness").read().strip() == "7"
+        assert "oom_kill_disable 1" in open(cgroup + "/memory.oom_control").read()
+    finally:
+        runtime.cmd("delete", "--force", container_id)
+
+
+def test_failing_poststart_and_poststop_hooks_are_warnings(runtime):
+    if runtime.name == "runc":
+        pytest.skip("runc 1.1 runs poststart hooks inside create and fails it, against the spec")
+    container_id, bundle = runtime.new_bundle(["sleep", "60"])
+    bundle.config["hooks"] = {
+        "poststart": [{"path": "/bin/false", "args": ["false"]}],
+        "poststop": [{"path": "/bin/false", "args": ["false"]}],
+    }
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode == 0, open(err).read()
+    assert runtime.cmd("start", container_id).returncode == 0
+    assert runtime.state(container_id)["status"] == "running"
+    assert runtime.cmd("delete", "--force", container_id).returncode == 0
+    assert runtime.cmd("state", container_id).returncode != 0
+
+
+@pytest.mark.parametrize("propagation", ["shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate"])
+def test_every_rootfs_propagation_the_spec_names(runtime, propagation):
+    if runtime.name == "runc" and propagation == "unbindable":
+        pytest.skip("runc 1.1 makes the rootfs unbindable before binding it, and fails (EINVAL)")
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.linux["rootfsPropagation"] = propagation
+    result = runtime.run(bundle, container_id)
+    assert result.returncode == 0, (propagation, result.stderr)
+
+
+def test_an_unknown_rootfs_propagation_is_refused(runtime):
+    container_id, bundle = runtime.new_bundle(["true"])
+    bundle.linux["rootfsPropagation"] = "sideways"
+    assert runtime.run(bundle, container_id).returncode != 0
+
+
+def test_create_writes_the_pid_file(runtime):
+    container_id, bundle = runtime.new_bundle(["sleep", "60"])
+    pid_file = os.path.join(bundle.path, "init.pid")
+    result, out, err = runtime.create(bundle, container_id, "--pid-file", pid_file)
+    assert result.returncode == 0, open(err).read()
+    assert int(open(pid_file).read()) == runtime.state(container_id)["pid"]
+    runtime.cmd("delete", "--force", container_id)
+
+
+def test_no_new_keyring_keeps_the_callers_keyring(runtime, tmp_path):
+    probe = tmp_path / "probe"
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(probe),
+                    os.path.join(os.path.dirname(__file__), "..", "lib", "probe.c")], check=True)
+    host = subprocess.run([str(probe), "session-keyring"], capture_output=True, text=True).stdout.split()[-1]
+    serials = {}
+    for extra in ((), ("--no-new-keyring",)):
+        container_id, bundle = runtime.new_bundle(["/probe", "session-keyring"])
+        bundle.config["mounts"].append({"destination": "/probe", "type": "bind", "source": str(probe), "options": ["bind", "ro"]})
+        bundle.write()
+        runtime.created.append(container_id)
+        result = runtime.cmd("run", *extra, "--bundle", bundle.path, container_id)
+        assert result.returncode == 0, result.stderr
+        serials[extra] = result.stdout.split()[-1]
+    assert serials[()] != host
+    assert serials[("--no-new-keyring",)] == host
