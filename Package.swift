@@ -79,6 +79,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: compactExecutable),
 
+        // Fuzz targets for every parser of untrusted input: a replay driver in normal builds,
+        // libFuzzer's with `scripts/fuzz.sh` (`--sanitize=fuzzer -DFUZZING`).
+        .executableTarget(name: "berth-fuzz", dependencies: ["Engine", "EngineAPI", "LayerArchive", "OCI", "Registry", "Runtime", "BerthSystem"]),
+
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthSystem"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "ContentDigest"]),

@@ -19,7 +19,14 @@ public struct EngineServices: Sendable {
     /// Creates the directory layout, opens the stores and reconciles containers left by a
     /// previous daemon.
     public static func start(_ configuration: EngineConfiguration) async throws -> EngineServices {
+        var configuration = configuration
         try configuration.prepareDirectories()
+        // Berth's own processes that enter containers run from read-only copies.
+        var binaries = ["monitor": configuration.monitorPath]
+        if let runtime = configuration.runtimes[EngineConfiguration.builtinRuntimeName] { binaries["runtime"] = runtime }
+        let copies = try ProtectedBinaries.install(binaries, into: configuration.protectedBinariesRoot)
+        configuration.monitorPath = copies["monitor"] ?? configuration.monitorPath
+        if let runtime = copies["runtime"] { configuration.runtimes[EngineConfiguration.builtinRuntimeName] = runtime }
         for stale in FileSystem.listDirectory(configuration.temporaryRoot) {
             try? FileSystem.removeTree(configuration.temporaryRoot + "/" + stale)
         }

@@ -22,6 +22,9 @@ extension ContainerRuntime {
         }
         let plan = try NamespacePlan(spec: bundle.spec.linux?.namespaces ?? [])
         try SpecValidation.validate(bundle.spec, namespaces: plan.kinds)
+        if plan.createsUserNamespace && ((bundle.spec.linux?.uidMappings ?? []).isEmpty || (bundle.spec.linux?.gidMappings ?? []).isEmpty) {
+            throw RuntimeError.invalidConfig("a new user namespace needs linux.uidMappings and linux.gidMappings")
+        }
         let cgroup = ContainerCgroup(cgroupsPath: bundle.spec.linux?.cgroupsPath, id: id, layout: try CgroupLayout.current())
         try store.makeDirectory(for: id)
         do {
@@ -73,6 +76,9 @@ extension ContainerRuntime {
         do {
             // In the cgroup before init runs a single step of set-up, so every limit applies.
             try cgroup.add(pid: pid)
+            if plan.createsUserNamespace {
+                try NamespacePlan.writeIDMaps(pid: pid, uids: bundle.spec.linux?.uidMappings ?? [], gids: bundle.spec.linux?.gidMappings ?? [])
+            }
             // The namespaces exist and init has not run container code yet: the moment for hooks
             // that configure them from the host (a network namespace, for example).
             let hooks = bundle.spec.hooks

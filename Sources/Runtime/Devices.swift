@@ -69,11 +69,27 @@ struct Devices {
         let number = berth_makedev(UInt32(truncatingIfNeeded: device.major), UInt32(truncatingIfNeeded: device.minor))
         let mode = typeBits | mode_t(device.fileMode) & 0o7777
         if mknodat(parent, name, mode, dev_t(number)) != 0 {
-            if errno != EEXIST { throw RuntimeError.errno("create device \(path)") }
+            if errno == EEXIST { return }
+            // In a user namespace mknod is refused: bind the host's node instead, as runc does.
+            guard errno == EPERM else { throw RuntimeError.errno("create device \(path)") }
+            try bindHostNode(path, name: name, in: parent)
             return
         }
         if fchownat(parent, name, device.uid, device.gid, AT_SYMLINK_NOFOLLOW) != 0 {
             throw RuntimeError.errno("set owner of device \(path)")
+        }
+    }
+
+    /// Binds the host's node at `path` onto an empty file of that name in `parent`.
+    private func bindHostNode(_ path: String, name: String, in parent: Int32) throws {
+        let placeholder = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard placeholder >= 0 else { throw RuntimeError.errno("create the mount point of device \(path)") }
+        close(placeholder)
+        let target = openat(parent, name, berth_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+        guard target >= 0 else { throw RuntimeError.errno("open the mount point of device \(path)") }
+        defer { close(target) }
+        if mount(path, RootPath.procPath(target), nil, MountFlag.bind, nil) != 0 {
+            throw RuntimeError.errno("bind the host's \(path) (mknod is not allowed in a user namespace)")
         }
     }
 

@@ -35,7 +35,19 @@ struct Mounts {
             if (type == "proc" || type == "sysfs") && !RootPath.isDirectory(fd) {
                 throw RuntimeError.unsafeMount(destination: destination, reason: "\(type) must be mounted on an ordinary directory")
             }
-            try Mounts.mount(entry.source ?? type, on: fd, type: type, flags: options.flags, data: options.dataString, destination: destination)
+            do {
+                try Mounts.mount(entry.source ?? type, on: fd, type: type, flags: options.flags, data: options.dataString, destination: destination)
+            } catch RuntimeError.system(operation: _, errno: EPERM) where type == "sysfs" {
+                // A user namespace without a network namespace of its own may not mount sysfs:
+                // the host's, bound recursively, read-only when asked (runc does the same).
+                try Mounts.mount("/sys", on: fd, type: nil, flags: MountFlag.bind | MountFlag.recursive, data: nil, destination: destination)
+                if options.remountFlags != 0 {
+                    let mounted = try root.open(destination)
+                    defer { close(mounted) }
+                    try Mounts.mount(nil, on: mounted, type: nil, flags: MountFlag.remount | MountFlag.bind | options.remountFlags,
+                                     data: nil, destination: destination)
+                }
+            }
         }
         try applyPropagation(options.propagation, at: destination)
     }

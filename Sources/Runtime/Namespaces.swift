@@ -37,6 +37,9 @@ struct NamespacePlan {
     private(set) var pidPath: String?
     private(set) var joins: [(kind: NamespaceKind, path: String)] = []
     private(set) var kinds: [NamespaceKind] = []
+    /// True when `clone` makes a new user namespace, whose ID maps the runtime writes before
+    /// init goes on (every other new namespace is then owned by it).
+    var createsUserNamespace: Bool { cloneFlags & berth_CLONE_NEWUSER != 0 }
 
     /// The plan for a new container from `linux.namespaces`.
     init(spec namespaces: [RuntimeSpec.Namespace]) throws {
@@ -44,8 +47,8 @@ struct NamespacePlan {
             guard let kind = NamespaceKind(rawValue: namespace.type) else {
                 throw RuntimeError.invalidConfig("unknown namespace type \"\(namespace.type)\"")
             }
-            if kind == .user {
-                throw RuntimeError.unsupported("a user namespace (linux.namespaces type \"user\")")
+            if kind == .user, let path = namespace.path, !path.isEmpty {
+                throw RuntimeError.unsupported("joining an existing user namespace (linux.namespaces type \"user\" with a path)")
             }
             kinds.append(kind)
             if let path = namespace.path, !path.isEmpty {
@@ -64,7 +67,7 @@ struct NamespacePlan {
     /// The plan for `exec`: join every namespace of the container's init `pid`.
     init(joining pid: Int32, kinds: [NamespaceKind]) {
         self.kinds = kinds
-        for kind in kinds where kind != .user {
+        for kind in kinds {
             let path = "/proc/\(pid)/ns/\(kind.procName)"
             if kind == .pid { pidPath = path } else { joins.append((kind, path)) }
         }
@@ -83,10 +86,28 @@ struct NamespacePlan {
         try joins.map { ($0.kind, try NamespacePlan.open($0.path)) }
     }
 
-    /// Joins the opened namespaces, the mount namespace last.
+    /// Joins the opened namespaces: the user namespace first (the others are owned by it, and
+    /// joining them takes its capabilities), the mount namespace last.
     static func join(_ opened: [(kind: NamespaceKind, fd: Int32)]) throws {
-        for entry in opened where entry.kind != .mount { try join(kind: entry.kind, fd: entry.fd) }
+        for entry in opened where entry.kind == .user { try join(kind: entry.kind, fd: entry.fd) }
+        for entry in opened where entry.kind != .mount && entry.kind != .user { try join(kind: entry.kind, fd: entry.fd) }
         for entry in opened where entry.kind == .mount { try join(kind: entry.kind, fd: entry.fd) }
+    }
+
+    /// Writes a new user namespace's `uid_map` and `gid_map` (config-linux.md "User namespace
+    /// mappings") for the process `pid`, from the runtime outside it.
+    static func writeIDMaps(pid: Int32, uids: [RuntimeSpec.IDMapping], gids: [RuntimeSpec.IDMapping]) throws {
+        for (file, mappings) in [("uid_map", uids), ("gid_map", gids)] {
+            let text = mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+            try CgroupFile.write("/proc/\(pid)/\(file)", text)
+        }
+    }
+
+    /// Becomes root of the user namespace just entered (its mappings written), so set-up runs
+    /// with the namespace's full capabilities as uid 0.
+    static func becomeNamespaceRoot() throws {
+        try check(setgid(0), "become group 0 in the user namespace")
+        try check(setuid(0), "become user 0 in the user namespace")
     }
 
     private static func open(_ path: String) throws -> Int32 {

@@ -54,8 +54,11 @@ import Testing
         #expect(plan.unshareCgroup)
         #expect(plan.joins.map(\.path) == ["/var/run/netns/n1"])
         #expect(throws: RuntimeError.self) { try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "pid")]) }
+        let user = try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user")])
+        #expect(user.createsUserNamespace)
+        #expect(!plan.createsUserNamespace)
         #expect(throws: RuntimeError.self) {
-            try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user")])
+            try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user", path: "/proc/1/ns/user")])
         }
     }
 }

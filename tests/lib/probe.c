@@ -13,7 +13,48 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <time.h>
 #include <unistd.h>
+
+/* For `seconds`, looks for processes whose executable is one of Berth's (or runc) and tries to
+ * open that executable for writing through the process's /proc/PID/exe, as CVE-2019-5736 did.
+ * Nothing is written. Prints how many such executables were seen and how many opened. */
+static void exe_attack(int seconds) {
+    long seen = 0, writable = 0;
+    time_t end = time(NULL) + seconds;
+    while (time(NULL) < end) {
+        DIR *proc = opendir("/proc");
+        struct dirent *e;
+        while (proc && (e = readdir(proc)) != NULL) {
+            if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == getpid()) continue;
+            char link[64], target[4096];
+            snprintf(link, sizeof link, "/proc/%s/exe", e->d_name);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            if (n <= 0) continue;
+            target[n] = 0;
+            if (!strstr(target, "berth") && !strstr(target, "runc")) continue;
+            seen++;
+            int fd = open(link, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) { writable++; close(fd); }
+            fd = open(link, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                char again[64];
+                snprintf(again, sizeof again, "/proc/self/fd/%d", fd);
+                /* Once the process exits the text is no longer busy: retry for a moment. */
+                for (int i = 0; i < 2000; i++) {
+                    int w = open(again, O_WRONLY | O_CLOEXEC);
+                    if (w >= 0) { writable++; close(w); break; }
+                    if (errno != ETXTBSY) break;
+                    usleep(500);
+                }
+                close(fd);
+            }
+        }
+        if (proc) closedir(proc);
+    }
+    printf("exe-seen: ok %ld\nexe-writable: ok %ld\n", seen, writable);
+}
 
 static void report(const char *name, long result) {
     if (result >= 0) printf("%s: ok %ld\n", name, result);
@@ -50,6 +91,9 @@ int main(int argc, char **argv) {
             r = syscall(SYS_kexec_load, 0, 0, NULL, 0);
         } else if (!strcmp(a, "mount")) {
             r = mount("none", "/mnt", "tmpfs", 0, NULL);
+        } else if (!strncmp(a, "exe-attack=", 11)) {
+            exe_attack(atoi(a + 11));
+            continue;
         } else if (!strncmp(a, "open=", 5)) {
             r = open(a + 5, O_RDONLY | O_NONBLOCK);
         } else if (!strncmp(a, "read=", 5)) {

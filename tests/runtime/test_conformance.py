@@ -92,3 +92,59 @@ def test_no_new_keyring_keeps_the_callers_keyring(runtime, tmp_path):
         serials[extra] = result.stdout.split()[-1]
     assert serials[()] != host
     assert serials[("--no-new-keyring",)] == host
+
+
+def userns_bundle(runtime, args, network=True):
+    container_id, bundle = runtime.new_bundle(args)
+    namespaces = [n for n in bundle.linux["namespaces"] if n["type"] not in ("user", "network")]
+    namespaces.append({"type": "user"})
+    if network:
+        namespaces.append({"type": "network"})
+    bundle.linux["namespaces"] = namespaces
+    bundle.linux["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    # The mapped root is host uid 100000: the bundle's path must be searchable by it (pytest
+    # makes its directories 0700), as runc's own tests arrange.
+    path = bundle.path
+    while path not in ("/", "/tmp"):
+        os.chmod(path, os.stat(path).st_mode | 0o111)
+        path = os.path.dirname(path)
+    return container_id, bundle
+
+
+@pytest.mark.parametrize("network", [True, False])
+def test_a_user_namespace_with_id_mappings(runtime, network):
+    if runtime.name == "runc" and not network:
+        pytest.skip("runc 1.1 does not fall back to binding /sys when sysfs may not be mounted")
+    container_id, bundle = userns_bundle(runtime, ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; "
+                                                               "cat /dev/null && echo null-ok; ls /sys/kernel >/dev/null && echo sys-ok"],
+                                         network=network)
+    result = runtime.run(bundle, container_id)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines[0] == ["0", "100000", "65536"]
+    assert lines[1] == ["0", "100000", "65536"]
+    assert lines[2:6] == [["0"], ["0"], ["null-ok"], ["sys-ok"]]
+
+
+def test_user_namespace_processes_are_unprivileged_on_the_host(runtime):
+    container_id, bundle = userns_bundle(runtime, ["sleep", "60"])
+    result, out, err = runtime.create(bundle, container_id)
+    assert result.returncode == 0, open(err).read()
+    try:
+        pid = runtime.state(container_id)["pid"]
+        status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+        assert status["Uid"].split()[:2] == ["100000", "100000"]
+        assert status["Gid"].split()[:2] == ["100000", "100000"]
+        # exec joins the user namespace too: not host root.
+        r = runtime.cmd("exec", container_id, "sh", "-c", "cat /proc/self/uid_map; id -u")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["0", "100000", "65536", "0"]
+    finally:
+        runtime.cmd("delete", "--force", container_id)
+
+
+def test_a_user_namespace_without_mappings_is_refused(runtime):
+    container_id, bundle = userns_bundle(runtime, ["true"])
+    del bundle.linux["uidMappings"]
+    assert runtime.run(bundle, container_id).returncode != 0

@@ -48,6 +48,8 @@ public struct EngineConfiguration: Sendable {
     public var temporaryRoot: String { root + "/tmp" }
     /// Where removed containers' directories wait for their background deletion (`Trash`).
     public var trashRoot: String { root + "/trash" }
+    /// Read-only copies of berth-monitor and berth-runtime (`ProtectedBinaries`).
+    public var protectedBinariesRoot: String { root + "/bin" }
     /// The same for their directories under `execRoot`.
     public var execTrashRoot: String { execRoot + "/trash" }
 
