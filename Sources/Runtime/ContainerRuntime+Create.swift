@@ -35,7 +35,8 @@ extension ContainerRuntime {
             }
             let record = ContainerRecord(
                 id: id, bundle: bundle.path, rootfs: bundle.rootfs, pid: pid, pidStartTime: info.startTime,
-                cgroupPaths: cgroup.paths, namespaces: plan.kinds.map(\.rawValue), annotations: bundle.spec.annotations)
+                cgroupPaths: cgroup.paths, namespaces: plan.kinds.map(\.rawValue), annotations: bundle.spec.annotations,
+                poststart: bundle.spec.hooks?.poststart ?? [], poststop: bundle.spec.hooks?.poststop ?? [])
             do {
                 try store.save(record)
                 try writePidFile(pidFile, pid: pid)
@@ -56,7 +57,7 @@ extension ContainerRuntime {
         let fifo = store.fifoPath(of: id)
         try check(mkfifo(fifo, 0o622), "create \(fifo)")
         try check(chmod(fifo, 0o622), "set the mode of \(fifo)")
-        let seccomp = try seccompCompiler.filter(for: bundle.spec.linux?.seccomp)
+        let seccomp = try seccompCompiler.filter(for: bundle)
         let stateDirectory = try check(open(store.directory(of: id), O_PATH | O_DIRECTORY | O_CLOEXEC), "open the state directory")
         defer { close(stateDirectory) }
         try cgroup.create(resources: bundle.spec.linux?.resources)
@@ -127,7 +128,7 @@ extension ContainerRuntime {
             }
         }
         unlink(fifoPath)
-        if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststart {
+        if let hooks = record.hooks(\.poststart, recorded: record.poststart), !hooks.isEmpty {
             Hooks.runWarning(hooks, phase: "poststart", state: store.state(of: record))
         }
     }

@@ -19,7 +19,7 @@ extension ContainerRuntime {
         }
         let plan = NamespacePlan(joining: record.pid, kinds: record.namespaces.compactMap(NamespaceKind.init(rawValue:)))
         let cgroup = try cgroup(of: record)
-        let seccomp = try seccompCompiler.filter(for: Bundle(path: record.bundle).spec.linux?.seccomp)
+        let seccomp = try seccompCompiler.filter(for: Bundle(path: record.bundle))
         let console = try consoleSocket.map(Console.connect(to:))
         defer { if let console { close(console) } }
         let namespaces = try plan.openJoins()

@@ -70,7 +70,7 @@ public struct ContainerRuntime {
         for pid in cgroup.processes() { _ = Glibc.kill(pid, SIGKILL) }
         try cgroup.remove()
         try store.remove(id)
-        if let hooks = try? Bundle(path: record.bundle).spec.hooks?.poststop {
+        if let hooks = record.hooks(\.poststop, recorded: record.poststop), !hooks.isEmpty {
             var state = store.state(of: record)
             state.status = ContainerStatus.stopped.rawValue
             Hooks.runWarning(hooks, phase: "poststop", state: state)

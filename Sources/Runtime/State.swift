@@ -21,6 +21,16 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var namespaces: [String]
     /// The bundle's annotations, reported by `state`.
     public var annotations: [String: String]?
+    /// The bundle's poststart and poststop hooks, kept so that `start` and `delete` need not
+    /// decode the bundle again (empty: none; nil in records of older versions: read the bundle).
+    public var poststart: [RuntimeSpec.Hook]?
+    public var poststop: [RuntimeSpec.Hook]?
+
+    /// The hooks of `phase` (`poststart` or `poststop`), from the record or, for a record
+    /// that predates them, from the bundle.
+    func hooks(_ phase: KeyPath<RuntimeSpec.Hooks, [RuntimeSpec.Hook]?>, recorded: [RuntimeSpec.Hook]?) -> [RuntimeSpec.Hook]? {
+        recorded ?? (try? Bundle(path: bundle).spec.hooks?[keyPath: phase]) ?? nil
+    }
 }
 
 /// The container's status as runtime-spec's state operation reports it.

@@ -4,13 +4,13 @@ import FoundationEssentials
 import Foundation
 #endif
 import BerthSystem
-@testable import Engine
-@testable import EngineAPI
+import Engine
+import EngineAPI
 import Glibc
 import LayerArchive
 import OCI
 import Registry
-@testable import Runtime
+import Runtime
 
 /// Every parser of untrusted input, as fuzz targets: each takes arbitrary bytes and must
 /// return (or throw a typed error) without crashing, hanging or writing outside its scratch

@@ -36,11 +36,21 @@ import Testing
         var other = Self.profile
         other.defaultAction = "SCMP_ACT_ALLOW"
         // Plant this profile's entry under the other profile's name: its key does not match.
-        let name = directory + "/" + SeccompCompiler.hexHash(try SeccompCompiler.canonicalJSON(Self.profile)) + ".bpf"
-        let planted = directory + "/" + SeccompCompiler.hexHash(try SeccompCompiler.canonicalJSON(other)) + ".bpf"
+        let name = directory + "/" + SeccompCompiler.hexHash(SeccompCompiler.canonicalKey(Self.profile)) + ".bpf"
+        let planted = directory + "/" + SeccompCompiler.hexHash(SeccompCompiler.canonicalKey(other)) + ".bpf"
         #expect(rename(name, planted) == 0)
         let compiled = try #require(try compiler.filter(for: other))
         #expect(compiled.program != filter.program)
+    }
+
+    @Test func keysDifferWhereProfilesDo() {
+        var other = Self.profile
+        other.syscalls?[0].names = ["read", "writ", "eno_such_call"]
+        #expect(SeccompCompiler.canonicalKey(other) != SeccompCompiler.canonicalKey(Self.profile))
+        other = Self.profile
+        other.syscalls?[1].args?[0].valueTwo = 0
+        #expect(SeccompCompiler.canonicalKey(other) != SeccompCompiler.canonicalKey(Self.profile))
+        #expect(SeccompCompiler.canonicalKey(Self.profile) == SeccompCompiler.canonicalKey(Self.profile))
     }
 
     @Test func unknownActionsAndOperatorsAreErrors() {

@@ -57,9 +57,10 @@ extension ContainerService {
         guard symlink(logPath(of: record.id), monitorDir + "/container-json.log") == 0 else {
             throw EngineError.failure("cannot prepare \(monitorDir): \(String(cString: strerror(errno)))")
         }
-        // Journaled before anything a crash could leave behind (the mount, the monitor).
+        // Journaled before anything a crash could leave behind (the mount, the monitor); not
+        // synced: a power loss ends the container too, so only the daemon's death matters.
         record.state.startPending = true
-        try update(record)
+        try update(record, durable: false)
         do {
             try snapshots.mount(container: record.id, at: rootfs)
         } catch {

@@ -164,8 +164,8 @@ public actor ContainerService {
     }
 
     /// Persists `record` and makes it the current one.
-    func update(_ record: ContainerRecord) throws {
-        try store.save(record)
+    func update(_ record: ContainerRecord, durable: Bool = true) throws {
+        try store.save(record, durable: durable)
         containers[record.id] = record
     }
 }

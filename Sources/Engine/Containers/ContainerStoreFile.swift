@@ -11,10 +11,13 @@ struct ContainerStoreFile: Sendable {
 
     func directory(of id: String) -> String { root + "/" + id }
 
-    func save(_ record: ContainerRecord) throws {
+    /// Replaces the record atomically; `durable` also waits until it is on disk (a record that
+    /// only has to survive the daemon's death, not the machine's, need not).
+    func save(_ record: ContainerRecord, durable: Bool = true) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try FileSystem.writeAtomically(directory(of: record.id) + "/container.json", bytes: Array(encoder.encode(record)), mode: 0o600)
+        try FileSystem.writeAtomically(directory(of: record.id) + "/container.json", bytes: Array(encoder.encode(record)), mode: 0o600,
+                                       durable: durable)
     }
 
     /// All records that can be read; unreadable ones are reported, not fatal.

@@ -12,10 +12,10 @@ import ContentDigest
 import OCI
 
 /// `manifest.json` of a `docker save` tarball.
-struct DockerArchiveEntry: Codable {
-    var Config: String
-    var RepoTags: [String]?
-    var Layers: [String]
+public struct DockerArchiveEntry: Codable, Sendable {
+    public var Config: String
+    public var RepoTags: [String]?
+    public var Layers: [String]
 }
 
 extension ImageService {
@@ -142,7 +142,7 @@ extension ImageService {
 /// Paths inside an unpacked image archive, checked so that no name in the archive's JSON, and
 /// no symbolic link, FIFO or device node the archive carries, can make the daemon read outside
 /// it, block, or read without end.
-enum ArchivePath {
+public enum ArchivePath {
     /// The largest JSON document (manifest.json, index.json, a config or manifest) read.
     static let jsonLimit = 8 << 20
 
@@ -185,7 +185,7 @@ enum ArchivePath {
     }
 
     /// The digest a docker-archive file name carries (`blobs/sha256/<hex>` or `<hex>.json`), if any.
-    static func digestNamed(_ name: String) -> Digest? {
+    public static func digestNamed(_ name: String) -> Digest? {
         if name.hasPrefix("blobs/sha256/") { return try? Digest(sha256Hex: String(name.dropFirst(13))) }
         if name.hasSuffix(".json") { return try? Digest(sha256Hex: String(name.dropLast(5))) }
         return nil

@@ -103,8 +103,10 @@ public struct APIVersion: Comparable, Sendable, CustomStringConvertible {
 }
 
 /// Splits `/v1.41/containers/x/json?all=1` into version, path and query.
-enum RequestTarget {
-    static func parse(_ uri: String) -> (version: String?, path: String, query: [String: [String]]) {
+public enum RequestTarget {
+    /// The version (without `v`), the path without it, and the percent-decoded query values by
+    /// name. Never fails: what is not a version stays part of the path.
+    public static func parse(_ uri: String) -> (version: String?, path: String, query: [String: [String]]) {
         let pieces = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var path = String(pieces[0])
         var version: String?

@@ -8,10 +8,11 @@ import Engine
 /// docker's `filters` query parameter: a JSON map from a key to the values wanted, sent either
 /// as `{"key":{"value":true}}` (the CLI) or `{"key":["value"]}` (docker-py). Within one key any
 /// value may match; all keys must match.
-struct ListFilters {
+public struct ListFilters {
     private var byKey: [String: [String]] = [:]
 
-    init(_ json: String?) throws {
+    /// The filters of `json`; nil or empty means none. A malformed value is a 400 naming it.
+    public init(_ json: String?) throws {
         guard let json, !json.isEmpty else { return }
         let data = Data(json.utf8)
         if let map = try? JSONDecoder().decode([String: [String: Bool]].self, from: data) {
