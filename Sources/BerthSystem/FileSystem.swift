@@ -85,6 +85,38 @@ public enum FileSystem {
         return bytes
     }
 
+    /// Copies the file at `source` to `destination` atomically (a temporary file renamed into
+    /// place), through the kernel (copy_file_range(2)): the bytes never pass through this
+    /// process's memory, so copying a large binary does not grow it.
+    public static func copyFile(from source: String, to destination: String, mode: mode_t) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw FileSystemError(operation: "open \(source)", errno: errno) }
+        defer { close(input) }
+        let temporary = destination + ".tmp-\(getpid())"
+        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard output >= 0 else { throw FileSystemError(operation: "create \(temporary)", errno: errno) }
+        do {
+            defer { close(output) }
+            while true {
+                let copied = berth_copy_file_range(input, output, 1 << 30)
+                if copied < 0 {
+                    if errno == EINTR { continue }
+                    throw FileSystemError(operation: "copy \(source) to \(temporary)", errno: errno)
+                }
+                if copied == 0 { break }
+            }
+            guard fchmod(output, mode) == 0 else { throw FileSystemError(operation: "set the mode of \(temporary)", errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, destination) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw FileSystemError(operation: "rename \(temporary) to \(destination)", errno: code)
+        }
+    }
+
     /// Writes everything cached of the file system holding `path` to disk (syncfs(2)).
     public static func syncFileSystem(containing path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

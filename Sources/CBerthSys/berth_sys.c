@@ -379,3 +379,49 @@ int berth_mount_setattr_recursive(int fd, uint64_t attr_set, uint64_t attr_clr) 
 int berth_syncfs(int fd) {
     return syncfs(fd);
 }
+
+#include <sys/wait.h>
+
+pid_t berth_clone_fork_in_userns(int userns_fd, int ns_flags) {
+    int channel[2];
+    if (pipe2(channel, O_CLOEXEC) != 0) return -1;
+    pid_t intermediate = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+    if (intermediate < 0) {
+        close(channel[0]);
+        close(channel[1]);
+        return -1;
+    }
+    if (intermediate == 0) {
+        close(channel[0]);
+        int result[2] = {-1, 0};
+        if (setns(userns_fd, CLONE_NEWUSER) != 0) {
+            result[1] = errno;
+        } else {
+            pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)(ns_flags | CLONE_PARENT), NULL, NULL, NULL, NULL);
+            if (child == 0) {
+                close(channel[1]);
+                return 0;
+            }
+            result[0] = child;
+            result[1] = child < 0 ? errno : 0;
+        }
+        ssize_t written = write(channel[1], result, sizeof result);
+        _exit(written == (ssize_t)sizeof result ? 0 : 1);
+    }
+    close(channel[1]);
+    int result[2] = {-1, EIO};
+    ssize_t got;
+    do { got = read(channel[0], result, sizeof result); } while (got < 0 && errno == EINTR);
+    close(channel[0]);
+    int status;
+    while (waitpid(intermediate, &status, 0) < 0 && errno == EINTR) {}
+    if (got != (ssize_t)sizeof result || result[0] < 0) {
+        errno = got == (ssize_t)sizeof result ? result[1] : EIO;
+        return -1;
+    }
+    return result[0];
+}
+
+long berth_copy_file_range(int in, int out, size_t length) {
+    return (long)copy_file_range(in, NULL, out, NULL, length, 0);
+}

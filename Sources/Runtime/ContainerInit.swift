@@ -60,7 +60,7 @@ struct ContainerInit {
         // In its cgroup before any set-up, so every limit (memory, pids, devices) applies to all
         // of it and nothing of the container is charged to the runtime's cgroup.
         try awaitCgroup()
-        if plan.createsUserNamespace { try NamespacePlan.becomeNamespaceRoot() }
+        if plan.entersUserNamespace { try NamespacePlan.becomeNamespaceRoot() }
         try NamespacePlan.join(plan.openJoins())
         if newKeyring {
             try check(berth_join_session_keyring(nil) < 0 ? -1 : 0, "join a new session keyring")

@@ -66,7 +66,7 @@ extension ContainerRuntime {
         let (parent, child) = try SyncChannel.pair()
         defer { parent.close() }
         try plan.enterPidNamespaceForChildren()
-        let pid = berth_clone_fork(plan.cloneFlags)
+        let pid = try plan.cloneInit()
         if pid == 0 {
             parent.close()
             ContainerInit(bundle: bundle, process: process, plan: plan, cgroup: cgroup, channel: child,

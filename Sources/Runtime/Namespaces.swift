@@ -40,6 +40,11 @@ struct NamespacePlan {
     /// True when `clone` makes a new user namespace, whose ID maps the runtime writes before
     /// init goes on (every other new namespace is then owned by it).
     var createsUserNamespace: Bool { cloneFlags & berth_CLONE_NEWUSER != 0 }
+    /// An existing user namespace to create the others in (`linux.namespaces` type `user` with
+    /// a path), joined by an intermediate process before the clone.
+    private(set) var userPath: String?
+    /// True when init ends up in a user namespace other than the runtime's.
+    var entersUserNamespace: Bool { createsUserNamespace || userPath != nil }
 
     /// The plan for a new container from `linux.namespaces`.
     init(spec namespaces: [RuntimeSpec.Namespace]) throws {
@@ -47,12 +52,9 @@ struct NamespacePlan {
             guard let kind = NamespaceKind(rawValue: namespace.type) else {
                 throw RuntimeError.invalidConfig("unknown namespace type \"\(namespace.type)\"")
             }
-            if kind == .user, let path = namespace.path, !path.isEmpty {
-                throw RuntimeError.unsupported("joining an existing user namespace (linux.namespaces type \"user\" with a path)")
-            }
             kinds.append(kind)
             if let path = namespace.path, !path.isEmpty {
-                if kind == .pid { pidPath = path } else { joins.append((kind, path)) }
+                if kind == .pid { pidPath = path } else if kind == .user { userPath = path } else { joins.append((kind, path)) }
             } else if kind == .cgroup {
                 unshareCgroup = true
             } else {
@@ -78,6 +80,15 @@ struct NamespacePlan {
     func enterPidNamespaceForChildren() throws {
         guard let path = pidPath else { return }
         try NamespacePlan.join(kind: .pid, fd: NamespacePlan.open(path))
+    }
+
+    /// Forks the container's init: a plain clone with `cloneFlags`, or, with an existing user
+    /// namespace to join, one made from inside it. 0 in the child, its pid in the runtime.
+    func cloneInit() throws -> Int32 {
+        guard let userPath else { return berth_clone_fork(cloneFlags) }
+        let fd = try NamespacePlan.open(userPath)
+        defer { close(fd) }
+        return berth_clone_fork_in_userns(fd, cloneFlags)
     }
 
     /// Opens every namespace to join. Done before joining any, because after joining the mount

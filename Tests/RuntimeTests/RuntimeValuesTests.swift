@@ -57,9 +57,9 @@ import Testing
         let user = try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user")])
         #expect(user.createsUserNamespace)
         #expect(!plan.createsUserNamespace)
-        #expect(throws: RuntimeError.self) {
-            try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user", path: "/proc/1/ns/user")])
-        }
+        let joined = try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user", path: "/proc/1/ns/user")])
+        #expect(joined.entersUserNamespace && !joined.createsUserNamespace)
+        #expect(joined.joins.isEmpty)
     }
 }
 

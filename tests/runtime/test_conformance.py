@@ -148,3 +148,26 @@ def test_a_user_namespace_without_mappings_is_refused(runtime):
     container_id, bundle = userns_bundle(runtime, ["true"])
     del bundle.linux["uidMappings"]
     assert runtime.run(bundle, container_id).returncode != 0
+
+
+def test_joining_an_existing_user_namespace_by_path(runtime):
+    holder_id, holder = userns_bundle(runtime, ["sleep", "60"])
+    result, out, err = runtime.create(holder, holder_id)
+    assert result.returncode == 0, open(err).read()
+    try:
+        holder_pid = runtime.state(holder_id)["pid"]
+        container_id, bundle = userns_bundle(runtime, ["sh", "-c", "cat /proc/self/uid_map; id -u; sleep 60"])
+        bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "user"] + [
+            {"type": "user", "path": f"/proc/{holder_pid}/ns/user"}]
+        # The mappings stay in the spec: runc 1.1 requires them even when joining (they match).
+        result, out, err = runtime.create(bundle, container_id)
+        assert result.returncode == 0, open(err).read()
+        pid = runtime.state(container_id)["pid"]
+        assert os.readlink(f"/proc/{pid}/ns/user") == os.readlink(f"/proc/{holder_pid}/ns/user")
+        assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink(f"/proc/{holder_pid}/ns/pid")
+        status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status").read().splitlines())
+        assert status["Uid"].split()[0] == "100000"
+        assert runtime.cmd("start", container_id).returncode == 0
+        runtime.cmd("delete", "--force", container_id)
+    finally:
+        runtime.cmd("delete", "--force", holder_id)

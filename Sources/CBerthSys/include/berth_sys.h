@@ -153,3 +153,17 @@ int berth_mount_setattr_recursive(int fd, uint64_t attr_set, uint64_t attr_clr);
 // syncfs(2): writes the whole file system holding `fd` to disk. 0 or -1 with errno.
 int berth_syncfs(int fd);
 #endif
+#ifndef BERTH_SYS_CLONE_IN_USERNS_H
+#define BERTH_SYS_CLONE_IN_USERNS_H
+// berth_clone_fork, with the child's new namespaces owned by the existing user namespace
+// `userns_fd`: an intermediate process joins it and clones the child with CLONE_PARENT, so the
+// child is the caller's own (waitable) child, and then exits. Returns 0 in the child, its pid
+// in the caller, -1 with errno on failure.
+pid_t berth_clone_fork_in_userns(int userns_fd, int ns_flags);
+#endif
+#ifndef BERTH_SYS_COPY_FILE_RANGE_H
+#define BERTH_SYS_COPY_FILE_RANGE_H
+// copy_file_range(2) from `in` to `out` at their current offsets, at most `length` bytes.
+// The number copied (0 at end of file), or -1 with errno.
+long berth_copy_file_range(int in, int out, size_t length);
+#endif

@@ -22,7 +22,7 @@ enum ProtectedBinaries {
             let name = String(source.split(separator: "/").last ?? Substring(key))
             let target = directory + "/" + name
             do {
-                try FileSystem.writeAtomically(target, bytes: try FileSystem.readFile(source), mode: 0o755, durable: false)
+                try FileSystem.copyFile(from: source, to: target, mode: 0o755)
             } catch {
                 throw EngineError.failure("cannot copy \(source) to \(target): \(error)")
             }
