@@ -422,6 +422,14 @@ pid_t berth_clone_fork_in_userns(int userns_fd, int ns_flags) {
     return result[0];
 }
 
+#include <sys/sendfile.h>
+
 long berth_copy_file_range(int in, int out, size_t length) {
-    return (long)copy_file_range(in, NULL, out, NULL, length, 0);
+    ssize_t copied = copy_file_range(in, NULL, out, NULL, length, 0);
+    // Between different file systems (or where the call is missing) sendfile(2) still copies
+    // inside the kernel.
+    if (copied < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+        copied = sendfile(out, in, NULL, length);
+    }
+    return (long)copied;
 }

@@ -163,7 +163,8 @@ pid_t berth_clone_fork_in_userns(int userns_fd, int ns_flags);
 #endif
 #ifndef BERTH_SYS_COPY_FILE_RANGE_H
 #define BERTH_SYS_COPY_FILE_RANGE_H
-// copy_file_range(2) from `in` to `out` at their current offsets, at most `length` bytes.
-// The number copied (0 at end of file), or -1 with errno.
+// copy_file_range(2) from `in` to `out` at their current offsets, at most `length` bytes,
+// falling back to sendfile(2) between file systems. The number copied (0 at end of file), or
+// -1 with errno.
 long berth_copy_file_range(int in, int out, size_t length);
 #endif
