@@ -11,12 +11,18 @@ import OCI
 /// `--security-opt seccomp=FILE` sends this format; `resolved(…)` turns it into the OCI
 /// `linux.seccomp` of one container, with moby's rules for `includes` and `excludes`.
 public struct SeccompProfile: Codable, Sendable, Equatable {
+    /// The action for a syscall no rule names (`SCMP_ACT_ERRNO` in docker's).
     public var defaultAction: String
+    /// The errno of that action (docker's: 1, EPERM).
     public var defaultErrnoRet: UInt32?
+    /// Architectures as OCI lists them; a profile has these or `archMap`, not both.
     public var architectures: [String]?
+    /// Per native architecture, the sub-architectures the filter also covers.
     public var archMap: [ArchitectureGroup]?
+    /// The rules, in order.
     public var syscalls: [Rule]?
 
+    /// A native architecture (`SCMP_ARCH_X86_64`) with the ones its processes may also use.
     public struct ArchitectureGroup: Codable, Sendable, Equatable {
         public var architecture: String
         public var subArchitectures: [String]?
