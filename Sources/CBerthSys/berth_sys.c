@@ -433,3 +433,25 @@ long berth_copy_file_range(int in, int out, size_t length) {
     }
     return (long)copied;
 }
+
+#include <sys/mount.h>
+
+static char *detach_path;
+
+static void detach_and_die(int sig) {
+    if (detach_path != NULL) umount2(detach_path, MNT_DETACH);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int berth_detach_on_termination(const char *path) {
+    char *copy = strdup(path);
+    if (copy == NULL) return -1;
+    detach_path = copy;
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = detach_and_die;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGTERM, &action, NULL) != 0 || sigaction(SIGINT, &action, NULL) != 0) return -1;
+    return 0;
+}

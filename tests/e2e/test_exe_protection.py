@@ -69,3 +69,17 @@ def test_the_exe_swap_during_exec_reaches_no_writable_binary(daemon, probe):
         assert daemon.docker("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() == b"running"
     finally:
         daemon.docker("rm", "-f", cid)
+
+
+def test_the_read_only_copies_are_unmounted_when_the_daemon_stops(fresh_daemon):
+    from berth_testlib import mounts_under
+    binaries = os.path.join(fresh_daemon.root, "bin")
+    assert mounts_under(binaries) == [binaries]
+    fresh_daemon.stop()
+    assert mounts_under(binaries) == []
+    # kill -9 leaves it; the next start detaches it and mounts fresh copies once.
+    fresh_daemon.start()
+    fresh_daemon.kill9()
+    assert mounts_under(binaries) == [binaries]
+    fresh_daemon.start()
+    assert mounts_under(binaries) == [binaries]

@@ -168,3 +168,9 @@ pid_t berth_clone_fork_in_userns(int userns_fd, int ns_flags);
 // -1 with errno.
 long berth_copy_file_range(int in, int out, size_t length);
 #endif
+#ifndef BERTH_SYS_DETACH_ON_TERMINATION_H
+#define BERTH_SYS_DETACH_ON_TERMINATION_H
+// Installs SIGTERM and SIGINT handlers that detach the mount at `path` (umount2 MNT_DETACH;
+// processes using files under it keep them) and then die of the signal as before. 0 or -1.
+int berth_detach_on_termination(const char *path);
+#endif

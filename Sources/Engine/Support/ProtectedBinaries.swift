@@ -1,4 +1,5 @@
 import BerthSystem
+import CBerthSys
 import Glibc
 
 /// The copies of `berth-monitor` and `berth-runtime` that containers can come near, on a
@@ -37,6 +38,9 @@ enum ProtectedBinaries {
             umount2(directory, Int32(MNT_DETACH))
             throw EngineError.failure("cannot make \(directory) read-only: \(String(cString: strerror(code)))")
         }
+        // A daemon stopped by SIGTERM or SIGINT leaves no mount behind (after kill -9 the next
+        // start detaches it); running monitors keep their files either way.
+        _ = berth_detach_on_termination(directory)
         return copies
     }
 }
