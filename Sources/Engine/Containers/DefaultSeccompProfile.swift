@@ -20,9 +20,9 @@ public enum DefaultSeccompProfile {
         ],
         syscalls: rules)
 
-    /// The OCI profile for a container whose bounding set is `capabilities` on this machine,
-    /// computed once per capability set: every container with docker's default capabilities
-    /// sends the same profile, so the runtime's compiled-filter cache serves it.
+    /// The OCI profile for a container whose bounding set is `capabilities` on this machine.
+    /// The capabilities are sorted first, so every container with the same set sends the same
+    /// text and the runtime's compiled-filter cache serves it.
     public static func resolved(capabilities: [String]) -> RuntimeSpec.Seccomp {
         profile.resolved(capabilities: capabilities.sorted(), machine: machine)
     }
