@@ -84,3 +84,20 @@ def test_leftovers_of_an_interrupted_create_are_swept(fresh_daemon):
     assert not os.path.exists(os.path.join(d.root, "containers", cid))
     assert not os.path.exists(os.path.join(d.root, "snapshots", "containers", cid))
     assert d.docker("ps", "-aq").stdout == b""
+
+
+def test_rm_force_ends_a_pending_stop(daemon):
+    cid = daemon.docker("run", "-d", "busybox", "sh", "-c", "trap '' TERM; while true; do sleep 1; done").stdout.decode().strip()
+    env = dict(os.environ, DOCKER_HOST=daemon.host)
+    stopper = subprocess.Popen(["docker", "stop", "-t", "300", cid], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        start = time.monotonic()
+        r = daemon.docker("rm", "-f", cid, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert time.monotonic() - start < 20
+        stopper.wait(timeout=30)
+        assert daemon.docker("inspect", cid).returncode != 0
+    finally:
+        stopper.kill()
+        daemon.docker("rm", "-f", cid)

@@ -5,7 +5,11 @@ extension ContainerService {
     /// `docker rm`: refuses a running container unless `force` (then kills it first); removes
     /// its writable layer, its directory and its record, and wakes `wait(condition: removed)`.
     public func remove(_ reference: String, force: Bool) async throws {
-        let id = try resolve(reference).id
+        let record = try resolve(reference)
+        // Killed before waiting for the container's turn: a `stop` with a long timeout holding
+        // it then ends at once, as `docker rm -f` ends a pending stop.
+        if force && record.state.isRunning { try? await kill(record.id, signal: "KILL") }
+        let id = record.id
         try await exclusively(id) { try await removeLocked(id, force: force) }
     }
 
