@@ -72,12 +72,17 @@ struct ContainerInit {
             try CgroupFile.write("/proc/self/oom_score_adj", "\(score)")
         }
         let rootfs = RootFilesystem(spec: bundle.spec, bundle: bundle, cgroup: cgroup, cgroupNamespace: plan.unshareCgroup)
-        try rootfs.prepare()
-        try rootfs.pivot()
-        if process.terminal == true, let socket = consoleSocket {
-            try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: true)
+        if plan.hasMountNamespace {
+            try rootfs.prepare()
+            try rootfs.pivot()
+        } else {
+            try rootfs.applySysctls()
+            try rootfs.changeRoot()
         }
-        try rootfs.finalize()
+        if process.terminal == true, let socket = consoleSocket {
+            try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: plan.hasMountNamespace)
+        }
+        if plan.hasMountNamespace { try rootfs.finalize() }
         let setup = ProcessSetup(process: process, preservedDescriptors: preservedDescriptors, seccomp: seccomp)
         try setup.applyRlimits()
         try setup.closeInheritedDescriptors()

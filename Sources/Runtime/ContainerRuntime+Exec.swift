@@ -24,13 +24,15 @@ extension ContainerRuntime {
         defer { if let console { close(console) } }
         let namespaces = try plan.openJoins()
         defer { for entry in namespaces { close(entry.fd) } }
+        let inheritedRoot = try plan.openInheritedRoot(of: record.pid)
+        defer { if let inheritedRoot { close(inheritedRoot) } }
         let (parent, child) = try SyncChannel.pair()
         defer { parent.close() }
         try plan.enterPidNamespaceForChildren()
         let pid = berth_clone_fork(0)
         if pid == 0 {
             parent.close()
-            ExecInit(process: process, namespaces: namespaces, channel: child, consoleSocket: console,
+            ExecInit(process: process, namespaces: namespaces, inheritedRoot: inheritedRoot, channel: child, consoleSocket: console,
                      preservedDescriptors: preserveFDs, seccomp: seccomp).run()
         }
         child.close()

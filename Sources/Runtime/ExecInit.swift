@@ -8,6 +8,8 @@ import OCI
 struct ExecInit {
     let process: RuntimeSpec.Process
     let namespaces: [(kind: NamespaceKind, fd: Int32)]
+    /// The container's root to chroot into when it has no mount namespace to join.
+    let inheritedRoot: Int32?
     let channel: SyncChannel
     let consoleSocket: Int32?
     /// Descriptors 3… passed on to the process (`--preserve-fds`).
@@ -22,6 +24,7 @@ struct ExecInit {
             _ = berth_prctl(ContainerInit.prSetParentDeathSignal, UInt(SIGKILL), 0, 0, 0)
             guard channel.receive() == .go else { _exit(1) }
             try NamespacePlan.join(namespaces)
+            if let inheritedRoot { try RootFilesystem.enter(root: inheritedRoot) }
             if process.terminal == true, let socket = consoleSocket {
                 try Console.attach(socket: socket, size: process.consoleSize, bindDevConsole: false)
             }

@@ -43,6 +43,9 @@ struct NamespacePlan {
     /// An existing user namespace to create the others in (`linux.namespaces` type `user` with
     /// a path), joined by an intermediate process before the clone.
     private(set) var userPath: String?
+    /// True when the container has a mount namespace of its own; without one it stays in the
+    /// caller's (config-linux.md: an unlisted namespace is inherited) and only changes its root.
+    var hasMountNamespace: Bool { kinds.contains(.mount) }
     /// True when init ends up in a user namespace other than the runtime's.
     var entersUserNamespace: Bool { createsUserNamespace || userPath != nil }
 
@@ -60,9 +63,6 @@ struct NamespacePlan {
             } else {
                 cloneFlags |= kind.cloneFlag
             }
-        }
-        guard kinds.contains(.mount) else {
-            throw RuntimeError.invalidConfig("a mount namespace is required (add {\"type\": \"mount\"} to linux.namespaces)")
         }
     }
 
@@ -89,6 +89,14 @@ struct NamespacePlan {
         let fd = try NamespacePlan.open(userPath)
         defer { close(fd) }
         return berth_clone_fork_in_userns(fd, cloneFlags)
+    }
+
+    /// For `exec` into a container without a mount namespace of its own: its init's root
+    /// directory (`O_PATH`), to `chroot` into as init did. nil when the mount namespace is
+    /// joined, which brings its root along.
+    func openInheritedRoot(of pid: Int32) throws -> Int32? {
+        guard !hasMountNamespace else { return nil }
+        return try check(Glibc.open("/proc/\(pid)/root", O_PATH | O_DIRECTORY | O_CLOEXEC), "open the root of process \(pid)")
     }
 
     /// Opens every namespace to join. Done before joining any, because after joining the mount

@@ -4,7 +4,8 @@ import OCI
 
 /// Builds the container's view of the file system (runtime-spec config.md "Root" and
 /// "Mounts", config-linux.md "Devices", "Masked Paths", "Readonly Paths"): run inside the new
-/// mount namespace, `prepare` then `pivot` then `finalize`.
+/// mount namespace, `prepare` then `pivot` then `finalize`. A container without a mount
+/// namespace of its own gets only `applySysctls` and `changeRoot`.
 struct RootFilesystem {
     let spec: RuntimeSpec
     let bundle: Bundle
@@ -72,12 +73,34 @@ struct RootFilesystem {
                 throw RuntimeError.errno("make the root file system read-only")
             }
         }
+        try applySysctls()
+        for path in spec.linux?.readonlyPaths ?? [] { try RootFilesystem.makeReadOnly(path) }
+        for path in spec.linux?.maskedPaths ?? [] { try RootFilesystem.mask(path) }
+    }
+
+    /// Writes `linux.sysctl` through `/proc/sys` (whose namespaced entries are those of the
+    /// writer's namespaces).
+    func applySysctls() throws {
         for (key, value) in (spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard !key.contains("/"), !key.contains("..") else { throw RuntimeError.invalidConfig("invalid sysctl name \"\(key)\"") }
             try CgroupFile.write("/proc/sys/" + key.replacingDots(), value)
         }
-        for path in spec.linux?.readonlyPaths ?? [] { try RootFilesystem.makeReadOnly(path) }
-        for path in spec.linux?.maskedPaths ?? [] { try RootFilesystem.mask(path) }
+    }
+
+    /// Without a mount namespace: makes the rootfs the process's `/` with chroot, as runc
+    /// does, mounting nothing.
+    func changeRoot() throws {
+        let newRoot = open(bundle.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard newRoot >= 0 else { throw RuntimeError.errno("open the root file system \(bundle.rootfs)") }
+        defer { close(newRoot) }
+        try RootFilesystem.enter(root: newRoot)
+    }
+
+    /// `chroot`s into the directory `root` is open on and enters it.
+    static func enter(root: Int32) throws {
+        try check(fchdir(root), "enter the root file system")
+        try check(chroot("."), "chroot into the root file system")
+        try check(chdir("/"), "enter the new root")
     }
 
     /// Bind-mounts `path` onto itself and remounts it ro,nosuid,nodev,noexec; absent paths are

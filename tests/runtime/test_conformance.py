@@ -171,3 +171,78 @@ def test_joining_an_existing_user_namespace_by_path(runtime):
         runtime.cmd("delete", "--force", container_id)
     finally:
         runtime.cmd("delete", "--force", holder_id)
+
+
+def without_mount_namespace(runtime, args):
+    """A bundle with no mount namespace and nothing to mount, mask or make read-only."""
+    container_id, bundle = runtime.new_bundle(args)
+    bundle.linux["namespaces"] = [n for n in bundle.linux["namespaces"] if n["type"] != "mount"]
+    bundle.config["mounts"] = []
+    for key in ("maskedPaths", "readonlyPaths"):
+        bundle.linux.pop(key, None)
+    bundle.config["root"]["readonly"] = False
+    with open(os.path.join(bundle.rootfs, "marker"), "w") as f:
+        f.write("in the rootfs\n")
+    return container_id, bundle
+
+
+def test_without_a_mount_namespace_the_callers_is_inherited(runtime):
+    """config-linux.md: an unlisted namespace is inherited, the mount namespace included; the
+    process still sees the bundle's rootfs as `/` (chroot), and exec is put there too."""
+    container_id, bundle = without_mount_namespace(runtime, ["sleep", "60"])
+    # runc needs /proc inside the root to close inherited descriptors; nothing may be mounted
+    # for the container, so the test binds the host's /proc there itself (and removes it).
+    proc = os.path.join(bundle.rootfs, "proc")
+    subprocess.run(["mount", "--rbind", "/proc", proc], check=True)
+    mounts_before = open("/proc/self/mountinfo").read().count("\n")
+    try:
+        result, out, err = runtime.create(bundle, container_id)
+        assert result.returncode == 0, open(err).read()
+        pid = runtime.state(container_id)["pid"]
+        assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
+        assert os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid")
+        assert os.path.realpath(f"/proc/{pid}/root") == os.path.realpath(bundle.rootfs)
+        assert runtime.cmd("start", container_id).returncode == 0
+        r = runtime.cmd("exec", container_id, "cat", "/marker")
+        if runtime.name == "berth-runtime":  # runc 1.1's exec stays in the caller's root
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == "in the rootfs\n"
+            assert open("/proc/self/mountinfo").read().count("\n") == mounts_before
+    finally:
+        runtime.cmd("delete", "--force", container_id)
+        # runc 1.1 binds the rootfs onto itself in the caller's namespace and leaves it there.
+        unmount_everything_under(bundle.path)
+
+
+def unmount_everything_under(path):
+    """Detaches every mount at or below `path` (top-most first, so covered ones surface)."""
+    for _ in range(16):
+        points = [line.split()[4] for line in open("/proc/self/mountinfo")]
+        under = [p for p in points if p == path or p.startswith(path + "/")]
+        if not under:
+            return
+        subprocess.run(["umount", "-l", under[-1]], check=False, capture_output=True)
+    raise AssertionError("mounts left under %s" % path)
+
+
+@pytest.mark.parametrize("field", ["mounts", "maskedPaths", "readonlyPaths", "devices", "readonly", "rootfsPropagation"])
+def test_without_a_mount_namespace_nothing_is_mounted_on_the_host(runtime, field):
+    if runtime.name == "runc" and field in ("mounts", "devices", "readonly", "rootfsPropagation"):
+        pytest.skip("runc 1.1 mounts such entries in the caller's namespace or ignores them")
+    container_id, bundle = without_mount_namespace(runtime, ["true"])
+    if field == "mounts":
+        bundle.config["mounts"] = [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]
+    elif field == "devices":
+        bundle.linux["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]
+    elif field == "readonly":
+        bundle.config["root"]["readonly"] = True
+    elif field == "rootfsPropagation":
+        bundle.linux["rootfsPropagation"] = "shared"
+    else:
+        bundle.linux[field] = ["/proc/kcore"]
+    mounts_before = open("/proc/self/mountinfo").read()
+    result = runtime.run(bundle, container_id)
+    assert result.returncode != 0
+    assert open("/proc/self/mountinfo").read() == mounts_before
+    if runtime.name == "berth-runtime":
+        assert "mount namespace" in result.stderr, result.stderr
