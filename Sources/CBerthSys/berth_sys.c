@@ -455,3 +455,70 @@ int berth_detach_on_termination(const char *path) {
     if (sigaction(SIGTERM, &action, NULL) != 0 || sigaction(SIGINT, &action, NULL) != 0) return -1;
     return 0;
 }
+
+#include <stdio.h>
+
+static int berth_write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t length = strlen(text);
+    ssize_t written = write(fd, text, length);
+    int saved = errno;
+    close(fd);
+    if (written != (ssize_t)length) {
+        errno = written < 0 ? saved : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int berth_userns_with_maps(const char *uid_map, const char *gid_map) {
+    int channel[2];
+    if (pipe2(channel, O_CLOEXEC) != 0) return -1;
+    pid_t child = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (child < 0) {
+        int saved = errno;
+        close(channel[0]);
+        close(channel[1]);
+        errno = saved;
+        return -1;
+    }
+    if (child == 0) {
+        char byte;
+        close(channel[1]);
+        while (read(channel[0], &byte, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(channel[0]);
+    char path[64];
+    int fd = -1;
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)child);
+    if (berth_write_file(path, uid_map) == 0) {
+        snprintf(path, sizeof path, "/proc/%d/gid_map", (int)child);
+        if (berth_write_file(path, gid_map) == 0) {
+            snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+    }
+    int saved = errno;
+    close(channel[1]);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    errno = saved;
+    return fd;
+}
+
+int berth_idmapped_tree(const char *path, int userns_fd) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) return -1;
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = (uint64_t)userns_fd;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+        int saved = errno;
+        close(tree);
+        errno = saved;
+        return -1;
+    }
+    return tree;
+}

@@ -36,26 +36,27 @@ public struct DiffWriter: Sendable {
     /// Writes the OCI changeset of an overlay upper directory as a gzip tar to `outputPath`
     /// (image-spec layer.md, "Whiteouts"): a whiteout (0/0 character device) becomes a
     /// `.wh.NAME` entry, an opaque directory (`trusted.overlay.opaque=y`) its directory entry
-    /// followed by `.wh..wh..opq`.
-    public func writeLayer(fromUpper upper: String, to outputPath: String) throws -> WrittenLayer {
-        try write(upper, to: outputPath, compression: .gzip, overlay: true)
+    /// followed by `.wh..wh..opq`. With `idMap` (a container in a user namespace), owners are
+    /// written as the container sees them: host IDs mapped back, unmapped ones as the overflow ID.
+    public func writeLayer(fromUpper upper: String, to outputPath: String, idMap: IDMap? = nil) throws -> WrittenLayer {
+        try write(upper, to: outputPath, compression: .gzip, overlay: true, idMap: idMap)
     }
 
     /// Writes every file under `directory` as they are (device nodes stay device nodes), for
     /// `export` and `import`; `compression` picks the file format (plain by default).
     public func writeArchive(of directory: String, to outputPath: String,
                              compression: LayerCompression = .plain) throws -> WrittenLayer {
-        try write(directory, to: outputPath, compression: compression, overlay: false)
+        try write(directory, to: outputPath, compression: compression, overlay: false, idMap: nil)
     }
 
     private func write(_ directory: String, to outputPath: String, compression: LayerCompression,
-                       overlay: Bool) throws -> WrittenLayer {
+                       overlay: Bool, idMap: IDMap?) throws -> WrittenLayer {
         do {
             let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard root >= 0 else { throw LayerError.fileSystem(entry: directory, operation: "open directory", errno: errno) }
             defer { close(root) }
             let sink = try ArchiveSink(path: outputPath, compression: compression)
-            try TreeWalker(sink: sink, overlay: overlay).walkDirectory(root, prefix: [])
+            try TreeWalker(sink: sink, overlay: overlay, idMap: idMap).walkDirectory(root, prefix: [])
             return try sink.finish()
         } catch {
             unlink(outputPath)
@@ -68,13 +69,23 @@ public struct DiffWriter: Sendable {
 private final class TreeWalker {
     let sink: ArchiveSink
     let overlay: Bool
+    let idMap: IDMap?
     /// First path written for each multiply-linked inode.
     var links: [HardlinkKey: [UInt8]] = [:]
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: layerBufferSize, alignment: 16)
 
-    init(sink: ArchiveSink, overlay: Bool) {
+    init(sink: ArchiveSink, overlay: Bool, idMap: IDMap?) {
         self.sink = sink
         self.overlay = overlay
+        self.idMap = idMap
+    }
+
+    /// Sets the entry's owner as the tree's user sees it. Whiteouts (`mapped` false) keep
+    /// their IDs: the kernel makes them with the mounter's (0:0), as docker also keeps them.
+    private func setOwner(_ entry: OpaquePointer, _ st: stat, mapped: Bool = true) {
+        let map = mapped ? idMap : nil
+        archive_entry_set_uid(entry, la_int64_t(map?.containerUID(ofHost: st.st_uid) ?? st.st_uid))
+        archive_entry_set_gid(entry, la_int64_t(map?.containerGID(ofHost: st.st_gid) ?? st.st_gid))
     }
 
     deinit { buffer.deallocate() }
@@ -94,8 +105,7 @@ private final class TreeWalker {
             defer { archive_entry_free(entry) }
             let isWhiteout = overlay && type == S_IFCHR && st.st_rdev == 0
             withCString(isWhiteout ? whiteoutPath(prefix, name) : path) { archive_entry_copy_pathname(entry, $0) }
-            archive_entry_set_uid(entry, la_int64_t(st.st_uid))
-            archive_entry_set_gid(entry, la_int64_t(st.st_gid))
+            setOwner(entry, st, mapped: !isWhiteout)
             archive_entry_set_mtime(entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
             if isWhiteout {
                 archive_entry_set_mode(entry, S_IFREG | (st.st_mode & 0o777))
@@ -172,8 +182,7 @@ private final class TreeWalker {
         defer { archive_entry_free(marker) }
         withCString(directory + Array("/.wh..wh..opq".utf8)) { archive_entry_copy_pathname(marker, $0) }
         archive_entry_set_mode(marker, S_IFREG | 0o644)
-        archive_entry_set_uid(marker, la_int64_t(st.st_uid))
-        archive_entry_set_gid(marker, la_int64_t(st.st_gid))
+        setOwner(marker, st)
         archive_entry_set_mtime(marker, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
         try sink.writeHeader(marker)
     }

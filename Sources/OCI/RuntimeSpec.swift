@@ -153,10 +153,15 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public init(type: String, path: String? = nil) { self.type = type; self.path = path }
     }
 
-    public struct IDMapping: Codable, Sendable, Equatable {
+    public struct IDMapping: Codable, Sendable, Hashable {
         public var containerID: UInt32
         public var hostID: UInt32
         public var size: UInt32
+        public init(containerID: UInt32, hostID: UInt32, size: UInt32) {
+            self.containerID = containerID
+            self.hostID = hostID
+            self.size = size
+        }
     }
 
     public struct Device: Codable, Sendable, Equatable {

@@ -68,9 +68,6 @@ struct ContainerInit {
         if let hostname = bundle.spec.hostname, !hostname.isEmpty {
             try check(sethostname(hostname, hostname.utf8.count), "set hostname \(hostname)")
         }
-        if let score = process.oomScoreAdj {
-            try CgroupFile.write("/proc/self/oom_score_adj", "\(score)")
-        }
         let rootfs = RootFilesystem(spec: bundle.spec, bundle: bundle, cgroup: cgroup, cgroupNamespace: plan.unshareCgroup)
         if plan.hasMountNamespace {
             try rootfs.prepare()

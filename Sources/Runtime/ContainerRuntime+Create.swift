@@ -80,6 +80,11 @@ extension ContainerRuntime {
             if plan.createsUserNamespace {
                 try NamespacePlan.writeIDMaps(pid: pid, uids: bundle.spec.linux?.uidMappings ?? [], gids: bundle.spec.linux?.gidMappings ?? [])
             }
+            // From here: init is not dumpable, so inside a user namespace its /proc files belong
+            // to a root it does not map and it could not write this itself.
+            if let score = process.oomScoreAdj {
+                try CgroupFile.write("/proc/\(pid)/oom_score_adj", "\(score)")
+            }
             // The namespaces exist and init has not run container code yet: the moment for hooks
             // that configure them from the host (a network namespace, for example).
             let hooks = bundle.spec.hooks

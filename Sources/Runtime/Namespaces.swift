@@ -116,10 +116,9 @@ struct NamespacePlan {
     /// Writes a new user namespace's `uid_map` and `gid_map` (config-linux.md "User namespace
     /// mappings") for the process `pid`, from the runtime outside it.
     static func writeIDMaps(pid: Int32, uids: [RuntimeSpec.IDMapping], gids: [RuntimeSpec.IDMapping]) throws {
-        for (file, mappings) in [("uid_map", uids), ("gid_map", gids)] {
-            let text = mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
-            try CgroupFile.write("/proc/\(pid)/\(file)", text)
-        }
+        let map = IDMap(uids: uids, gids: gids)
+        try CgroupFile.write("/proc/\(pid)/uid_map", map.uidMapText)
+        try CgroupFile.write("/proc/\(pid)/gid_map", map.gidMapText)
     }
 
     /// Becomes root of the user namespace just entered (its mappings written), so set-up runs

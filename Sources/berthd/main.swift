@@ -33,6 +33,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("registry-certs-dir"), help: "Extra registry CAs: DIR/<host[:port]>/*.crt (docker's certs.d layout).")
     var registryCertificatesDirectory = "/etc/berth/certs.d"
 
+    @Option(name: .customLong("userns-remap"), help: "Run containers in a user namespace: default (user dockremap), USER[:GROUP] or UID[:GID] with ranges in /etc/subuid and /etc/subgid.")
+    var usernsRemap: String?
+
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("berthd must run as root") }
         guard host.hasPrefix("unix://") else { throw ValidationError("--host must be unix:///path") }
@@ -47,7 +50,8 @@ struct Berthd: AsyncParsableCommand {
         let configuration = EngineConfiguration(
             root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
             monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries,
-            registryCertificatesDirectory: registryCertificatesDirectory)
+            registryCertificatesDirectory: registryCertificatesDirectory,
+            userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) })
         signal(SIGPIPE, SIG_IGN)
         let engine = try await EngineServices.start(configuration)
         for problem in await engine.containers.startupProblems {

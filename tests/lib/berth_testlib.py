@@ -2,6 +2,7 @@
 filesystem made from Debian's busybox-static, and a real berthd on a private root and socket
 that cleans up after itself (containers, monitors, mounts, files) even when a test fails."""
 import json
+import contextlib
 import os
 import shutil
 import signal
@@ -52,7 +53,7 @@ def processes_mentioning(text):
 class Daemon:
     """A berthd with its own root, exec root and socket under a fresh /tmp directory."""
 
-    def __init__(self, default_runtime="berth"):
+    def __init__(self, default_runtime="berth", extra_args=()):
         # Short base path: monitor sockets live under it (Unix socket paths are limited).
         self.base = tempfile.mkdtemp(prefix="bt-", dir="/tmp")
         self.root = os.path.join(self.base, "root")
@@ -60,6 +61,7 @@ class Daemon:
         self.socket = os.path.join(self.base, "berth.sock")
         self.host = "unix://" + self.socket
         self.default_runtime = default_runtime
+        self.extra_args = list(extra_args)
         self.proc = None
         self.log_path = os.path.join(self.base, "berthd.log")
         self.log_kept = False
@@ -68,7 +70,7 @@ class Daemon:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [binary("berthd"), "--root", self.root, "--exec-root", self.exec_root, "--host", self.host,
-             "--default-runtime", self.default_runtime],
+             "--default-runtime", self.default_runtime, *self.extra_args],
             stdout=log, stderr=log, start_new_session=True)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -219,3 +221,41 @@ def probe_values(output):
         if len(words) == 2 and words[0] == "ok":
             values[name] = int(words[1])
     return values
+
+
+def free_subordinate_start():
+    """A start above every range already in /etc/subuid and /etc/subgid (at least 200000)."""
+    end = 200000
+    for path in ("/etc/subuid", "/etc/subgid"):
+        if os.path.exists(path):
+            for line in open(path):
+                fields = line.strip().split(":")
+                if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+                    end = max(end, int(fields[1]) + int(fields[2]))
+    return end
+
+
+def remove_user(name):
+    """Removes a host user, its group and its /etc/subuid and /etc/subgid lines."""
+    subprocess.run(["userdel", name], capture_output=True)
+    subprocess.run(["groupdel", name], capture_output=True)
+    for path in ("/etc/subuid", "/etc/subgid"):
+        if os.path.exists(path):
+            lines = [line for line in open(path) if not line.startswith(name + ":")]
+            with open(path, "w") as f:
+                f.writelines(lines)
+
+
+@contextlib.contextmanager
+def subordinate_user(name, size):
+    """A system user `name` with `size` subordinate user and group IDs (for berthd
+    --userns-remap); yields the first host ID and removes the user and its ranges after."""
+    remove_user(name)
+    start = free_subordinate_start()
+    subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/bin/false", name], check=True)
+    try:
+        span = f"{start}-{start + size - 1}"
+        subprocess.run(["usermod", "--add-subuids", span, "--add-subgids", span, name], check=True)
+        yield start
+    finally:
+        remove_user(name)

@@ -246,3 +246,13 @@ def test_without_a_mount_namespace_nothing_is_mounted_on_the_host(runtime, field
     assert open("/proc/self/mountinfo").read() == mounts_before
     if runtime.name == "berth-runtime":
         assert "mount namespace" in result.stderr, result.stderr
+
+
+def test_oom_score_adj_in_a_user_namespace(runtime):
+    """Init is not dumpable, so inside a user namespace it cannot write its own
+    oom_score_adj: the runtime sets it from outside."""
+    container_id, bundle = userns_bundle(runtime, ["cat", "/proc/self/oom_score_adj"])
+    bundle.process["oomScoreAdj"] = 123
+    result = runtime.run(bundle, container_id)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "123"

@@ -41,6 +41,7 @@ struct HostConfigBody: Encodable {
     var runtime: String?
     var privileged = false
     var cgroupnsMode: String?
+    var usernsMode: String?
 }
 
 /// One host address for a published port: `{"HostIp": "127.0.0.1", "HostPort": "8080"}`.

@@ -81,6 +81,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .long, help: "Cgroup namespace to use (host|private)")
     var cgroupns: String?
 
+    @Option(name: .long, help: "User namespace to use (host: not the daemon's --userns-remap)")
+    var userns: String?
+
     @Option(name: .customLong("stop-signal"), help: "Signal to stop the container")
     var stopSignal: String?
 
@@ -180,6 +183,7 @@ struct ContainerOptions: ParsableArguments {
         host.runtime = runtime
         host.privileged = privileged
         host.cgroupnsMode = cgroupns
+        host.usernsMode = userns
         body.hostConfig = host
         return body
     }

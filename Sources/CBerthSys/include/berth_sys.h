@@ -174,3 +174,15 @@ long berth_copy_file_range(int in, int out, size_t length);
 // processes using files under it keep them) and then die of the signal as before. 0 or -1.
 int berth_detach_on_termination(const char *path);
 #endif
+#ifndef BERTH_SYS_IDMAP_H
+#define BERTH_SYS_IDMAP_H
+// A descriptor of a new user namespace with the given uid_map and gid_map contents (lines
+// "container host size"), owned by no process once returned: a child is cloned into it, its
+// maps written, the namespace opened, and the child ended. -1 with errno on failure.
+int berth_userns_with_maps(const char *uid_map, const char *gid_map);
+// A detached copy of the mount tree at `path` (open_tree OPEN_TREE_CLONE), idmapped through
+// the user namespace `userns_fd` (mount_setattr MOUNT_ATTR_IDMAP): through it, a file owned
+// by ID `i` reads as owned by the host ID that `i` maps to. The mount's descriptor (close-on-exec), or -1 with errno (EINVAL
+// when the file system cannot be idmapped, ENOSYS before Linux 5.12).
+int berth_idmapped_tree(const char *path, int userns_fd);
+#endif

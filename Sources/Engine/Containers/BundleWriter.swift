@@ -42,7 +42,7 @@ struct BundleWriter {
             mounts.append(.init(destination: "/sbin/docker-init", type: "bind", source: initBinary, options: ["rbind", "ro"]))
             args = ["/sbin/docker-init", "--"] + args
         }
-        mounts += try userMounts(host)
+        mounts += try userMounts(host, owner: record.userNamespace)
         for file in ["hostname", "hosts", "resolv.conf"] {
             mounts.append(.init(destination: "/etc/" + file, type: "bind", source: containerDirectory + "/" + file, options: ["rbind", "rprivate"]))
         }
@@ -62,6 +62,7 @@ struct BundleWriter {
         var namespaces: [RuntimeSpec.Namespace] = [.init(type: "pid"), .init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
         if !hostNetwork { namespaces.append(.init(type: "network")) }
         if (host.CgroupnsMode ?? SecurityDefaults.cgroupNamespaceMode) == "private" { namespaces.append(.init(type: "cgroup")) }
+        if record.userNamespace != nil { namespaces.append(.init(type: "user")) }
         var linux = RuntimeSpec.Linux(
             namespaces: namespaces,
             cgroupsPath: "/berth/\(record.id)",
@@ -69,8 +70,14 @@ struct BundleWriter {
             maskedPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.maskedPaths,
             readonlyPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.readonlyPaths)
         linux.seccomp = security.seccompProfile(capabilities: caps, privileged: privileged)
+        if let map = record.userNamespace {
+            linux.uidMappings = map.uids
+            linux.gidMappings = map.gids
+        }
         if !hostNetwork {
-            linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"]
+            // A user namespace's sysctl takes only the groups it maps.
+            let highestGroup = record.userNamespace?.highestContainerGID ?? 2_147_483_647
+            linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 \(highestGroup)"]
         }
         return RuntimeSpec(
             process: process,
@@ -95,7 +102,7 @@ struct BundleWriter {
 
     /// `-v SRC:DST[:ro|rw]` (a SRC without `/` is a named volume, created on first use),
     /// `--tmpfs`, and `HostConfig.Mounts`.
-    private func userMounts(_ host: HostConfig) throws -> [RuntimeSpec.Mount] {
+    private func userMounts(_ host: HostConfig, owner: IDMap?) throws -> [RuntimeSpec.Mount] {
         var result: [RuntimeSpec.Mount] = []
         for bind in host.Binds ?? [] {
             let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -106,7 +113,7 @@ struct BundleWriter {
             for option in options where !["ro", "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared", "nocopy"].contains(option) {
                 throw EngineError.invalidParameter("invalid mode: \(option)")
             }
-            let source = try hostSource(parts[0])
+            let source = try hostSource(parts[0], owner: owner)
             result.append(.init(destination: parts[1], type: "bind", source: source, options: ["rbind"] + Self.access(readOnly: options.contains("ro"))))
         }
         for (target, optionString) in (host.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -117,7 +124,7 @@ struct BundleWriter {
         for mount in host.Mounts ?? [] {
             switch mount.Type ?? "volume" {
             case "bind", "volume":
-                let source = try hostSource(mount.Source ?? "")
+                let source = try hostSource(mount.Source ?? "", owner: owner)
                 result.append(.init(destination: mount.Target, type: "bind", source: source, options: ["rbind"] + Self.access(readOnly: mount.ReadOnly ?? false)))
             case "tmpfs":
                 result.append(.init(destination: mount.Target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"]))
@@ -134,7 +141,9 @@ struct BundleWriter {
         readOnly ? ["ro", "rro"] : ["rw"]
     }
 
-    private func hostSource(_ source: String) throws -> String {
+    /// The host path of a bind source or named volume. A volume is created on first use, owned
+    /// by the container's root when it runs in a user namespace (`owner`), as docker's are.
+    private func hostSource(_ source: String, owner: IDMap?) throws -> String {
         if source.hasPrefix("/") {
             guard FileSystem.exists(source) else {
                 throw EngineError.invalidParameter("invalid mount config for type \"bind\": bind source path does not exist: \(source)")
@@ -145,7 +154,11 @@ struct BundleWriter {
             throw EngineError.invalidParameter("invalid volume name \"\(source)\"")
         }
         let data = "\(volumesRoot)/\(source)/_data"
+        let isNew = !FileSystem.exists(data)
         try FileSystem.makeDirectories(data, mode: 0o755)
+        if isNew, let uid = owner?.hostRootUID, let gid = owner?.hostRootGID, chown(data, uid, gid) != 0 {
+            throw EngineError.failure("cannot give volume \(source) to the container's root: \(String(cString: strerror(errno)))")
+        }
         return data
     }
 
@@ -198,9 +211,10 @@ struct BundleWriter {
     }
 }
 
-/// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
+/// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`; in a user
+/// namespace (`owner`) they belong to the container's root, who may edit them as in docker.
 enum EtcFiles {
-    static func write(into directory: String, hostname: String, hostNetwork: Bool) throws {
+    static func write(into directory: String, hostname: String, hostNetwork: Bool, owner: IDMap? = nil) throws {
         try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8), durable: false)
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         if hostNetwork, let hostHosts = try? FileSystem.readFile("/etc/hosts") {
@@ -208,6 +222,11 @@ enum EtcFiles {
         }
         try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8), durable: false)
         try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolvConf(hostNetwork: hostNetwork).utf8), durable: false)
+        if let uid = owner?.hostRootUID, let gid = owner?.hostRootGID {
+            for file in ["hostname", "hosts", "resolv.conf"] where chown(directory + "/" + file, uid, gid) != 0 {
+                throw EngineError.failure("cannot give \(directory)/\(file) to the container's root: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// The host's resolv.conf without loopback nameservers (unreachable from another network

@@ -86,6 +86,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var ConsoleSize: [UInt]?
     /// `private` (a cgroup namespace of its own) or `host`; empty means the daemon's default.
     public var CgroupnsMode: String?
+    /// `host` (`--userns=host`) keeps the container out of the daemon's `--userns-remap`.
+    public var UsernsMode: String?
 
     public init() {}
 }

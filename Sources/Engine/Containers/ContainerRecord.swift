@@ -21,6 +21,9 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var runtime: String
     /// Chain ID of the image's top layer (nil for an image without layers).
     public var parentChainID: Digest?
+    /// The user namespace the container runs in (`berthd --userns-remap`), fixed at create;
+    /// nil for the host's.
+    public var userNamespace: IDMap?
 
     /// The first 12 hex digits, docker's short ID.
     public var shortID: String { String(id.prefix(12)) }

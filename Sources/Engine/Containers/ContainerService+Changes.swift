@@ -90,7 +90,7 @@ extension ContainerService {
         let upper = snapshots.upperDirectory(container: record.id)
         let frozen = pause && record.state.isRunning
         if frozen { try await runRuntime(record, ["pause", record.id], doing: "pause the container for commit") }
-        let outcome = await Task.detached { Result { try DiffWriter().writeLayer(fromUpper: upper, to: staging + "/layer.tar.gz") } }.value
+        let outcome = await Task.detached { Result { try DiffWriter().writeLayer(fromUpper: upper, to: staging + "/layer.tar.gz", idMap: record.userNamespace) } }.value
         if frozen { try await runRuntime(record, ["resume", record.id], doing: "resume the container after commit") }
         let written = try outcome.get()
         try images.content.importFile(staging + "/layer.tar.gz", expected: written.digest, expectedSize: written.size)

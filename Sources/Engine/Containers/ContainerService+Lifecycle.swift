@@ -62,7 +62,7 @@ extension ContainerService {
         record.state.startPending = true
         try update(record, durable: false)
         do {
-            try snapshots.mount(container: record.id, at: rootfs)
+            try snapshots.mount(container: record.id, at: rootfs, idMapping: try record.userNamespace.map(layerIDMapping))
         } catch {
             record.state.startPending = nil
             try? update(record)
@@ -71,7 +71,8 @@ extension ContainerService {
         let started: MonitorLauncher.Started
         do {
             let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "")
-            try EtcFiles.write(into: dir, hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? (record.hostConfig.NetworkMode == "host" ? Self.hostName() : record.shortID), hostNetwork: record.hostConfig.NetworkMode == "host")
+            try EtcFiles.write(into: dir, hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? (record.hostConfig.NetworkMode == "host" ? Self.hostName() : record.shortID),
+                               hostNetwork: record.hostConfig.NetworkMode == "host", owner: record.userNamespace)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, volumesRoot: configuration.root + "/volumes", initBinary: Self.initBinary())
             try bundle.write(record, user: user, imageEnv: [])
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)

@@ -24,6 +24,8 @@ public actor ContainerService {
     /// Containers with an operation (start, stop, restart, commit, remove) in progress, each
     /// with the callers waiting for their turn, in order.
     var operationQueues: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// User namespaces for idmapped layers, one per mapping in use, made on first need.
+    var layerIDMappings: [IDMap: LayerIDMapping] = [:]
     /// Problems found while loading state, reported by `berthd` at start-up.
     public internal(set) var startupProblems: [String] = []
 
@@ -33,6 +35,14 @@ public actor ContainerService {
         self.snapshots = snapshots
         self.store = ContainerStoreFile(root: configuration.containersRoot)
         self.launcher = MonitorLauncher(monitorPath: configuration.monitorPath)
+    }
+
+    /// The idmapped-layer namespace for `map`, made once and kept while the daemon runs.
+    func layerIDMapping(_ map: IDMap) throws -> LayerIDMapping {
+        if let existing = layerIDMappings[map] { return existing }
+        let made = try LayerIDMapping(map: map)
+        layerIDMappings[map] = made
+        return made
     }
 
     // MARK: Lookup
@@ -107,6 +117,15 @@ public actor ContainerService {
             throw EngineError.invalidParameter("unknown or invalid runtime name: \(runtime)")
         }
         try validate(host)
+        let userNamespace = host.UsernsMode == "host" ? nil : configuration.userNamespaceRemap?.map
+        if userNamespace != nil {
+            if host.Privileged == true {
+                throw EngineError.invalidParameter("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
+            }
+            if host.NetworkMode == "host" {
+                throw EngineError.invalidParameter("cannot share the host's network namespace when user namespaces are enabled")
+            }
+        }
         let id = Self.newID()
         let parent = try await images.topChainID(of: image)
         var hostConfig = host
@@ -116,8 +135,14 @@ public actor ContainerService {
         let record = ContainerRecord(
             id: id, name: name, created: .now(), image: image.id, imageName: imageName,
             config: config, hostConfig: hostConfig, path: path, args: Array(command.dropFirst()),
-            state: .created, restartCount: 0, runtime: runtime, parentChainID: parent)
+            state: .created, restartCount: 0, runtime: runtime, parentChainID: parent, userNamespace: userNamespace)
         try FileSystem.makeDirectories(directory(of: id), mode: 0o700)
+        if let gid = userNamespace?.hostRootGID {
+            // Searchable by the container's root (its rootfs mount point and etc files are here).
+            guard chown(directory(of: id), 0, gid) == 0, chmod(directory(of: id), 0o710) == 0 else {
+                throw EngineError.failure("cannot open \(directory(of: id)) to the container's root: \(String(cString: strerror(errno)))")
+            }
+        }
         do {
             try snapshots.prepare(container: id, parent: parent)
             try store.save(record)
@@ -147,6 +172,10 @@ public actor ContainerService {
         switch host.CgroupnsMode ?? "" {
         case "", "private", "host": break
         case let other: throw EngineError.invalidParameter("invalid cgroup namespace mode: \(other)")
+        }
+        switch host.UsernsMode ?? "" {
+        case "", "host": break
+        case let other: throw EngineError.invalidParameter("invalid USER mode: \(other)")
         }
     }
 

@@ -1,4 +1,5 @@
 import BerthSystem
+import Glibc
 import Registry
 
 /// Where the engine keeps its state and which programs it runs. Built once by `berthd` from its
@@ -24,9 +25,12 @@ public struct EngineConfiguration: Sendable {
     /// Extra certificate authorities for registries: `<directory>/<host[:port]>/*.crt`, as in
     /// docker's `/etc/docker/certs.d`.
     public var registryCertificatesDirectory: String?
+    /// `--userns-remap`: the user namespace containers run in unless they ask for `--userns=host`.
+    public var userNamespaceRemap: UserNamespaceRemap?
 
     public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
-                insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil) {
+                insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil,
+                userNamespaceRemap: UserNamespaceRemap? = nil) {
         self.root = root
         self.execRoot = execRoot
         self.runtimes = runtimes
@@ -34,6 +38,7 @@ public struct EngineConfiguration: Sendable {
         self.monitorPath = monitorPath
         self.insecureRegistries = insecureRegistries
         self.registryCertificatesDirectory = registryCertificatesDirectory
+        self.userNamespaceRemap = userNamespaceRemap
     }
 
     /// The registry settings for clients.
@@ -57,9 +62,31 @@ public struct EngineConfiguration: Sendable {
     public func runtimeRoot(for runtime: String) -> String { execRoot + "/runtime-" + runtime }
 
     /// Creates the directory layout (0700: layers may hold setuid files host users must not reach).
+    /// Containers in a user namespace must reach their own directory (rootfs mount point, etc
+    /// files), so `root` and `containersRoot` are 0711 for them — searchable, not listable —
+    /// and each remapped container's directory is 0710 with its root's group.
     public func prepareDirectories() throws {
         for dir in [root, execRoot, contentRoot, snapshotsRoot, metadataRoot, containersRoot, temporaryRoot, trashRoot, execTrashRoot] {
             try FileSystem.makeDirectories(dir, mode: 0o700)
+        }
+        let searchable: mode_t = userNamespaceRemap == nil ? 0o700 : 0o711
+        for dir in [root, containersRoot] where chmod(dir, searchable) != 0 {
+            throw EngineError.failure("cannot set the mode of \(dir): \(String(cString: strerror(errno)))")
+        }
+        if userNamespaceRemap != nil { try checkRootIsReachable() }
+    }
+
+    /// Fails (with dockerd's advice) when a directory above `root` is not searchable by
+    /// others: a remapped container's root could not reach its rootfs, and every start would fail.
+    private func checkRootIsReachable() throws {
+        var dir = FileSystem.parent(of: root)
+        while dir != "/" && !dir.isEmpty {
+            var st = stat()
+            guard stat(dir, &st) == 0 else { throw EngineError.failure("cannot inspect \(dir): \(String(cString: strerror(errno)))") }
+            if st.st_mode & S_IXOTH == 0 {
+                throw EngineError.failure("a subdirectory in your graphroot path (\(root)) restricts access to the remapped root uid/gid: \(dir) lacks 'o+x'; please fix by allowing 'o+x' permissions on existing directories")
+            }
+            dir = FileSystem.parent(of: dir)
         }
     }
 }

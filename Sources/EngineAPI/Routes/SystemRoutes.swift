@@ -33,7 +33,12 @@ struct SystemRoutes {
             DefaultRuntime: engine.configuration.defaultRuntime,
             Runtimes: engine.configuration.runtimes.mapValues { ["path": $0] },
             Swarm: SwarmInfo(),
-            RegistryConfig: RegistryConfig(), SecurityOptions: ["name=cgroupns"], Warnings: [])
+            RegistryConfig: RegistryConfig(), SecurityOptions: Self.securityOptions(engine.configuration), Warnings: [])
+    }
+
+    /// dockerd's `SecurityOptions` entries for what every container gets by default.
+    static func securityOptions(_ configuration: EngineConfiguration) -> [String] {
+        ["name=seccomp,profile=builtin", "name=cgroupns"] + (configuration.userNamespaceRemap == nil ? [] : ["name=userns"])
     }
 }
 
