@@ -107,3 +107,40 @@ struct Rm: ParsableCommand {
         }
     }
 }
+
+/// `berth pause`: freeze every process of running containers.
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause all processes within one or more containers")
+
+    @Argument(help: "Containers to pause")
+    var containers: [String]
+
+    func run() throws { try ContainerBatch.post("pause", to: containers, query: Query()) }
+}
+
+/// `berth unpause`: thaw paused containers.
+struct Unpause: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unpause", abstract: "Unpause all processes within one or more containers")
+
+    @Argument(help: "Containers to unpause")
+    var containers: [String]
+
+    func run() throws { try ContainerBatch.post("unpause", to: containers, query: Query()) }
+}
+
+/// `berth rename`: give a container a new name.
+struct Rename: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a container")
+
+    @Argument(help: "The container")
+    var container: String
+
+    @Argument(help: "Its new name")
+    var newName: String
+
+    func run() throws {
+        var query = Query()
+        query.add("name", newName)
+        try Berth.client().call("POST", "/containers/\(Query.escapePath(container))/rename", query: query)
+    }
+}

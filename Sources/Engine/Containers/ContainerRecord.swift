@@ -44,6 +44,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     /// Set (and persisted) while `start` launches the monitor: a daemon restarted in that
     /// window looks in the monitor's directory to learn whether the container came up.
     public var startPending: Bool?
+    /// True while the container runs frozen (`docker pause`).
+    public var paused: Bool?
 
     public enum Status: String, Codable, Sendable {
         case created, running, exited, removing, dead
@@ -52,4 +54,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public static let created = ContainerState(status: .created, pid: 0, exitCode: 0, error: "", startedAt: .zero, finishedAt: .zero, oomKilled: false, monitorPID: 0)
 
     public var isRunning: Bool { status == .running }
+    /// True when running frozen.
+    public var isPaused: Bool { status == .running && paused == true }
+    /// docker's state word: `paused` for a paused running container, else the status.
+    public var word: String { isPaused ? "paused" : status.rawValue }
 }

@@ -88,7 +88,8 @@ extension ContainerService {
         let staging = try await images.makeTemporaryDirectory("commit")
         defer { try? FileSystem.removeTree(staging) }
         let upper = snapshots.upperDirectory(container: record.id)
-        let frozen = pause && record.state.isRunning
+        // An already paused container stays paused (and is not resumed after).
+        let frozen = pause && record.state.isRunning && !record.state.isPaused
         if frozen { try await runRuntime(record, ["pause", record.id], doing: "pause the container for commit") }
         let outcome = await Task.detached { Result { try DiffWriter().writeLayer(fromUpper: upper, to: staging + "/layer.tar.gz", idMap: record.userNamespace) } }.value
         if frozen { try await runRuntime(record, ["resume", record.id], doing: "resume the container after commit") }

@@ -44,6 +44,7 @@ extension ContainerService {
     public func createExec(_ reference: String, config: ExecConfig) throws -> String {
         let record = try resolve(reference)
         guard record.state.isRunning else { throw EngineError.notRunning(record.id) }
+        guard !record.state.isPaused else { throw EngineError.conflict("Container \(record.id) is paused, unpause the container before exec") }
         guard let cmd = config.Cmd, !cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
         let id = Self.newID()
         execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false, pendingSize: nil)
@@ -69,6 +70,7 @@ extension ContainerService {
         guard !exec.started else { throw EngineError.conflict("exec \(id) has already been started") }
         let container = try resolve(exec.containerID)
         guard container.state.isRunning else { throw EngineError.notRunning(container.id) }
+        guard !container.state.isPaused else { throw EngineError.conflict("Container \(container.id) is paused, unpause the container before exec") }
         let dir = execDirectory(exec)
         try FileSystem.makeDirectories(dir, mode: 0o700)
         let bundleConfig = directory(of: container.id) + "/bundle/config.json"

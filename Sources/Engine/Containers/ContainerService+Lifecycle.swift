@@ -191,6 +191,7 @@ extension ContainerService {
         record.state.status = .exited
         record.state.pid = 0
         record.state.monitorPID = 0
+        record.state.paused = nil
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
         if record.hostConfig.AutoRemove == true {
             // The record is about to be removed: no point writing it (a removal that fails
@@ -261,6 +262,7 @@ extension ContainerService {
         if result.status != 0, containers[record.id]?.state.isRunning == true {
             throw EngineError.failure("cannot kill container \(record.id): \(result.stderrText)")
         }
+        await resumeAfterSignal(record.id)
     }
 
     /// `docker stop`: the stop signal, then KILL after `timeout` seconds (the container's

@@ -25,7 +25,7 @@ struct ContainerSummary: Encodable {
         Command = ([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
         Created = r.created.seconds
         Labels = r.config.Labels ?? [:]
-        State = r.state.status.rawValue
+        State = r.state.word
         Status = Self.status(r.state, now: now)
         HostConfig = ["NetworkMode": r.hostConfig.NetworkMode ?? "none"]
     }
@@ -33,7 +33,8 @@ struct ContainerSummary: Encodable {
     /// docker's human status: `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
     static func status(_ s: ContainerState, now: Timestamp) -> String {
         switch s.status {
-        case .running: return "Up " + HumanDuration.describe(seconds: Double(now.seconds - s.startedAt.seconds))
+        case .running:
+            return "Up " + HumanDuration.describe(seconds: Double(now.seconds - s.startedAt.seconds)) + (s.isPaused ? " (Paused)" : "")
         case .exited: return "Exited (\(s.exitCode)) \(HumanDuration.describe(seconds: Double(now.seconds - s.finishedAt.seconds))) ago"
         case .created: return "Created"
         case .removing: return "Removal In Progress"
@@ -95,7 +96,7 @@ struct ContainerInspect: Encodable {
         Path = r.path
         Args = r.args
         State = StateInfo(
-            Status: r.state.status.rawValue, Running: r.state.isRunning, OOMKilled: r.state.oomKilled,
+            Status: r.state.word, Running: r.state.isRunning, Paused: r.state.isPaused, OOMKilled: r.state.oomKilled,
             Dead: r.state.status == .dead, Pid: r.state.pid, ExitCode: r.state.exitCode, Error: r.state.error,
             StartedAt: r.state.startedAt.rfc3339Nano, FinishedAt: r.state.finishedAt.rfc3339Nano)
         Image = r.image.description

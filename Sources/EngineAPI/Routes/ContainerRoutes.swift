@@ -57,6 +57,18 @@ struct ContainerRoutes {
             try await containers.kill(params["id"] ?? "", signal: request.query("signal").flatMap { $0.isEmpty ? nil : $0 })
             return .empty(.noContent)
         }
+        router.add(.POST, "/containers/{id}/pause") { _, params in
+            try await containers.pause(params["id"] ?? "")
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/unpause") { _, params in
+            try await containers.unpause(params["id"] ?? "")
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/containers/{id}/rename") { request, params in
+            try await containers.rename(params["id"] ?? "", to: request.query("name") ?? "")
+            return .empty(.noContent)
+        }
         router.add(.POST, "/containers/{id}/wait") { request, params in
             let condition = WaitCondition(rawValue: request.query("condition") ?? "not-running") ?? .notRunning
             let id = try await containers.resolve(params["id"] ?? "").id

@@ -33,7 +33,7 @@ public struct ListFilters {
         for (key, wanted) in byKey where !wanted.isEmpty {
             let ok: Bool
             switch key {
-            case "status": ok = wanted.contains(record.state.status.rawValue)
+            case "status": ok = wanted.contains(record.state.word)
             case "name": ok = wanted.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
             case "id": ok = wanted.contains { record.id.hasPrefix($0) }
             case "ancestor": ok = wanted.contains { $0 == record.imageName || record.image.description.hasPrefix($0) || record.image.encoded.hasPrefix($0) }
