@@ -53,7 +53,11 @@ import Testing
         #expect(plan.cloneFlags == NamespaceKind.pid.cloneFlag | NamespaceKind.mount.cloneFlag)
         #expect(plan.unshareCgroup)
         #expect(plan.joins.map(\.path) == ["/var/run/netns/n1"])
-        #expect(throws: RuntimeError.self) { try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "pid")]) }
+        #expect(plan.hasMountNamespace)
+        // An unlisted mount namespace is inherited (config-linux.md), not an error.
+        let inherited = try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "pid")])
+        #expect(!inherited.hasMountNamespace && inherited.cloneFlags == NamespaceKind.pid.cloneFlag)
+        #expect(throws: RuntimeError.self) { try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "time-travel")]) }
         let user = try NamespacePlan(spec: [RuntimeSpec.Namespace(type: "mount"), RuntimeSpec.Namespace(type: "user")])
         #expect(user.createsUserNamespace)
         #expect(!plan.createsUserNamespace)
