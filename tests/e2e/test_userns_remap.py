@@ -191,7 +191,10 @@ def test_a_root_that_remapped_ids_cannot_reach_is_refused(busybox_tar, remap_use
 
 
 def test_unknown_user_or_missing_ranges_are_refused(remap_user):
-    for value, message in [("no-such-user-here", "no such user"), ("nobody", "no subordinate user IDs for nobody")]:
+    for value, message in [("no-such-user-here", "no such user"), ("nobody", "no subordinate user IDs for nobody"),
+                           (f"{TEST_USER}:", "expected default, USER, USER:GROUP, UID or UID:GID"),
+                           (":x", "expected default, USER, USER:GROUP, UID or UID:GID"),
+                           (f"{TEST_USER}:no-such-group-here", "no such group")]:
         d = Daemon(extra_args=["--userns-remap", value])
         try:
             os.chmod(d.base, 0o711)

@@ -43,12 +43,17 @@ extension ContainerService {
     /// `POST /containers/{id}/exec`: records an exec for a running container.
     public func createExec(_ reference: String, config: ExecConfig) throws -> String {
         let record = try resolve(reference)
-        guard record.state.isRunning else { throw EngineError.notRunning(record.id) }
-        guard !record.state.isPaused else { throw EngineError.conflict("Container \(record.id) is paused, unpause the container before exec") }
+        try ensureAcceptsExec(record)
         guard let cmd = config.Cmd, !cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
         let id = Self.newID()
         execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false, pendingSize: nil)
         return id
+    }
+
+    /// An exec needs a running container that is not paused (docker's answers otherwise).
+    private func ensureAcceptsExec(_ record: ContainerRecord) throws {
+        guard record.state.isRunning else { throw EngineError.notRunning(record.id) }
+        guard !record.state.isPaused else { throw EngineError.conflict("Container \(record.id) is paused, unpause the container before exec") }
     }
 
     /// The exec instance `id`.
@@ -69,8 +74,7 @@ extension ContainerService {
         var exec = try exec(id)
         guard !exec.started else { throw EngineError.conflict("exec \(id) has already been started") }
         let container = try resolve(exec.containerID)
-        guard container.state.isRunning else { throw EngineError.notRunning(container.id) }
-        guard !container.state.isPaused else { throw EngineError.conflict("Container \(container.id) is paused, unpause the container before exec") }
+        try ensureAcceptsExec(container)
         let dir = execDirectory(exec)
         try FileSystem.makeDirectories(dir, mode: 0o700)
         let bundleConfig = directory(of: container.id) + "/bundle/config.json"
