@@ -38,6 +38,12 @@ public struct Timestamp: Sendable, Equatable, Comparable, Codable {
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(fraction)Z"
     }
 
+    /// `YYYY-MM-DDTHH:MM:SSZ`, whole seconds (docker's `CreatedAt` of volumes).
+    public var rfc3339: String {
+        if self == .zero { return "0001-01-01T00:00:00Z" }
+        return String(rfc3339Nano.prefix(19)) + "Z"
+    }
+
     /// Parses what `rfc3339Nano` prints (and RFC 3339 with fewer fraction digits or none).
     public init?(rfc3339 string: String) {
         if string == "0001-01-01T00:00:00Z" { self = .zero; return }

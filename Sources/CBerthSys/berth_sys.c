@@ -16,6 +16,7 @@
 #include <linux/openat2.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 const int berth_CLONE_NEWNS = CLONE_NEWNS;
@@ -521,4 +522,11 @@ int berth_idmapped_tree(const char *path, int userns_fd) {
         return -1;
     }
     return tree;
+}
+
+int berth_is_mount_root(const char *path) {
+    struct statx stx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) != 0) return -1;
+    if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) { errno = ENOTSUP; return -1; }
+    return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ? 1 : 0;
 }

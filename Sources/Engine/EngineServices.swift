@@ -7,6 +7,8 @@ public struct EngineServices: Sendable {
     public let configuration: EngineConfiguration
     public let images: ImageService
     public let containers: ContainerService
+    /// Named and anonymous volumes.
+    public let volumes: VolumeService
     /// Pulls images from registries into `images`.
     public let puller: ImagePuller
     /// Pushes images of `images` to registries.
@@ -37,7 +39,11 @@ public struct EngineServices: Sendable {
         try snapshots.removeTemporaryLayers()
         content.removeStaleIngests()
         let images = try ImageService(configuration: configuration, content: content, snapshots: snapshots)
-        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots)
+        let remappedRoot = configuration.userNamespaceRemap.flatMap { remap in
+            remap.map.hostRootUID.flatMap { uid in remap.map.hostRootGID.map { (uid: uid, gid: $0) } }
+        }
+        let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot)
+        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes)
         await containers.loadAndReconcile()
         let idPath = configuration.root + "/engine-id"
         let id: String
@@ -50,7 +56,7 @@ public struct EngineServices: Sendable {
         let access = configuration.registryAccess
         let puller = ImagePuller(images: images, content: content, snapshots: snapshots, access: access)
         let pusher = ImagePusher(images: images, content: content, access: access)
-        return EngineServices(configuration: configuration, images: images, containers: containers, puller: puller, pusher: pusher,
+        return EngineServices(configuration: configuration, images: images, containers: containers, volumes: volumes, puller: puller, pusher: pusher,
                               referrers: ImageReferrers(access: access), daemonID: id)
     }
 }

@@ -8,6 +8,7 @@ public enum EngineRouter {
         ImageRoutes(engine: engine).register(in: &router)
         ExecRoutes(engine: engine).register(in: &router)
         ContainerRoutes(engine: engine).register(in: &router)
+        VolumeRoutes(engine: engine).register(in: &router)
         return router
     }
 }

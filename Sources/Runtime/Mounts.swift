@@ -1,3 +1,4 @@
+import BerthSystem
 import CBerthSys
 import Glibc
 import OCI

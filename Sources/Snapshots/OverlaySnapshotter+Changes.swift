@@ -1,3 +1,4 @@
+import BerthSystem
 import CBerthSys
 import Glibc
 
@@ -133,28 +134,6 @@ extension OverlaySnapshotter {
     /// allocated blocks of everything in its upper directory, hard links counted once.
     public func usage(container id: String) throws -> Int64 {
         _ = try lowerDirectories(container: id)
-        let upper = upperDirectory(container: id)
-        let fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SnapshotError.fileSystem(operation: "open", path: upper, errno: errno) }
-        defer { close(fd) }
-        var seen = Set<UInt64>()
-        return try blocksUsed(fd, path: upper, seen: &seen) * 512
-    }
-
-    private func blocksUsed(_ dir: Int32, path: String, seen: inout Set<UInt64>) throws -> Int64 {
-        var total: Int64 = 0
-        for name in try ChangeScan.names(dir, path: path) {
-            var st = stat()
-            guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            if st.st_nlink > 1 && !seen.insert(UInt64(st.st_ino)).inserted { continue }
-            total += Int64(st.st_blocks)
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard sub >= 0 else { continue }
-                defer { close(sub) }
-                total += try blocksUsed(sub, path: path + "/" + name, seen: &seen)
-            }
-        }
-        return total
+        return try DiskUsage.bytes(under: upperDirectory(container: id))
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import BerthSystem
 @testable import Runtime
 
 @Suite struct MountOptionsTests {

@@ -149,6 +149,11 @@ def test_named_volumes_belong_to_the_container_root(remapped):
     assert out.split() == ["0", "0"]
     st = os.stat(os.path.join(daemon.root, "volumes", "remapvol", "_data", "f"))
     assert st.st_uid == start
+    # So do volumes made through the API, and anonymous ones.
+    daemon.docker("volume", "create", "api-remapvol", check=True)
+    out = run_out(daemon, "-v", "api-remapvol:/vol", "-v", "/anon", "busybox", "sh", "-c", "touch /vol/f /anon/f && stat -c %u /vol /anon")
+    assert out.split() == ["0", "0"]
+    daemon.docker("volume", "rm", "api-remapvol", check=True)
     # The etc files are the container root's to edit, as in docker.
     out = run_out(daemon, "busybox", "sh", "-c", "echo '10.0.0.9 extra' >> /etc/hosts && tail -1 /etc/hosts")
     assert out.strip() == "10.0.0.9 extra"

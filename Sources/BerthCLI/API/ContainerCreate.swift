@@ -26,6 +26,8 @@ struct ContainerCreateBody: Encodable {
 /// `HostConfig` of the create body.
 struct HostConfigBody: Encodable {
     var binds: [String]?
+    var mounts: [MountBody]?
+    var volumesFrom: [String]?
     var portBindings: [String: [PortBindingBody]]?
     var tmpfs: [String: String]?
     var readonlyRootfs = false

@@ -45,6 +45,12 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .long, help: "Mount a tmpfs directory")
     var tmpfs: [String] = []
 
+    @Option(name: .long, help: "Attach a filesystem mount to the container")
+    var mount: [String] = []
+
+    @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)")
+    var volumesFrom: [String] = []
+
     @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only")
     var readOnly = false
 
@@ -149,6 +155,13 @@ struct ContainerOptions: ParsableArguments {
             if spec.contains(":") { binds.append(spec) } else { anonymous[spec] = EmptyObject() }
         }
         host.binds = binds.isEmpty ? nil : binds
+        do {
+            let mounts = try mount.map(MountBody.parse)
+            host.mounts = mounts.isEmpty ? nil : mounts
+        } catch let error as CLIError {
+            throw CLIError.invalidFlag(command: commandName, value: mount.joined(separator: " "), flag: "--mount", reason: error.description)
+        }
+        host.volumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
         body.volumes = anonymous.isEmpty ? nil : anonymous
         if !tmpfs.isEmpty {
             var mounts: [String: String] = [:]

@@ -31,6 +31,9 @@ pid_t berth_clone_fork(int ns_flags);
 #define BERTH_RESOLVE_BENEATH       0x08
 #define BERTH_RESOLVE_IN_ROOT       0x10
 int berth_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+/// 1 when `path` (its final link not followed) is the root of a mount, 0 when not, -1 with
+/// errno when it cannot be examined (statx STATX_ATTR_MOUNT_ROOT, Linux 5.8).
+int berth_is_mount_root(const char *path);
 
 // prctl(2) and ioctl(2) are variadic in C; these take fixed arguments.
 int berth_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);

@@ -9,11 +9,10 @@ import OCI
 
 /// Turns a container record into an OCI runtime bundle (`<dir>/bundle/config.json`) with
 /// docker's defaults: its namespaces, mounts, capabilities, masked paths and device rules, plus
-/// what the user asked for (`-v`, `--tmpfs`, `-m`, `--cpus`, `--pids-limit`, `--cap-add`, …).
+/// what the user asked for (mounts, `--tmpfs`, `-m`, `--cpus`, `--pids-limit`, `--cap-add`, …).
 struct BundleWriter {
     let containerDirectory: String
     let rootfs: String
-    let volumesRoot: String
     /// A static `tini` to bind at `/sbin/docker-init` for `--init`, if installed.
     let initBinary: String?
 
@@ -42,7 +41,7 @@ struct BundleWriter {
             mounts.append(.init(destination: "/sbin/docker-init", type: "bind", source: initBinary, options: ["rbind", "ro"]))
             args = ["/sbin/docker-init", "--"] + args
         }
-        mounts += try userMounts(host, owner: record.userNamespace)
+        mounts += userMounts(record)
         for file in ["hostname", "hosts", "resolv.conf"] {
             mounts.append(.init(destination: "/etc/" + file, type: "bind", source: containerDirectory + "/" + file, options: ["rbind", "rprivate"]))
         }
@@ -100,37 +99,24 @@ struct BundleWriter {
         ]
     }
 
-    /// `-v SRC:DST[:ro|rw]` (a SRC without `/` is a named volume, created on first use),
-    /// `--tmpfs`, and `HostConfig.Mounts`.
-    private func userMounts(_ host: HostConfig, owner: IDMap?) throws -> [RuntimeSpec.Mount] {
+    /// The record's binds, volumes and tmpfs mounts (resolved at create), then `--tmpfs`.
+    private func userMounts(_ record: ContainerRecord) -> [RuntimeSpec.Mount] {
         var result: [RuntimeSpec.Mount] = []
-        for bind in host.Binds ?? [] {
-            let parts = bind.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count >= 2, parts.count <= 3, !parts[0].isEmpty, parts[1].hasPrefix("/") else {
-                throw EngineError.invalidParameter("invalid volume specification: '\(bind)'")
+        for mount in record.mounts ?? [] {
+            switch mount.kind {
+            case .bind, .volume:
+                var options = [mount.recursive ? "rbind" : "bind"] + Self.access(readOnly: mount.readOnly)
+                if !mount.propagation.isEmpty { options.append(mount.propagation) }
+                result.append(.init(destination: mount.destination, type: "bind", source: mount.source, options: options))
+            case .tmpfs:
+                let options = ["nosuid", "nodev", "noexec"] + (mount.readOnly ? ["ro"] : []) + mount.tmpfsOptions
+                result.append(.init(destination: mount.destination, type: "tmpfs", source: "tmpfs", options: options))
             }
-            let options = parts.count == 3 ? parts[2].split(separator: ",").map(String.init) : []
-            for option in options where !["ro", "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared", "nocopy"].contains(option) {
-                throw EngineError.invalidParameter("invalid mode: \(option)")
-            }
-            let source = try hostSource(parts[0], owner: owner)
-            result.append(.init(destination: parts[1], type: "bind", source: source, options: ["rbind"] + Self.access(readOnly: options.contains("ro"))))
         }
-        for (target, optionString) in (host.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
+        for (target, optionString) in (record.hostConfig.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
             var options = ["nosuid", "nodev", "noexec"]
             options += optionString.split(separator: ",").map(String.init)
             result.append(.init(destination: target, type: "tmpfs", source: "tmpfs", options: options))
-        }
-        for mount in host.Mounts ?? [] {
-            switch mount.Type ?? "volume" {
-            case "bind", "volume":
-                let source = try hostSource(mount.Source ?? "", owner: owner)
-                result.append(.init(destination: mount.Target, type: "bind", source: source, options: ["rbind"] + Self.access(readOnly: mount.ReadOnly ?? false)))
-            case "tmpfs":
-                result.append(.init(destination: mount.Target, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec"]))
-            case let other:
-                throw EngineError.invalidParameter("mount type \"\(other)\" is not supported")
-            }
         }
         return result
     }
@@ -139,27 +125,6 @@ struct BundleWriter {
     /// submount of the source stays writable.
     static func access(readOnly: Bool) -> [String] {
         readOnly ? ["ro", "rro"] : ["rw"]
-    }
-
-    /// The host path of a bind source or named volume. A volume is created on first use, owned
-    /// by the container's root when it runs in a user namespace (`owner`), as docker's are.
-    private func hostSource(_ source: String, owner: IDMap?) throws -> String {
-        if source.hasPrefix("/") {
-            guard FileSystem.exists(source) else {
-                throw EngineError.invalidParameter("invalid mount config for type \"bind\": bind source path does not exist: \(source)")
-            }
-            return source
-        }
-        guard !source.isEmpty, !source.contains("/"), source != ".", source != ".." else {
-            throw EngineError.invalidParameter("invalid volume name \"\(source)\"")
-        }
-        let data = "\(volumesRoot)/\(source)/_data"
-        let isNew = !FileSystem.exists(data)
-        try FileSystem.makeDirectories(data, mode: 0o755)
-        if isNew, let uid = owner?.hostRootUID, let gid = owner?.hostRootGID, chown(data, uid, gid) != 0 {
-            throw EngineError.failure("cannot give volume \(source) to the container's root: \(String(cString: strerror(errno)))")
-        }
-        return data
     }
 
     private func environment(_ record: ContainerRecord, imageEnv: [String], home: String) -> [String] {

@@ -58,6 +58,8 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
 /// echoes back in inspect. Unknown fields are ignored.
 public struct HostConfig: Codable, Sendable, Equatable {
     public var Binds: [String]?
+    /// `--volumes-from CONTAINER[:ro|rw]`.
+    public var VolumesFrom: [String]?
     public var NetworkMode: String?
     public var AutoRemove: Bool?
     public var CapAdd: [String]?
@@ -109,6 +111,32 @@ public struct MountSpec: Codable, Sendable, Equatable {
     public var Source: String?
     public var Target: String
     public var ReadOnly: Bool?
+    public var BindOptions: BindOptions?
+    public var VolumeOptions: VolumeOptions?
+    public var TmpfsOptions: TmpfsOptions?
+
+    public struct BindOptions: Codable, Sendable, Equatable {
+        public var Propagation: String?
+        public var NonRecursive: Bool?
+        public var CreateMountpoint: Bool?
+    }
+
+    public struct VolumeOptions: Codable, Sendable, Equatable {
+        public var NoCopy: Bool?
+        public var Labels: [String: String]?
+        public var DriverConfig: DriverConfig?
+        public var Subpath: String?
+    }
+
+    public struct DriverConfig: Codable, Sendable, Equatable {
+        public var Name: String?
+        public var Options: [String: String]?
+    }
+
+    public struct TmpfsOptions: Codable, Sendable, Equatable {
+        public var SizeBytes: Int64?
+        public var Mode: UInt32?
+    }
 }
 
 public struct LogConfig: Codable, Sendable, Equatable {

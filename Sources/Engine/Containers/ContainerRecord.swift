@@ -24,6 +24,12 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     /// The user namespace the container runs in (`berthd --userns-remap`), fixed at create;
     /// nil for the host's.
     public var userNamespace: IDMap?
+    /// Binds, volumes and tmpfs mounts resolved at create; nil in records written before
+    /// Berth resolved them (filled in when the daemon loads them).
+    public var mounts: [MountPoint]? = nil
+
+    /// Names of the volumes the container uses.
+    public var volumeNames: [String] { (mounts ?? []).compactMap(\.name) }
 
     /// The first 12 hex digits, docker's short ID.
     public var shortID: String { String(id.prefix(12)) }

@@ -70,14 +70,16 @@ extension ContainerService {
         }
         let started: MonitorLauncher.Started
         do {
+            try await prepareVolumes(of: record, rootfs: rootfs)
             let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "")
             try EtcFiles.write(into: dir, hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? (record.hostConfig.NetworkMode == "host" ? Self.hostName() : record.shortID),
                                hostNetwork: record.hostConfig.NetworkMode == "host", owner: record.userNamespace)
-            let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, volumesRoot: configuration.root + "/volumes", initBinary: Self.initBinary())
+            let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
             try bundle.write(record, user: user, imageEnv: [])
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
         } catch {
             try? snapshots.unmount(rootfs)
+            await volumes.deactivate(container: record.id)
             record.state.startPending = nil
             record.state.error = "\(error)"
             try? update(record)
@@ -129,7 +131,7 @@ extension ContainerService {
     /// an auto-remove container is removed, as docker does.
     private func failedToStart(_ record: ContainerRecord, error: Error) async {
         for waiter in attachWaiters.removeValue(forKey: record.id) ?? [] { waiter.resume(throwing: error) }
-        if record.hostConfig.AutoRemove == true { try? await removeLocked(record.id, force: true) }
+        if record.hostConfig.AutoRemove == true { try? await removeLocked(record.id, force: true, volumes: true) }
     }
 
     // MARK: Attach rendezvous
@@ -193,6 +195,7 @@ extension ContainerService {
         record.state.monitorPID = 0
         record.state.paused = nil
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
+        await volumes.deactivate(container: record.id)
         if record.hostConfig.AutoRemove == true {
             // The record is about to be removed: no point writing it (a removal that fails
             // persists it as dead).
@@ -202,7 +205,7 @@ extension ContainerService {
         }
         resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
         if record.hostConfig.AutoRemove == true {
-            try? await remove(record.id, force: true)
+            try? await remove(record.id, force: true, volumes: true)
         }
     }
 

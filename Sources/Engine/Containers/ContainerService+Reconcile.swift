@@ -18,6 +18,7 @@ extension ContainerService {
         startupProblems += problems
         for record in records { containers[record.id] = record }
         sweepLeftovers()
+        for record in records { await registerVolumes(record) }
         for record in records {
             if record.state.startPending == true, record.state.status == .created || record.state.status == .exited {
                 await reconcileInterruptedStart(record)
@@ -37,6 +38,29 @@ extension ContainerService {
             case .created, .exited, .dead:
                 break
             }
+        }
+    }
+
+    /// Tells the volume service which volumes the container uses (and, while it runs, keeps
+    /// mounted). A record from before mounts were resolved at create gets them resolved now.
+    private func registerVolumes(_ record: ContainerRecord) async {
+        var record = record
+        if record.mounts == nil {
+            do {
+                record.mounts = try await planMounts(record.hostConfig, volumePaths: [], for: record.id)
+                try update(record)
+            } catch {
+                startupProblems.append("container \(record.id): cannot resolve its mounts: \(error)")
+                return
+            }
+        }
+        do {
+            try await volumes.use(record.volumeNames, by: record.id)
+            if record.state.isRunning {
+                for name in record.volumeNames { try await volumes.activate(name, for: record.id) }
+            }
+        } catch {
+            startupProblems.append("container \(record.id): \(error)")
         }
     }
 

@@ -4,17 +4,18 @@ import Glibc
 extension ContainerService {
     /// `docker rm`: refuses a running container unless `force` (then kills it first); removes
     /// its writable layer, its directory and its record, and wakes `wait(condition: removed)`.
-    public func remove(_ reference: String, force: Bool) async throws {
+    /// With `volumes` (`rm -v`) its anonymous volumes that no other container uses go too.
+    public func remove(_ reference: String, force: Bool, volumes removeVolumes: Bool = false) async throws {
         let record = try resolve(reference)
         // Killed before waiting for the container's turn: a `stop` with a long timeout holding
         // it then ends at once, as `docker rm -f` ends a pending stop.
         if force && record.state.isRunning { try? await kill(record.id, signal: "KILL") }
         let id = record.id
-        try await exclusively(id) { try await removeLocked(id, force: force) }
+        try await exclusively(id) { try await removeLocked(id, force: force, volumes: removeVolumes) }
     }
 
     /// `remove` for a caller that already holds the container's operation turn.
-    func removeLocked(_ id: String, force: Bool) async throws {
+    func removeLocked(_ id: String, force: Bool, volumes removeVolumes: Bool = false) async throws {
         var record = try resolve(id)
         if record.state.isRunning {
             guard force else { throw EngineError.containerRunning(record.id) }
@@ -52,6 +53,7 @@ extension ContainerService {
             throw EngineError.failure("unable to remove container \(record.id): \(error)")
         }
         containers[record.id] = nil
+        await volumes.release(container: record.id, removeAnonymous: removeVolumes)
         for exec in execs.values where exec.containerID == record.id { try? FileSystem.removeTree(execDirectory(exec)) }
         execs = execs.filter { $0.value.containerID != record.id }
         resumeWaiters(record.id, conditions: [.removed, .notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))

@@ -11,6 +11,7 @@ public actor ContainerService {
     let configuration: EngineConfiguration
     let images: ImageService
     let snapshots: OverlaySnapshotter
+    let volumes: VolumeService
     let store: ContainerStoreFile
     let launcher: MonitorLauncher
     let watcher = ExitWatcher()
@@ -29,10 +30,11 @@ public actor ContainerService {
     /// Problems found while loading state, reported by `berthd` at start-up.
     public internal(set) var startupProblems: [String] = []
 
-    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter) {
+    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService) {
         self.configuration = configuration
         self.images = images
         self.snapshots = snapshots
+        self.volumes = volumes
         self.store = ContainerStoreFile(root: configuration.containersRoot)
         self.launcher = MonitorLauncher(monitorPath: configuration.monitorPath)
     }
@@ -128,6 +130,15 @@ public actor ContainerService {
         }
         let id = Self.newID()
         let parent = try await images.topChainID(of: image)
+        let volumePaths = Array((defaults.Volumes ?? [:]).keys) + Array((requested.Volumes ?? [:]).keys)
+        let mounts: [MountPoint]
+        do {
+            mounts = try await planMounts(host, volumePaths: volumePaths, for: id)
+        } catch {
+            // Anonymous volumes made for it go with it.
+            await volumes.release(container: id, removeAnonymous: true)
+            throw error
+        }
         var hostConfig = host
         hostConfig.Runtime = runtime
         if (hostConfig.NetworkMode ?? "").isEmpty || hostConfig.NetworkMode == "default" { hostConfig.NetworkMode = "none" }
@@ -135,20 +146,21 @@ public actor ContainerService {
         let record = ContainerRecord(
             id: id, name: name, created: .now(), image: image.id, imageName: imageName,
             config: config, hostConfig: hostConfig, path: path, args: Array(command.dropFirst()),
-            state: .created, restartCount: 0, runtime: runtime, parentChainID: parent, userNamespace: userNamespace)
-        try FileSystem.makeDirectories(directory(of: id), mode: 0o700)
-        if let gid = userNamespace?.hostRootGID {
-            // Searchable by the container's root (its rootfs mount point and etc files are here).
-            guard chown(directory(of: id), 0, gid) == 0, chmod(directory(of: id), 0o710) == 0 else {
-                throw EngineError.failure("cannot open \(directory(of: id)) to the container's root: \(String(cString: strerror(errno)))")
-            }
-        }
+            state: .created, restartCount: 0, runtime: runtime, parentChainID: parent, userNamespace: userNamespace, mounts: mounts)
         do {
+            try FileSystem.makeDirectories(directory(of: id), mode: 0o700)
+            if let gid = userNamespace?.hostRootGID {
+                // Searchable by the container's root (its rootfs mount point and etc files are here).
+                guard chown(directory(of: id), 0, gid) == 0, chmod(directory(of: id), 0o710) == 0 else {
+                    throw EngineError.failure("cannot open \(directory(of: id)) to the container's root: \(String(cString: strerror(errno)))")
+                }
+            }
             try snapshots.prepare(container: id, parent: parent)
             try store.save(record)
         } catch {
             try? snapshots.remove(container: id)
             try? FileSystem.removeTree(directory(of: id))
+            await volumes.release(container: id, removeAnonymous: true)
             throw error
         }
         containers[id] = record

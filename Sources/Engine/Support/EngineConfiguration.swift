@@ -53,6 +53,8 @@ public struct EngineConfiguration: Sendable {
     public var temporaryRoot: String { root + "/tmp" }
     /// Where removed containers' directories wait for their background deletion (`Trash`).
     public var trashRoot: String { root + "/trash" }
+    /// Named volumes, `<name>/_data` each (`VolumeService`).
+    public var volumesRoot: String { root + "/volumes" }
     /// Read-only copies of berth-monitor and berth-runtime (`ProtectedBinaries`).
     public var protectedBinariesRoot: String { root + "/bin" }
     /// The same for their directories under `execRoot`.

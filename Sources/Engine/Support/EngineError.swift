@@ -7,6 +7,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
     case noSuchImage(String)
     /// 404: no exec instance.
     case noSuchExec(String)
+    /// 404: no volume of that name.
+    case noSuchVolume(String)
     /// 409: a name already taken.
     case nameInUse(name: String, id: String)
     /// 409: an operation that needs a running container.
@@ -32,6 +34,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         case .noSuchContainer(let s): return "No such container: \(s)"
         case .noSuchImage(let s): return "No such image: \(s)"
         case .noSuchExec(let s): return "No such exec instance: \(s)"
+        case .noSuchVolume(let s): return "get \(s): no such volume"
         case .nameInUse(let name, let id):
             return "Conflict. The container name \"/\(name)\" is already in use by container \"\(id)\". You have to remove (or rename) that container to be able to reuse that name."
         case .notRunning(let id): return "Container \(id) is not running"

@@ -26,7 +26,7 @@ enum ErrorMapping {
         switch error {
         case let e as EngineError:
             switch e {
-            case .noSuchContainer, .noSuchImage, .noSuchExec: return .notFound
+            case .noSuchContainer, .noSuchImage, .noSuchExec, .noSuchVolume: return .notFound
             case .nameInUse, .notRunning, .containerRunning, .imageInUse, .conflict: return .conflict
             case .invalidParameter, .commandNotFound, .commandNotExecutable: return .badRequest
             case .failure: return .internalServerError

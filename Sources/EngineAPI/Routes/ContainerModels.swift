@@ -15,7 +15,7 @@ struct ContainerSummary: Encodable {
     var Status: String
     var HostConfig: [String: String]
     var NetworkSettings = ["Networks": [String: String]()]
-    var Mounts: [String] = []
+    var Mounts: [MountInfo]
 
     init(_ r: ContainerRecord, now: Timestamp) {
         Id = r.id
@@ -28,6 +28,7 @@ struct ContainerSummary: Encodable {
         State = r.state.word
         Status = Self.status(r.state, now: now)
         HostConfig = ["NetworkMode": r.hostConfig.NetworkMode ?? "none"]
+        Mounts = (r.mounts ?? []).map(MountInfo.init)
     }
 
     /// docker's human status: `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
@@ -57,14 +58,6 @@ struct ContainerInspect: Encodable {
         var Error: String
         var StartedAt: String
         var FinishedAt: String
-    }
-    struct MountInfo: Encodable {
-        var `Type`: String
-        var Source: String
-        var Destination: String
-        var Mode: String
-        var RW: Bool
-        var Propagation = "rprivate"
     }
     var Id: String
     var Created: String
@@ -115,12 +108,7 @@ struct ContainerInspect: Encodable {
         config.Image = r.imageName
         if (config.Hostname ?? "").isEmpty { config.Hostname = r.shortID }
         Config = config
-        Mounts = (r.hostConfig.Binds ?? []).compactMap { bind in
-            let parts = bind.split(separator: ":").map(String.init)
-            guard parts.count >= 2 else { return nil }
-            let mode = parts.count > 2 ? parts[2] : ""
-            return MountInfo(Type: parts[0].hasPrefix("/") ? "bind" : "volume", Source: parts[0], Destination: parts[1], Mode: mode, RW: !mode.split(separator: ",").contains("ro"))
-        }
+        Mounts = (r.mounts ?? []).map(MountInfo.init)
         NetworkSettings = NetworkSettingsInfo(mode: r.hostConfig.NetworkMode ?? "none")
     }
 }
@@ -136,5 +124,28 @@ struct NetworkSettingsInfo: Encodable {
 
     init(mode: String) {
         Networks = [mode: ["NetworkID": mode, "EndpointID": "", "Gateway": "", "IPAddress": "", "MacAddress": ""]]
+    }
+}
+
+/// One of a container's mounts as docker shows it in inspect and in `ps` rows.
+struct MountInfo: Encodable {
+    var `Type`: String
+    var Name: String?
+    var Source: String
+    var Destination: String
+    var Driver: String?
+    var Mode: String
+    var RW: Bool
+    var Propagation: String
+
+    init(_ mount: MountPoint) {
+        Type = mount.kind.rawValue
+        Name = mount.name
+        Source = mount.source
+        Destination = mount.destination
+        Driver = mount.kind == .volume ? "local" : nil
+        Mode = mount.mode
+        RW = !mount.readOnly
+        Propagation = mount.propagation
     }
 }

@@ -78,7 +78,7 @@ struct ContainerRoutes {
             }
         }
         router.add(.DELETE, "/containers/{id}") { request, params in
-            try await containers.remove(params["id"] ?? "", force: request.flag("force"))
+            try await containers.remove(params["id"] ?? "", force: request.flag("force"), volumes: request.flag("v"))
             return .empty(.noContent)
         }
         router.add(.POST, "/containers/{id}/resize") { request, params in

@@ -37,17 +37,28 @@ public struct ListFilters {
             case "name": ok = wanted.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
             case "id": ok = wanted.contains { record.id.hasPrefix($0) }
             case "ancestor": ok = wanted.contains { $0 == record.imageName || record.image.description.hasPrefix($0) || record.image.encoded.hasPrefix($0) }
-            case "label":
-                ok = wanted.contains { label in
-                    let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard let value = record.config.Labels?[parts[0]] else { return false }
-                    return parts.count == 1 || value == parts[1]
-                }
+            case "label": ok = wanted.contains { Self.label($0, in: record.config.Labels ?? [:]) }
             default: ok = false
             }
             if !ok { return false }
         }
         return true
+    }
+
+    /// Whether `labels` has the filter's `key` (any value) or `key=value`.
+    static func label(_ filter: String, in labels: [String: String]) -> Bool {
+        let parts = filter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let value = labels[parts[0]] else { return false }
+        return parts.count == 1 || value == parts[1]
+    }
+
+    /// A boolean filter value as docker takes it (`true`/`false`/`1`/`0`); 400 otherwise.
+    static func boolean(_ value: String, key: String) throws -> Bool {
+        switch value.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw APIError.badRequest("invalid filter '\(key)=\(value)'")
+        }
     }
 
     /// Keys this engine does not filter on (to report them as docker does).
