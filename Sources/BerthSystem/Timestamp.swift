@@ -70,6 +70,12 @@ public struct Timestamp: Sendable, Equatable, Comparable, Codable {
         self.nanoseconds = nanos
     }
 
+    /// Nanoseconds from `earlier` to this instant; zero when `earlier` is not before it.
+    public func nanosecondsSince(_ earlier: Timestamp) -> UInt64 {
+        let difference = (seconds - earlier.seconds) * 1_000_000_000 + (nanoseconds - earlier.nanoseconds)
+        return difference > 0 ? UInt64(difference) : 0
+    }
+
     public static func < (a: Timestamp, b: Timestamp) -> Bool {
         (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
     }

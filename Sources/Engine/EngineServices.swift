@@ -9,6 +9,10 @@ public struct EngineServices: Sendable {
     public let containers: ContainerService
     /// Named and anonymous volumes.
     public let volumes: VolumeService
+    /// What happens to containers, images and volumes (`docker events`).
+    public let events: EventBus
+    /// Restarts containers by their restart policies.
+    public let supervisor: Supervisor
     /// Pulls images from registries into `images`.
     public let puller: ImagePuller
     /// Pushes images of `images` to registries.
@@ -42,9 +46,12 @@ public struct EngineServices: Sendable {
         let remappedRoot = configuration.userNamespaceRemap.flatMap { remap in
             remap.map.hostRootUID.flatMap { uid in remap.map.hostRootGID.map { (uid: uid, gid: $0) } }
         }
-        let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot)
-        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes)
+        let events = EventBus()
+        let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot, events: events)
+        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events)
         await containers.loadAndReconcile()
+        let supervisor = Supervisor(containers: containers)
+        await supervisor.start()
         let idPath = configuration.root + "/engine-id"
         let id: String
         if let bytes = try? FileSystem.readFile(idPath), bytes.count == 64 {
@@ -56,7 +63,15 @@ public struct EngineServices: Sendable {
         let access = configuration.registryAccess
         let puller = ImagePuller(images: images, content: content, snapshots: snapshots, access: access)
         let pusher = ImagePusher(images: images, content: content, access: access)
-        return EngineServices(configuration: configuration, images: images, containers: containers, volumes: volumes, puller: puller, pusher: pusher,
+        return EngineServices(configuration: configuration, images: images, containers: containers, volumes: volumes, events: events, supervisor: supervisor, puller: puller, pusher: pusher,
                               referrers: ImageReferrers(access: access), daemonID: id)
+    }
+}
+
+extension EngineServices {
+    /// Publishes an image event (`pull`, `push`, `tag`, `untag`, `delete`, `import`, `load`,
+    /// `save`) with docker's `name` attribute.
+    public func publishImageEvent(_ action: String, id: String, name: String) {
+        events.publish(EngineEvent(type: .image, action: action, actorID: id, attributes: ["name": name]))
     }
 }

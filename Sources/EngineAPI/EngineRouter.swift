@@ -9,6 +9,7 @@ public enum EngineRouter {
         ExecRoutes(engine: engine).register(in: &router)
         ContainerRoutes(engine: engine).register(in: &router)
         VolumeRoutes(engine: engine).register(in: &router)
+        EventRoutes(engine: engine).register(in: &router)
         return router
     }
 }

@@ -28,6 +28,7 @@ struct HostConfigBody: Encodable {
     var binds: [String]?
     var mounts: [MountBody]?
     var volumesFrom: [String]?
+    var restartPolicy: RestartPolicyBody?
     var portBindings: [String: [PortBindingBody]]?
     var tmpfs: [String: String]?
     var readonlyRootfs = false
@@ -44,6 +45,31 @@ struct HostConfigBody: Encodable {
     var privileged = false
     var cgroupnsMode: String?
     var usernsMode: String?
+}
+
+/// `HostConfig.RestartPolicy`: `{"Name": "on-failure", "MaximumRetryCount": 3}`.
+struct RestartPolicyBody: Codable, Equatable {
+    var name: String
+    var maximumRetryCount: Int
+
+    /// `no`, `always`, `unless-stopped`, `on-failure[:N]`, refused with docker's words otherwise.
+    static func parse(_ text: String, commandName: String) throws -> RestartPolicyBody {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        func invalid(_ reason: String) -> CLIError {
+            CLIError.invalidFlag(command: commandName, value: text, flag: "--restart", reason: reason)
+        }
+        switch parts[0] {
+        case "", "no", "always", "unless-stopped":
+            guard parts.count == 1 else { throw invalid("maximum retry count can only be used with 'on-failure'") }
+            return RestartPolicyBody(name: parts[0].isEmpty ? "no" : parts[0], maximumRetryCount: 0)
+        case "on-failure":
+            guard parts.count == 2 else { return RestartPolicyBody(name: "on-failure", maximumRetryCount: 0) }
+            guard let count = Int(parts[1]) else { throw invalid("invalid restart policy format: maximum retry count must be an integer") }
+            return RestartPolicyBody(name: "on-failure", maximumRetryCount: count)
+        default:
+            throw invalid("invalid restart policy format: unknown policy '\(parts[0])'")
+        }
+    }
 }
 
 /// One host address for a published port: `{"HostIp": "127.0.0.1", "HostPort": "8080"}`.

@@ -51,6 +51,9 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)")
     var volumesFrom: [String] = []
 
+    @Option(name: .long, help: "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)")
+    var restart: String?
+
     @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only")
     var readOnly = false
 
@@ -162,6 +165,13 @@ struct ContainerOptions: ParsableArguments {
             throw CLIError.invalidFlag(command: commandName, value: mount.joined(separator: " "), flag: "--mount", reason: error.description)
         }
         host.volumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
+        if let restart {
+            let policy = try RestartPolicyBody.parse(restart, commandName: commandName)
+            if autoRemove, policy.name != "no" {
+                throw CLIError.runFailed(command: commandName, message: "conflicting options: cannot specify both --restart and --rm", status: 125)
+            }
+            host.restartPolicy = policy
+        }
         body.volumes = anonymous.isEmpty ? nil : anonymous
         if !tmpfs.isEmpty {
             var mounts: [String: String] = [:]

@@ -27,6 +27,9 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     /// Binds, volumes and tmpfs mounts resolved at create; nil in records written before
     /// Berth resolved them (filled in when the daemon loads them).
     public var mounts: [MountPoint]? = nil
+    /// Set by `stop` and `kill`, cleared by `start`: a container the user stopped is not
+    /// restarted by its policy (docker's `HasBeenManuallyStopped`).
+    public var manuallyStopped: Bool? = nil
 
     /// Names of the volumes the container uses.
     public var volumeNames: [String] { (mounts ?? []).compactMap(\.name) }
@@ -52,6 +55,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var startPending: Bool?
     /// True while the container runs frozen (`docker pause`).
     public var paused: Bool?
+    /// True while a restart by policy waits for its back-off (docker's `restarting`).
+    public var restarting: Bool? = nil
 
     public enum Status: String, Codable, Sendable {
         case created, running, exited, removing, dead
@@ -62,6 +67,9 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var isRunning: Bool { status == .running }
     /// True when running frozen.
     public var isPaused: Bool { status == .running && paused == true }
-    /// docker's state word: `paused` for a paused running container, else the status.
-    public var word: String { isPaused ? "paused" : status.rawValue }
+    /// True while a restart by policy is pending.
+    public var isRestarting: Bool { status == .exited && restarting == true }
+    /// docker's state word: `paused` for a paused running container, `restarting` while a
+    /// restart by policy is pending, else the status.
+    public var word: String { isPaused ? "paused" : isRestarting ? "restarting" : status.rawValue }
 }

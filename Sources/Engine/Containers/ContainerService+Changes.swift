@@ -111,6 +111,8 @@ extension ContainerService {
         config.rootfs.diff_ids.append(written.diffID)
         config.history = (parentConfig.history ?? []) + [History(created: now, createdBy: ([record.path] + record.args).joined(separator: " "), comment: comment)]
         let layer = Descriptor(mediaType: MediaType.ociLayerGzip, digest: written.digest, size: written.size)
-        return try await images.register(config: config, layers: parentManifest.layers + [layer], tags: target)
+        let imageID = try await images.register(config: config, layers: parentManifest.layers + [layer], tags: target)
+        publish("commit", record, ["comment": comment ?? "", "imageID": imageID.description])
+        return imageID
     }
 }

@@ -47,6 +47,7 @@ extension ContainerService {
         guard let cmd = config.Cmd, !cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
         let id = Self.newID()
         execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false, pendingSize: nil)
+        publish("exec_create: " + cmd.joined(separator: " "), record, ["execID": id])
         return id
     }
 
@@ -106,6 +107,7 @@ extension ContainerService {
         exec.running = true
         exec.pid = started.processPID
         execs[id] = exec
+        publish("exec_start: " + (exec.config.Cmd ?? []).joined(separator: " "), container, ["execID": id])
         if let size = exec.pendingSize {
             try? await MonitorControl.resize(socket: dir + "/attach.sock", rows: size.rows, columns: size.columns)
         }
@@ -123,6 +125,9 @@ extension ContainerService {
         }
         exec.running = false
         execs[id] = exec
+        if let container = containers[exec.containerID] {
+            publish("exec_die", container, ["execID": id, "exitCode": String(exec.exitCode ?? 255)])
+        }
         execWaiters.removeValue(forKey: id)?.forEach { $0.resume() }
     }
 

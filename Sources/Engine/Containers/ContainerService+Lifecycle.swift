@@ -42,7 +42,52 @@ extension ContainerService {
     /// before the monitor is launched, so a daemon killed meanwhile finds out what became of it.
     public func start(_ reference: String) async throws {
         let id = try resolve(reference).id
-        try await exclusively(id) { try await startLocked(id) }
+        try await exclusively(id) {
+            try startedByUser(id)
+            try await startLocked(id)
+        }
+    }
+
+    /// A start the user asked for: the container is no longer "manually stopped", its restart
+    /// count starts again from zero and a pending restart by policy is taken over (docker's
+    /// `ResetRestartManager`).
+    private func startedByUser(_ id: String) throws {
+        var record = try resolve(id)
+        guard !record.state.isRunning else { return }
+        record.manuallyStopped = nil
+        record.restartCount = 0
+        record.state.restarting = nil
+        try update(record)
+    }
+
+    /// Starts a container after `afterNanoseconds` because its restart policy says so (the
+    /// `Supervisor` decides): shown as `restarting` meanwhile; skipped when a stop, kill, start
+    /// or remove came first. A start that fails counts as another exit (exit code 128), so
+    /// the policy and its back-off apply to it again. `withDaemon` is the start of a container
+    /// when the daemon starts, which overrides an earlier manual stop (docker's `always`).
+    public func restartByPolicy(_ id: String, afterNanoseconds delay: UInt64, withDaemon: Bool = false) async {
+        guard var record = containers[id], !record.state.isRunning else { return }
+        if withDaemon { record.manuallyStopped = nil }
+        guard record.manuallyStopped != true else { return }
+        if record.state.restarting != true {
+            record.state.restarting = true
+            record.restartCount += 1
+            try? update(record)
+        }
+        if delay > 0 { try? await Task.sleep(nanoseconds: delay) }
+        try? await exclusively(id) {
+            guard let current = containers[id], current.state.isRestarting, current.manuallyStopped != true else { return }
+            do {
+                try await startLocked(id)
+            } catch {
+                guard var failed = containers[id], !failed.state.isRunning else { return }
+                failed.state.restarting = nil
+                failed.state.exitCode = 128
+                failed.state.finishedAt = .now()
+                try? update(failed)
+                publish("die", failed, ["exitCode": "128"])
+            }
+        }
     }
 
     private func startLocked(_ id: String) async throws {
@@ -87,7 +132,9 @@ extension ContainerService {
             throw error
         }
         record.state = ContainerState(status: .running, pid: started.processPID, exitCode: 0, error: "", startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: started.monitorPID)
+        record.state.restarting = nil
         try update(record)
+        publish("start", record)
         let id = record.id
         watcher.watch(pid: started.monitorPID) { [self] in Task { await self.monitorExited(id) } }
         for waiter in attachWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
@@ -203,6 +250,7 @@ extension ContainerService {
         } else {
             try? update(record)
         }
+        publish("die", record, ["exitCode": String(record.state.exitCode)])
         resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
         if record.hostConfig.AutoRemove == true {
             try? await remove(record.id, force: true, volumes: true)
@@ -256,15 +304,26 @@ extension ContainerService {
 
     /// `docker kill`: sends `signal` (name or number; default KILL) to the container's process.
     public func kill(_ reference: String, signal: String?) async throws {
-        let record = try resolve(reference)
+        var record = try resolve(reference)
+        if record.state.isRestarting {
+            record.manuallyStopped = true
+            record.state.restarting = nil
+            try update(record)
+            return
+        }
         guard record.state.isRunning else {
             throw EngineError.conflict("Cannot kill container: \(reference): Container \(record.id) is not running")
+        }
+        if record.manuallyStopped != true {
+            record.manuallyStopped = true
+            try update(record, durable: false)
         }
         let name = try Signals.normalize(signal ?? "KILL")
         let result = try await ProcessRunner.run(runtimeCommand(record) + ["kill", record.id, name])
         if result.status != 0, containers[record.id]?.state.isRunning == true {
             throw EngineError.failure("cannot kill container \(record.id): \(result.stderrText)")
         }
+        publish("kill", record, ["signal": String(try Signals.number(name))])
         await resumeAfterSignal(record.id)
     }
 
@@ -276,10 +335,21 @@ extension ContainerService {
     }
 
     private func stopLocked(_ id: String, timeout: Int?) async throws {
-        let record = try resolve(id)
+        var record = try resolve(id)
+        if record.state.isRestarting {
+            // Stopping a container that waits to be restarted cancels the restart.
+            record.manuallyStopped = true
+            record.state.restarting = nil
+            try update(record)
+            publish("stop", record)
+            return
+        }
         guard record.state.isRunning else { throw EngineError.notModified }
+        record.manuallyStopped = true
+        try update(record, durable: false)
         let seconds = timeout ?? record.config.StopTimeout ?? 10
         let signal = record.config.StopSignal.flatMap { $0.isEmpty ? nil : $0 } ?? "TERM"
+        defer { if let stopped = containers[id] { publish("stop", stopped) } }
         if seconds != 0 {
             try? await kill(record.id, signal: signal)
             // A timeout too long to count in nanoseconds is as good as forever.
@@ -296,7 +366,9 @@ extension ContainerService {
         let id = try resolve(reference).id
         try await exclusively(id) {
             do { try await stopLocked(id, timeout: timeout) } catch EngineError.notModified {}
+            try startedByUser(id)
             try await startLocked(id)
+            if let record = containers[id] { publish("restart", record) }
         }
     }
 

@@ -13,6 +13,7 @@ extension ContainerService {
             try await runRuntime(record, ["pause", record.id], doing: "pause container \(record.id)")
             record.state.paused = true
             try update(record)
+            publish("pause", record)
         }
     }
 
@@ -27,6 +28,7 @@ extension ContainerService {
             try await runRuntime(record, ["resume", record.id], doing: "unpause container \(record.id)")
             record.state.paused = nil
             try update(record)
+            publish("unpause", record)
         }
     }
 
@@ -51,7 +53,9 @@ extension ContainerService {
         if let holder = containers.values.first(where: { $0.name == name }) {
             throw EngineError.nameInUse(name: name, id: holder.id)
         }
+        let oldName = record.name
         record.name = name
         try update(record)
+        publish("rename", record, ["oldName": "/" + oldName])
     }
 }

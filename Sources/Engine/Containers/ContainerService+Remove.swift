@@ -17,6 +17,9 @@ extension ContainerService {
     /// `remove` for a caller that already holds the container's operation turn.
     func removeLocked(_ id: String, force: Bool, volumes removeVolumes: Bool = false) async throws {
         var record = try resolve(id)
+        if record.state.isRestarting && !force {
+            throw EngineError.conflict("You cannot remove a restarting container \(record.id). Stop the container before attempting removal or force remove")
+        }
         if record.state.isRunning {
             guard force else { throw EngineError.containerRunning(record.id) }
             try? await kill(record.id, signal: "KILL")
@@ -53,6 +56,7 @@ extension ContainerService {
             throw EngineError.failure("unable to remove container \(record.id): \(error)")
         }
         containers[record.id] = nil
+        publish("destroy", record)
         await volumes.release(container: record.id, removeAnonymous: removeVolumes)
         for exec in execs.values where exec.containerID == record.id { try? FileSystem.removeTree(execDirectory(exec)) }
         execs = execs.filter { $0.value.containerID != record.id }

@@ -12,6 +12,8 @@ public actor ContainerService {
     let images: ImageService
     let snapshots: OverlaySnapshotter
     let volumes: VolumeService
+    /// Where container events go (`docker events`, the restart supervisor).
+    public nonisolated let events: EventBus
     let store: ContainerStoreFile
     let launcher: MonitorLauncher
     let watcher = ExitWatcher()
@@ -30,7 +32,8 @@ public actor ContainerService {
     /// Problems found while loading state, reported by `berthd` at start-up.
     public internal(set) var startupProblems: [String] = []
 
-    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService) {
+    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService, events: EventBus) {
+        self.events = events
         self.configuration = configuration
         self.images = images
         self.snapshots = snapshots
@@ -60,9 +63,9 @@ public actor ContainerService {
         throw EngineError.noSuchContainer(reference)
     }
 
-    /// All containers (only running ones unless `all`), newest first.
+    /// All containers (only running and restarting ones unless `all`), newest first.
     public func list(all: Bool) -> [ContainerRecord] {
-        containers.values.filter { all || $0.state.isRunning }.sorted { $0.created > $1.created }
+        containers.values.filter { all || $0.state.isRunning || $0.state.isRestarting }.sorted { $0.created > $1.created }
     }
 
     /// The ID of a container using image `id`, if any.
@@ -119,6 +122,9 @@ public actor ContainerService {
             throw EngineError.invalidParameter("unknown or invalid runtime name: \(runtime)")
         }
         try validate(host)
+        if try RestartPolicyKind(host.RestartPolicy) != .no, host.AutoRemove == true {
+            throw EngineError.invalidParameter("can't create 'AutoRemove' container with restart policy")
+        }
         let userNamespace = host.UsernsMode == "host" ? nil : configuration.userNamespaceRemap?.map
         if userNamespace != nil {
             if host.Privileged == true {
@@ -164,6 +170,7 @@ public actor ContainerService {
             throw error
         }
         containers[id] = record
+        publish("create", record)
         return id
     }
 

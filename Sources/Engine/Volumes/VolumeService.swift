@@ -18,6 +18,7 @@ public actor VolumeService {
     /// Owner of every new volume's data directory: the remapped root under
     /// `--userns-remap` (as dockerd's per-mapping volumes are), else nil (root).
     private let owner: (uid: UInt32, gid: UInt32)?
+    private let events: EventBus?
     private var volumes: [String: Volume] = [:]
     /// Containers referring to each volume (created, running or stopped).
     private var users: [String: Set<String>] = [:]
@@ -26,7 +27,8 @@ public actor VolumeService {
 
     /// Opens the volumes under `root`, creating it; a directory left half-made by a crash (no
     /// `_data`) is removed, one without a record (made by an older Berth) is a plain volume.
-    public init(root: String, trash: String, owner: (uid: UInt32, gid: UInt32)? = nil) throws {
+    public init(root: String, trash: String, owner: (uid: UInt32, gid: UInt32)? = nil, events: EventBus? = nil) throws {
+        self.events = events
         self.root = root
         self.trash = trash
         self.owner = owner
@@ -86,6 +88,7 @@ public actor VolumeService {
         }
         volumes[name] = volume
         if let user { users[name, default: []].insert(user) }
+        publish("create", name)
         return volume
     }
 
@@ -139,12 +142,14 @@ public actor VolumeService {
             try mountFileSystem(volume)
         }
         active[name, default: []].insert(container)
+        publish("mount", name, ["container": container])
     }
 
     /// `container` stopped: a volume's file system is unmounted when its last running user goes.
     public func deactivate(container: String) {
         for (name, ids) in active where ids.contains(container) {
             active[name]?.remove(container)
+            publish("unmount", name, ["container": container])
             guard active[name]?.isEmpty == true else { continue }
             active[name] = nil
             if volumes[name]?.mountsFileSystem == true { umount2(mountpoint(of: name), Int32(MNT_DETACH)) }
@@ -205,6 +210,11 @@ public actor VolumeService {
             throw EngineError.failure("remove \(name): \(error)")
         }
         volumes[name] = nil
+        publish("destroy", name)
+    }
+
+    private func publish(_ action: String, _ name: String, _ extra: [String: String] = [:]) {
+        events?.publish(EngineEvent(type: .volume, action: action, actorID: name, attributes: extra.merging(["driver": "local"]) { $1 }))
     }
 
     /// `docker volume prune`: removes the volumes no container refers to that `include`

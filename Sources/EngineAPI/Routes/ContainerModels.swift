@@ -36,7 +36,9 @@ struct ContainerSummary: Encodable {
         switch s.status {
         case .running:
             return "Up " + HumanDuration.describe(seconds: Double(now.seconds - s.startedAt.seconds)) + (s.isPaused ? " (Paused)" : "")
-        case .exited: return "Exited (\(s.exitCode)) \(HumanDuration.describe(seconds: Double(now.seconds - s.finishedAt.seconds))) ago"
+        case .exited:
+            let ago = HumanDuration.describe(seconds: Double(now.seconds - s.finishedAt.seconds))
+            return (s.isRestarting ? "Restarting" : "Exited") + " (\(s.exitCode)) \(ago) ago"
         case .created: return "Created"
         case .removing: return "Removal In Progress"
         case .dead: return "Dead"
@@ -89,7 +91,8 @@ struct ContainerInspect: Encodable {
         Path = r.path
         Args = r.args
         State = StateInfo(
-            Status: r.state.word, Running: r.state.isRunning, Paused: r.state.isPaused, OOMKilled: r.state.oomKilled,
+            Status: r.state.word, Running: r.state.isRunning || r.state.isRestarting, Paused: r.state.isPaused,
+            Restarting: r.state.isRestarting, OOMKilled: r.state.oomKilled,
             Dead: r.state.status == .dead, Pid: r.state.pid, ExitCode: r.state.exitCode, Error: r.state.error,
             StartedAt: r.state.startedAt.rfc3339Nano, FinishedAt: r.state.finishedAt.rfc3339Nano)
         Image = r.image.description

@@ -55,7 +55,10 @@ struct ImageRoutes {
         router.add(.POST, "/images/{name*}/tag") { request, params in
             guard let repo = request.query("repo"), !repo.isEmpty else { throw APIError.badRequest("repository name must have at least one component") }
             let tag = request.query("tag").flatMap { $0.isEmpty ? nil : $0 }
-            try await images.tag(params["name"] ?? "", as: tag.map { "\(repo):\($0)" } ?? repo)
+            let target = tag.map { "\(repo):\($0)" } ?? repo
+            try await images.tag(params["name"] ?? "", as: target)
+            let id = try await images.resolve(target).id
+            engine.publishImageEvent("tag", id: id.description, name: (try? Reference(parsing: target).familiar) ?? target)
             return .empty(.created)
         }
         router.add(.DELETE, "/images/{name*}") { request, params in
@@ -66,6 +69,12 @@ struct ImageRoutes {
                 switch $0 {
                 case .untagged(let tag): return ["Untagged": tag]
                 case .deleted(let id): return ["Deleted": id.description]
+                }
+            }
+            for removal in removals {
+                switch removal {
+                case .untagged(let tag): engine.publishImageEvent("untag", id: tag, name: tag)
+                case .deleted(let id): engine.publishImageEvent("delete", id: id.description, name: id.description)
                 }
             }
             return .json(.ok, body)
@@ -85,6 +94,7 @@ struct ImageRoutes {
             }) else {
                 throw APIError.badRequest("the request has no image archive in its body")
             }
+            for line in lines { engine.publishImageEvent("load", id: line, name: line) }
             return .stream(.ok, contentType: "application/json") { writer in
                 for line in lines { try await writer.writeJSON(["stream": line + "\n"]) }
             }
@@ -152,6 +162,7 @@ struct ImageRoutes {
             }
             defer { if case .bytes = body { unlink(path) } }
             let id = try await images.importRootFS(tarPath: path, reference: target, changes: changes, message: message)
+            engine.publishImageEvent("import", id: id.description, name: target ?? id.description)
             try await writer.writeJSON(["status": id.description])
         }
     }
@@ -161,6 +172,7 @@ struct ImageRoutes {
         let format = ImageArchiveFormat(rawValue: request.query("format") ?? "docker") ?? .docker
         let path = "\(engine.configuration.temporaryRoot)/save-\(UInt64.random(in: 0...UInt64.max)).tar"
         try await engine.images.save(names: names, format: format, to: path)
+        for name in names { engine.publishImageEvent("save", id: name, name: name) }
         return .stream(.ok, contentType: "application/x-tar") { writer in
             defer { unlink(path) }
             let fd = open(path, O_RDONLY | O_CLOEXEC)

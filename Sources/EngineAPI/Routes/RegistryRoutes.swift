@@ -21,6 +21,7 @@ struct RegistryRoutes {
         let platform = try request.query("platform").flatMap { $0.isEmpty ? nil : try Self.platform($0) }
         let credentials = try RegistryAuthHeader.credentials(request.headers.first(name: "X-Registry-Auth"))
         let puller = engine.puller
+        let engine = engine
         let resolved: ImagePuller.Resolved
         do {
             resolved = try await puller.resolve(reference, platform: platform, credentials: credentials)
@@ -38,6 +39,7 @@ struct RegistryRoutes {
                 try await puller.complete(resolved) { event in
                     try? await writer.writeJSON(ProgressMessage(event))
                 }
+                engine.publishImageEvent("pull", id: reference.familiar, name: reference.familiar)
             } catch {
                 try await writer.writeJSON(ProgressMessage(error: "\(error)"))
             }
@@ -51,11 +53,13 @@ struct RegistryRoutes {
         let reference = try Self.reference(fromImage: name, tag: tag)
         let credentials = try RegistryAuthHeader.credentials(request.headers.first(name: "X-Registry-Auth"))
         let pusher = engine.pusher
+        let engine = engine
         return .stream(.ok, contentType: "application/json") { writer in
             do {
                 try await pusher.push(reference, credentials: credentials) { event in
                     for message in ProgressMessage.messages(for: event) { try? await writer.writeJSON(message) }
                 }
+                engine.publishImageEvent("push", id: reference.familiar, name: reference.familiar)
             } catch {
                 try await writer.writeJSON(ProgressMessage(error: "\(error)"))
             }
