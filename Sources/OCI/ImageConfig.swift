@@ -52,6 +52,7 @@ public struct ContainerDefaults: Codable, Sendable, Equatable {
     public var WorkingDir: String?
     public var Labels: [String: String]?
     public var StopSignal: String?
+    public var Healthcheck: HealthcheckConfig?
 
     public init(User: String? = nil, Env: [String]? = nil, Entrypoint: [String]? = nil, Cmd: [String]? = nil, WorkingDir: String? = nil, Labels: [String: String]? = nil, StopSignal: String? = nil) {
         self.User = User
@@ -61,6 +62,27 @@ public struct ContainerDefaults: Codable, Sendable, Equatable {
         self.WorkingDir = WorkingDir
         self.Labels = Labels
         self.StopSignal = StopSignal
+    }
+}
+
+/// How a container's health is checked (docker's `Healthcheck`; durations in nanoseconds, zero
+/// meaning "inherit" or the default). `Test` is `["NONE"]`, `["CMD", args…]` or
+/// `["CMD-SHELL", command]`.
+public struct HealthcheckConfig: Codable, Sendable, Equatable {
+    public var Test: [String]?
+    public var Interval: Int64?
+    public var Timeout: Int64?
+    public var StartPeriod: Int64?
+    public var StartInterval: Int64?
+    public var Retries: Int?
+
+    public init(Test: [String]? = nil, Interval: Int64? = nil, Timeout: Int64? = nil, StartPeriod: Int64? = nil, StartInterval: Int64? = nil, Retries: Int? = nil) {
+        self.Test = Test
+        self.Interval = Interval
+        self.Timeout = Timeout
+        self.StartPeriod = StartPeriod
+        self.StartInterval = StartInterval
+        self.Retries = Retries
     }
 }
 

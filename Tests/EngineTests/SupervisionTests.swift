@@ -1,4 +1,5 @@
 import BerthSystem
+import OCI
 import Testing
 @testable import Engine
 
@@ -53,5 +54,56 @@ import Testing
         subscription.cancel()
         #expect(await iterator.next() == nil)
         #expect(bus.subscribe(since: .zero).past.count == 3)
+    }
+}
+
+@Suite struct HealthTests {
+    private func probe(_ code: Int32) -> HealthProbe {
+        HealthProbe(start: .now(), end: .now(), exitCode: code, output: "")
+    }
+
+    @Test func successFailuresAndTheStartPeriod() {
+        var h = HealthState.starting
+        h = h.recording(probe(1), retries: 2, countsFailures: false)
+        #expect(h.status == .starting && h.failingStreak == 0)
+        h = h.recording(probe(0), retries: 2, countsFailures: true)
+        #expect(h.status == .healthy)
+        h = h.recording(probe(1), retries: 2, countsFailures: true)
+        #expect(h.status == .healthy && h.failingStreak == 1)
+        h = h.recording(probe(-1), retries: 2, countsFailures: true)
+        #expect(h.status == .unhealthy && h.failingStreak == 2)
+        for _ in 0..<4 { h = h.recording(probe(1), retries: 2, countsFailures: true) }
+        #expect(h.log.count == HealthState.logLength)
+    }
+
+    @Test func scheduleDefaultsMergeAndValidation() throws {
+        #expect(HealthSchedule(nil) == nil)
+        #expect(HealthSchedule(HealthcheckConfig(Test: ["NONE"])) == nil)
+        let shell = try #require(HealthSchedule(HealthcheckConfig(Test: ["CMD-SHELL", "curl -f x"])))
+        #expect(shell.command == ["/bin/sh", "-c", "curl -f x"])
+        #expect(shell.intervalNanoseconds == 30_000_000_000 && shell.retries == 3 && shell.startIntervalNanoseconds == 5_000_000_000)
+        let merged = HealthSchedule.merge(HealthcheckConfig(Interval: 1_000_000_000), image: HealthcheckConfig(Test: ["CMD", "true"], Interval: 5, Retries: 7))
+        #expect(merged == HealthcheckConfig(Test: ["CMD", "true"], Interval: 1_000_000_000, Retries: 7))
+        #expect(throws: EngineError.self) { try HealthSchedule.validate(HealthcheckConfig(Interval: 999)) }
+        #expect(throws: EngineError.self) { try HealthSchedule.validate(HealthcheckConfig(Retries: -1)) }
+    }
+
+    @Test func healthcheckChange() throws {
+        let d = try ConfigChanges.apply(["HEALTHCHECK --interval=1m30s --retries=4 CMD [\"/bin/check\", \"-q\"]"], to: ContainerDefaults())
+        #expect(d.Healthcheck == HealthcheckConfig(Test: ["CMD", "/bin/check", "-q"], Interval: 90_000_000_000, Retries: 4))
+        #expect(try ConfigChanges.apply(["HEALTHCHECK NONE"], to: ContainerDefaults()).Healthcheck?.Test == ["NONE"])
+        #expect(throws: EngineError.self) { try ConfigChanges.apply(["HEALTHCHECK --interval=soon CMD true"], to: ContainerDefaults()) }
+        #expect(throws: EngineError.self) { try ConfigChanges.apply(["HEALTHCHECK"], to: ContainerDefaults()) }
+    }
+
+    @Test func goDurations() {
+        #expect(GoDuration.nanoseconds("1m30s") == 90_000_000_000)
+        #expect(GoDuration.nanoseconds("1.5s") == 1_500_000_000)
+        #expect(GoDuration.nanoseconds("300ms") == 300_000_000)
+        #expect(GoDuration.nanoseconds("0") == 0)
+        #expect(GoDuration.nanoseconds("5") == nil && GoDuration.nanoseconds("s") == nil && GoDuration.nanoseconds("1x") == nil)
+        #expect(GoDuration.format(nanoseconds: 300_000_000) == "300ms")
+        #expect(GoDuration.format(nanoseconds: 90_000_000_000) == "1m30s")
+        #expect(GoDuration.format(nanoseconds: 2_000_000_000) == "2s")
     }
 }

@@ -20,7 +20,18 @@ struct ContainerCreateBody: Encodable {
     var entrypoint: [String]?
     var labels: [String: String] = [:]
     var stopSignal: String?
+    var healthcheck: HealthcheckBody?
     var hostConfig = HostConfigBody()
+}
+
+/// `Healthcheck` of the create body (durations in nanoseconds; zero: the image's or the default).
+struct HealthcheckBody: Encodable {
+    var test: [String]?
+    var interval: Int64 = 0
+    var timeout: Int64 = 0
+    var startPeriod: Int64 = 0
+    var startInterval: Int64 = 0
+    var retries = 0
 }
 
 /// `HostConfig` of the create body.

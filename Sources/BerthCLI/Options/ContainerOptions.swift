@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthSystem
 
 /// The flags `run` and `create` share, with docker's names, and their translation into the
 /// create body. Values are validated before anything is sent to the daemon.
@@ -53,6 +54,27 @@ struct ContainerOptions: ParsableArguments {
 
     @Option(name: .long, help: "Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)")
     var restart: String?
+
+    @Option(name: .customLong("health-cmd"), help: "Command to run to check health")
+    var healthCmd: String?
+
+    @Option(name: .customLong("health-interval"), help: "Time between running the check (ms|s|m|h)")
+    var healthInterval: String?
+
+    @Option(name: .customLong("health-timeout"), help: "Maximum time to allow one check to run (ms|s|m|h)")
+    var healthTimeout: String?
+
+    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy")
+    var healthRetries: Int?
+
+    @Option(name: .customLong("health-start-period"), help: "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
+    var healthStartPeriod: String?
+
+    @Option(name: .customLong("health-start-interval"), help: "Time between running the check during the start period (ms|s|m|h)")
+    var healthStartInterval: String?
+
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK")
+    var noHealthcheck = false
 
     @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only")
     var readOnly = false
@@ -113,6 +135,33 @@ struct ContainerOptions: ParsableArguments {
         }
     }
 
+    /// `Healthcheck` from the `--health-*` flags (docker's rules: durations not negative,
+    /// `--no-healthcheck` alone).
+    private func healthcheck(commandName: String) throws -> HealthcheckBody? {
+        let durations = [("--health-interval", healthInterval), ("--health-timeout", healthTimeout),
+                         ("--health-start-period", healthStartPeriod), ("--health-start-interval", healthStartInterval)]
+        let anySet = healthCmd != nil || healthRetries != nil || durations.contains { $0.1 != nil }
+        if noHealthcheck {
+            guard !anySet else { throw CLIError.runFailed(command: commandName, message: "--no-healthcheck conflicts with --health-* options", status: 125) }
+            return HealthcheckBody(test: ["NONE"])
+        }
+        guard anySet else { return nil }
+        var values: [Int64] = []
+        for (flag, text) in durations {
+            guard let text else { values.append(0); continue }
+            guard let value = GoDuration.nanoseconds(text) else {
+                throw CLIError.invalidFlag(command: commandName, value: text, flag: flag, reason: "time: invalid duration \"\(text)\"")
+            }
+            guard value >= 0 else { throw CLIError.runFailed(command: commandName, message: "\(flag) cannot be negative", status: 125) }
+            values.append(value)
+        }
+        if let retries = healthRetries, retries < 0 {
+            throw CLIError.runFailed(command: commandName, message: "--health-retries cannot be negative", status: 125)
+        }
+        return HealthcheckBody(test: healthCmd.map { ["CMD-SHELL", $0] }, interval: values[0], timeout: values[1],
+                               startPeriod: values[2], startInterval: values[3], retries: healthRetries ?? 0)
+    }
+
     func makeBody(image: String, command: [String], detach: Bool, commandName: String) throws -> ContainerCreateBody {
         var body = ContainerCreateBody(image: image)
         var host = HostConfigBody()
@@ -165,6 +214,7 @@ struct ContainerOptions: ParsableArguments {
             throw CLIError.invalidFlag(command: commandName, value: mount.joined(separator: " "), flag: "--mount", reason: error.description)
         }
         host.volumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
+        body.healthcheck = try healthcheck(commandName: commandName)
         if let restart {
             let policy = try RestartPolicyBody.parse(restart, commandName: commandName)
             if autoRemove, policy.name != "no" {

@@ -1,3 +1,5 @@
+import OCI
+
 /// A container's configuration as the Docker Engine API carries it (`POST /containers/create`
 /// body and `Config` in inspect). Field names are docker's; unknown fields are ignored.
 public struct ContainerConfig: Codable, Sendable, Equatable {
@@ -20,13 +22,14 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var Labels: [String: String]?
     public var StopSignal: String?
     public var StopTimeout: Int?
+    public var Healthcheck: HealthcheckConfig?
     public var HostConfig: HostConfig?
 
     public init() {}
 
     // Docker accepts `Cmd` and `Entrypoint` as a string or an array.
     enum CodingKeys: String, CodingKey {
-        case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, ExposedPorts, Tty, OpenStdin, StdinOnce, Env, Cmd, Image, Volumes, WorkingDir, Entrypoint, Labels, StopSignal, StopTimeout, HostConfig
+        case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, ExposedPorts, Tty, OpenStdin, StdinOnce, Env, Cmd, Image, Volumes, WorkingDir, Entrypoint, Labels, StopSignal, StopTimeout, Healthcheck, HostConfig
     }
 
     public init(from decoder: Decoder) throws {
@@ -50,6 +53,7 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
         Labels = try c.decodeIfPresent([String: String].self, forKey: .Labels)
         StopSignal = try c.decodeIfPresent(String.self, forKey: .StopSignal)
         StopTimeout = try c.decodeIfPresent(Int.self, forKey: .StopTimeout)
+        Healthcheck = try c.decodeIfPresent(HealthcheckConfig.self, forKey: .Healthcheck)
         HostConfig = try c.decodeIfPresent(Engine.HostConfig.self, forKey: .HostConfig)
     }
 }

@@ -57,6 +57,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var paused: Bool?
     /// True while a restart by policy waits for its back-off (docker's `restarting`).
     public var restarting: Bool? = nil
+    /// The health check's verdict, for a container that has one.
+    public var health: HealthState? = nil
 
     public enum Status: String, Codable, Sendable {
         case created, running, exited, removing, dead

@@ -78,23 +78,8 @@ extension ContainerService {
         try ensureAcceptsExec(container)
         let dir = execDirectory(exec)
         try FileSystem.makeDirectories(dir, mode: 0o700)
-        let bundleConfig = directory(of: container.id) + "/bundle/config.json"
-        let spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(FileSystem.readFile(bundleConfig)))
-        guard var process = spec.process else { throw EngineError.failure("bundle of \(container.id) has no process") }
-        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(exec.config.User.flatMap { $0.isEmpty ? nil : $0 } ?? container.config.User ?? "")
-        process.args = exec.config.Cmd ?? []
-        process.terminal = exec.config.Tty ?? false
-        process.user = .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids)
-        if let cwd = exec.config.WorkingDir, !cwd.isEmpty { process.cwd = cwd }
-        var env = process.env ?? []
-        for entry in exec.config.Env ?? [] where entry.contains("=") {
-            let key = entry.split(separator: "=", maxSplits: 1)[0]
-            env.removeAll { $0.split(separator: "=", maxSplits: 1).first == key }
-            env.append(entry)
-        }
-        process.env = env
-        let encoder = JSONEncoder()
-        try FileSystem.writeAtomically(dir + "/process.json", bytes: Array(encoder.encode(process)), mode: 0o600, durable: false)
+        let process = try execProcess(in: container, config: exec.config)
+        try FileSystem.writeAtomically(dir + "/process.json", bytes: Array(JSONEncoder().encode(process)), mode: 0o600, durable: false)
         var arguments = ["exec", "--runtime", try runtimePath(container.runtime), "--runtime-root", configuration.runtimeRoot(for: container.runtime),
                          "--id", container.id, "--process", dir + "/process.json", "--dir", dir]
         if exec.config.Tty == true { arguments.append("--tty") }
@@ -113,6 +98,27 @@ extension ContainerService {
         }
         watcher.watch(pid: started.monitorPID) { [self] in Task { await self.execExited(id) } }
         return dir + "/attach.sock"
+    }
+
+    /// The process an exec runs: the container's own (environment, capabilities, limits,
+    /// seccomp) with the exec's command, TTY, user, working directory and extra environment.
+    func execProcess(in container: ContainerRecord, config: ExecConfig) throws -> RuntimeSpec.Process {
+        let bundleConfig = directory(of: container.id) + "/bundle/config.json"
+        let spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(FileSystem.readFile(bundleConfig)))
+        guard var process = spec.process else { throw EngineError.failure("bundle of \(container.id) has no process") }
+        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(config.User.flatMap { $0.isEmpty ? nil : $0 } ?? container.config.User ?? "")
+        process.args = config.Cmd ?? []
+        process.terminal = config.Tty ?? false
+        process.user = .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids)
+        if let cwd = config.WorkingDir, !cwd.isEmpty { process.cwd = cwd }
+        var env = process.env ?? []
+        for entry in config.Env ?? [] where entry.contains("=") {
+            let key = entry.split(separator: "=", maxSplits: 1)[0]
+            env.removeAll { $0.split(separator: "=", maxSplits: 1).first == key }
+            env.append(entry)
+        }
+        process.env = env
+        return process
     }
 
     func execExited(_ id: String) {

@@ -133,6 +133,7 @@ extension ContainerService {
         }
         record.state = ContainerState(status: .running, pid: started.processPID, exitCode: 0, error: "", startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: started.monitorPID)
         record.state.restarting = nil
+        if HealthSchedule(record.config.Healthcheck) != nil { record.state.health = .starting }
         try update(record)
         publish("start", record)
         let id = record.id

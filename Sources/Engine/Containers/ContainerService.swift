@@ -112,6 +112,8 @@ public actor ContainerService {
         if (config.WorkingDir ?? "").isEmpty { config.WorkingDir = defaults.WorkingDir }
         if (config.User ?? "").isEmpty { config.User = defaults.User }
         if config.StopSignal == nil { config.StopSignal = defaults.StopSignal }
+        try HealthSchedule.validate(requested.Healthcheck)
+        config.Healthcheck = HealthSchedule.merge(requested.Healthcheck, image: defaults.Healthcheck)
         config.Labels = (defaults.Labels ?? [:]).merging(requested.Labels ?? [:]) { $1 }
         let command = (config.Entrypoint ?? []) + (config.Cmd ?? [])
         guard let path = command.first else {

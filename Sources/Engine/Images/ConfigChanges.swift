@@ -7,7 +7,7 @@ import Foundation
 import OCI
 
 /// Applies docker's `--change` instructions (`import -c`, `commit -c`) to an image's container
-/// defaults. Accepts CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME and STOPSIGNAL
+/// defaults. Accepts CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, VOLUME, STOPSIGNAL and HEALTHCHECK
 /// in Dockerfile syntax (JSON or shell form); anything else is an `invalidParameter` error that
 /// names the instruction.
 public enum ConfigChanges {
@@ -48,11 +48,55 @@ public enum ConfigChanges {
                     volumes[path] = EmptyObject()
                 }
                 d.Volumes = volumes
+            case "HEALTHCHECK": d.Healthcheck = try healthcheck(rest)
             default:
                 throw EngineError.invalidParameter("\(instruction) is not a valid change command")
             }
         }
         return d
+    }
+
+    /// `HEALTHCHECK [--interval=D --timeout=D --start-period=D --start-interval=D --retries=N] CMD …`
+    /// or `HEALTHCHECK NONE`, as the Dockerfile reference defines it.
+    static func healthcheck(_ text: String) throws -> HealthcheckConfig {
+        var config = HealthcheckConfig()
+        var rest = Substring(text)
+        while rest.hasPrefix("--") {
+            let flag = rest.prefix { $0 != " " }
+            rest = rest.dropFirst(flag.count).drop { $0 == " " }
+            let parts = flag.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw EngineError.invalidParameter("HEALTHCHECK: flag \(flag) needs a value") }
+            if parts[0] == "retries" {
+                guard let retries = Int(parts[1]), retries >= 0 else { throw EngineError.invalidParameter("HEALTHCHECK: invalid retries \(parts[1])") }
+                config.Retries = retries
+                continue
+            }
+            guard let duration = GoDuration.nanoseconds(parts[1]), duration >= 0 else {
+                throw EngineError.invalidParameter("HEALTHCHECK: invalid duration \(parts[1]) for --\(parts[0])")
+            }
+            switch parts[0] {
+            case "interval": config.Interval = duration
+            case "timeout": config.Timeout = duration
+            case "start-period": config.StartPeriod = duration
+            case "start-interval": config.StartInterval = duration
+            default: throw EngineError.invalidParameter("HEALTHCHECK: unknown flag --\(parts[0])")
+            }
+        }
+        let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
+        switch words.first?.uppercased() {
+        case "NONE": config.Test = ["NONE"]
+        case "CMD":
+            guard words.count == 2 else { throw EngineError.invalidParameter("HEALTHCHECK CMD needs a command") }
+            let command = words[1].trimmed
+            if command.hasPrefix("["), let array = try? JSONDecoder().decode([String].self, from: Data(command.utf8)) {
+                config.Test = ["CMD"] + array
+            } else {
+                config.Test = ["CMD-SHELL", command]
+            }
+        default:
+            throw EngineError.invalidParameter("HEALTHCHECK needs CMD or NONE")
+        }
+        return config
     }
 
     /// JSON array form (`["a","b"]`) as is; shell form wrapped in `/bin/sh -c`.

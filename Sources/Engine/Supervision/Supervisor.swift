@@ -1,17 +1,20 @@
 import BerthSystem
 
-/// Restarts containers by their restart policy. It subscribes to the engine's events: a
-/// container's `die` is the exit it judges (policy, exit code, manual stop, retries, back-off),
-/// and when the daemon starts it starts what the policies say should run. The waiting happens
-/// here, with the container shown as `restarting`; a `stop`, `kill`, `start` or `rm` meanwhile
-/// cancels the pending restart.
+/// Restarts containers by their restart policy and runs their health checks. It subscribes to
+/// the engine's events: a container's `die` is the exit it judges (policy, exit code, manual
+/// stop, retries, back-off) and ends its health checks, a `start` begins them; when the daemon
+/// starts it starts what the policies say should run and checks the containers that run. The
+/// waiting happens here, with the container shown as `restarting`; a `stop`, `kill`, `start`
+/// or `rm` meanwhile cancels the pending restart.
 public actor Supervisor {
     private let containers: ContainerService
+    private let health: HealthChecker
     private var backoffs: [String: RestartBackoff] = [:]
     private var listening: Task<Void, Never>?
 
     public init(containers: ContainerService) {
         self.containers = containers
+        self.health = HealthChecker(containers: containers)
     }
 
     /// Starts listening for exits, then starts the stopped containers whose policy says they
@@ -22,11 +25,19 @@ public actor Supervisor {
             for await event in subscription.events where event.type == .container {
                 guard let self else { return }
                 switch event.action {
-                case "die": await self.containerDied(event.actorID)
-                case "destroy": await self.forget(event.actorID)
+                case "start": await self.health.begin(event.actorID)
+                case "die":
+                    await self.health.end(event.actorID)
+                    await self.containerDied(event.actorID)
+                case "destroy":
+                    await self.health.end(event.actorID)
+                    await self.forget(event.actorID)
                 default: break
                 }
             }
+        }
+        for record in await containers.list(all: false) where record.state.isRunning {
+            await health.begin(record.id)
         }
         for record in await containers.list(all: true) where !record.state.isRunning && record.state.status == .exited {
             guard let policy = try? RestartPolicyKind(record.hostConfig.RestartPolicy) else { continue }

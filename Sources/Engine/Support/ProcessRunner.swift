@@ -56,6 +56,44 @@ enum ProcessRunner {
         return Result(status: waitForExit(pid), stdout: outBytes, stderr: errBytes)
     }
 
+    /// Runs `arguments` with its stdout and stderr on one pipe, keeping the first `limit`
+    /// bytes of output. When it has not finished after `timeoutNanoseconds` it is killed and
+    /// nil returned (its output is no longer awaited, even if something it started keeps the
+    /// pipe open).
+    static func run(_ arguments: [String], timeoutNanoseconds: UInt64, outputLimit limit: Int) async throws -> (status: Int32, output: [UInt8])? {
+        try await offload { try runBlocking(arguments, timeoutNanoseconds: timeoutNanoseconds, limit: limit) }
+    }
+
+    private static func runBlocking(_ arguments: [String], timeoutNanoseconds: UInt64, limit: Int) throws -> (status: Int32, output: [UInt8])? {
+        var pipe: [Int32] = [0, 0]
+        guard berth_pipe2(&pipe, O_CLOEXEC) == 0 else { throw EngineError.failure("pipe: \(String(cString: strerror(errno)))") }
+        let pid = spawn(arguments, stdin: -1, stdout: pipe[1], stderr: pipe[1], fd3: -1, newSession: false)
+        close(pipe[1])
+        defer { close(pipe[0]) }
+        guard pid > 0 else { throw EngineError.failure("cannot run \(arguments[0]): \(String(cString: strerror(-pid)))") }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = Timestamp.now().seconds * 1_000_000_000 + Timestamp.now().nanoseconds + Int64(clamping: timeoutNanoseconds)
+        while true {
+            let now = Timestamp.now()
+            let remaining = deadline - (now.seconds * 1_000_000_000 + now.nanoseconds)
+            if remaining <= 0 {
+                kill(pid, SIGKILL)
+                _ = waitForExit(pid)
+                return nil
+            }
+            var poller = pollfd(fd: pipe[0], events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(remaining / 1_000_000 + 1, 1000)))
+            if ready < 0 && errno != EINTR { break }
+            guard ready > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { read(pipe[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            if output.count < limit { output += buffer[0..<min(n, limit - output.count)] }
+        }
+        return (waitForExit(pid), output)
+    }
+
     /// posix_spawn with explicit stdio; returns the pid or -errno.
     static func spawn(_ arguments: [String], stdin: Int32, stdout: Int32, stderr: Int32, fd3: Int32, newSession: Bool) -> pid_t {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { $0.withCString { strdup($0) } } + [nil]

@@ -35,7 +35,14 @@ struct ContainerSummary: Encodable {
     static func status(_ s: ContainerState, now: Timestamp) -> String {
         switch s.status {
         case .running:
-            return "Up " + HumanDuration.describe(seconds: Double(now.seconds - s.startedAt.seconds)) + (s.isPaused ? " (Paused)" : "")
+            var health = ""
+            switch s.health?.status {
+            case .starting: health = " (health: starting)"
+            case .healthy: health = " (healthy)"
+            case .unhealthy: health = " (unhealthy)"
+            case nil: break
+            }
+            return "Up " + HumanDuration.describe(seconds: Double(now.seconds - s.startedAt.seconds)) + (s.isPaused ? " (Paused)" : health)
         case .exited:
             let ago = HumanDuration.describe(seconds: Double(now.seconds - s.finishedAt.seconds))
             return (s.isRestarting ? "Restarting" : "Exited") + " (\(s.exitCode)) \(ago) ago"
@@ -60,6 +67,24 @@ struct ContainerInspect: Encodable {
         var Error: String
         var StartedAt: String
         var FinishedAt: String
+        var Health: HealthInfo?
+    }
+    struct HealthInfo: Encodable {
+        struct Probe: Encodable {
+            var Start: String
+            var End: String
+            var ExitCode: Int32
+            var Output: String
+        }
+        var Status: String
+        var FailingStreak: Int
+        var Log: [Probe]
+
+        init(_ health: HealthState) {
+            Status = health.status.rawValue
+            FailingStreak = health.failingStreak
+            Log = health.log.map { Probe(Start: $0.start.rfc3339Nano, End: $0.end.rfc3339Nano, ExitCode: $0.exitCode, Output: $0.output) }
+        }
     }
     var Id: String
     var Created: String
@@ -94,7 +119,8 @@ struct ContainerInspect: Encodable {
             Status: r.state.word, Running: r.state.isRunning || r.state.isRestarting, Paused: r.state.isPaused,
             Restarting: r.state.isRestarting, OOMKilled: r.state.oomKilled,
             Dead: r.state.status == .dead, Pid: r.state.pid, ExitCode: r.state.exitCode, Error: r.state.error,
-            StartedAt: r.state.startedAt.rfc3339Nano, FinishedAt: r.state.finishedAt.rfc3339Nano)
+            StartedAt: r.state.startedAt.rfc3339Nano, FinishedAt: r.state.finishedAt.rfc3339Nano,
+            Health: HealthSchedule(r.config.Healthcheck) == nil ? nil : HealthInfo(r.state.health ?? .starting))
         Image = r.image.description
         ResolvConfPath = directory + "/resolv.conf"
         HostnamePath = directory + "/hostname"

@@ -27,7 +27,7 @@ struct ContainerRoutes {
         router.add(.GET, "/containers/json") { request, _ in
             let now = Timestamp.now()
             let filters = try ListFilters(request.query("filters"))
-            if let unknown = filters.unsupportedKeys(["status", "name", "id", "ancestor", "label"]).first {
+            if let unknown = filters.unsupportedKeys(["status", "name", "id", "ancestor", "label", "health"]).first {
                 throw APIError.badRequest("invalid filter '\(unknown)'")
             }
             var rows = await containers.list(all: request.flag("all") || filters.values("status") != nil)

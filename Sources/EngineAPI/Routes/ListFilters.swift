@@ -34,6 +34,9 @@ public struct ListFilters {
             let ok: Bool
             switch key {
             case "status": ok = wanted.contains(record.state.word)
+            case "health":
+                let status = HealthSchedule(record.config.Healthcheck) == nil ? "none" : (record.state.health ?? .starting).status.rawValue
+                ok = wanted.contains(status)
             case "name": ok = wanted.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
             case "id": ok = wanted.contains { record.id.hasPrefix($0) }
             case "ancestor": ok = wanted.contains { $0 == record.imageName || record.image.description.hasPrefix($0) || record.image.encoded.hasPrefix($0) }
