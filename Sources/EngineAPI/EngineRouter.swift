@@ -10,6 +10,7 @@ public enum EngineRouter {
         ContainerRoutes(engine: engine).register(in: &router)
         VolumeRoutes(engine: engine).register(in: &router)
         EventRoutes(engine: engine).register(in: &router)
+        ArchiveRoutes(engine: engine).register(in: &router)
         return router
     }
 }

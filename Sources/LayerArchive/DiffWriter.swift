@@ -49,6 +49,21 @@ public struct DiffWriter: Sendable {
         try write(directory, to: outputPath, compression: compression, overlay: false, idMap: nil)
     }
 
+    /// Writes the single file system object `name` of directory `parent` (a directory with
+    /// everything below it) as a plain tar whose top entry is `archivedName` (`docker cp`'s
+    /// download). Owners are written as `idMap`'s container sees them. Links are never followed.
+    public func writeArchive(ofEntry name: String, in parent: Int32, as archivedName: String, to outputPath: String,
+                             idMap: IDMap? = nil) throws -> WrittenLayer {
+        do {
+            let sink = try ArchiveSink(path: outputPath, compression: .plain)
+            try TreeWalker(sink: sink, overlay: false, idMap: idMap).writeEntry(parent, Array(name.utf8), path: Array(archivedName.utf8))
+            return try sink.finish()
+        } catch {
+            unlink(outputPath)
+            throw error
+        }
+    }
+
     private func write(_ directory: String, to outputPath: String, compression: LayerCompression,
                        overlay: Bool, idMap: IDMap?) throws -> WrittenLayer {
         do {
@@ -92,53 +107,57 @@ private final class TreeWalker {
 
     func walkDirectory(_ dir: Int32, prefix: [UInt8]) throws {
         for name in try sortedNames(dir, entry: prefix) {
-            let path = prefix.isEmpty ? name : prefix + [0x2f] + name
-            var st = stat()
-            guard withCString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-                // Removed since the directory was listed (a running container): not in the layer.
-                if errno == ENOENT { continue }
-                throw LayerError.fileSystem(entry: displayName(path), operation: "stat", errno: errno)
-            }
-            let type = st.st_mode & S_IFMT
-            if type == S_IFSOCK { continue }
-            let entry = try newEntry()
-            defer { archive_entry_free(entry) }
-            let isWhiteout = overlay && type == S_IFCHR && st.st_rdev == 0
-            withCString(isWhiteout ? whiteoutPath(prefix, name) : path) { archive_entry_copy_pathname(entry, $0) }
-            setOwner(entry, st, mapped: !isWhiteout)
-            archive_entry_set_mtime(entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
-            if isWhiteout {
-                archive_entry_set_mode(entry, S_IFREG | (st.st_mode & 0o777))
-                try sink.writeHeader(entry)
-                continue
-            }
-            archive_entry_set_mode(entry, st.st_mode)
-            var opaque = false
-            for (key, value) in try extendedAttributes(dir, name, path: path) {
-                if key == "trusted.overlay.opaque" { opaque = value == [0x79] }
-                if key.hasPrefix("trusted.overlay.") || key.hasPrefix("user.overlay.") { continue }
-                value.withUnsafeBytes { archive_entry_xattr_add_entry(entry, key, $0.baseAddress, $0.count) }
-            }
-            switch type {
-            case S_IFREG: try writeFile(dir, name, path: path, status: st, entry: entry)
-            case S_IFLNK:
-                let target = try readLink(dir, name, path: path)
-                withCString(target) { archive_entry_copy_symlink(entry, $0) }
-                try sink.writeHeader(entry)
-            case S_IFCHR, S_IFBLK:
-                archive_entry_set_rdevmajor(entry, dev_t(berth_major(UInt(st.st_rdev))))
-                archive_entry_set_rdevminor(entry, dev_t(berth_minor(UInt(st.st_rdev))))
-                try sink.writeHeader(entry)
-            case S_IFDIR:
-                try sink.writeHeader(entry)
-                if overlay && opaque { try writeOpaqueMarker(path, status: st) }
-                let child = withCString(name) { openat(dir, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                guard child >= 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "open directory", errno: errno) }
-                defer { close(child) }
-                try walkDirectory(child, prefix: path)
-            default:
-                try sink.writeHeader(entry)
-            }
+            try writeEntry(dir, name, path: prefix.isEmpty ? name : prefix + [0x2f] + name)
+        }
+    }
+
+    /// Writes `name` of `dir` as the entry `path` (and, for a directory, all below it).
+    func writeEntry(_ dir: Int32, _ name: [UInt8], path: [UInt8]) throws {
+        var st = stat()
+        guard withCString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+            // Removed since the directory was listed (a running container): not in the layer.
+            if errno == ENOENT { return }
+            throw LayerError.fileSystem(entry: displayName(path), operation: "stat", errno: errno)
+        }
+        let type = st.st_mode & S_IFMT
+        if type == S_IFSOCK { return }
+        let entry = try newEntry()
+        defer { archive_entry_free(entry) }
+        let isWhiteout = overlay && type == S_IFCHR && st.st_rdev == 0
+        withCString(isWhiteout ? whiteoutPath(path, name) : path) { archive_entry_copy_pathname(entry, $0) }
+        setOwner(entry, st, mapped: !isWhiteout)
+        archive_entry_set_mtime(entry, st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+        if isWhiteout {
+            archive_entry_set_mode(entry, S_IFREG | (st.st_mode & 0o777))
+            try sink.writeHeader(entry)
+            return
+        }
+        archive_entry_set_mode(entry, st.st_mode)
+        var opaque = false
+        for (key, value) in try extendedAttributes(dir, name, path: path) {
+            if key == "trusted.overlay.opaque" { opaque = value == [0x79] }
+            if key.hasPrefix("trusted.overlay.") || key.hasPrefix("user.overlay.") { continue }
+            value.withUnsafeBytes { archive_entry_xattr_add_entry(entry, key, $0.baseAddress, $0.count) }
+        }
+        switch type {
+        case S_IFREG: try writeFile(dir, name, path: path, status: st, entry: entry)
+        case S_IFLNK:
+            let target = try readLink(dir, name, path: path)
+            withCString(target) { archive_entry_copy_symlink(entry, $0) }
+            try sink.writeHeader(entry)
+        case S_IFCHR, S_IFBLK:
+            archive_entry_set_rdevmajor(entry, dev_t(berth_major(UInt(st.st_rdev))))
+            archive_entry_set_rdevminor(entry, dev_t(berth_minor(UInt(st.st_rdev))))
+            try sink.writeHeader(entry)
+        case S_IFDIR:
+            try sink.writeHeader(entry)
+            if overlay && opaque { try writeOpaqueMarker(path, status: st) }
+            let child = withCString(name) { openat(dir, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            guard child >= 0 else { throw LayerError.fileSystem(entry: displayName(path), operation: "open directory", errno: errno) }
+            defer { close(child) }
+            try walkDirectory(child, prefix: path)
+        default:
+            try sink.writeHeader(entry)
         }
     }
 
@@ -187,8 +206,9 @@ private final class TreeWalker {
         try sink.writeHeader(marker)
     }
 
-    private func whiteoutPath(_ prefix: [UInt8], _ name: [UInt8]) -> [UInt8] {
-        (prefix.isEmpty ? [] : prefix + [0x2f]) + Array(".wh.".utf8) + name
+    /// `dir/.wh.name` for the entry `dir/name`.
+    private func whiteoutPath(_ path: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        Array(path.dropLast(name.count)) + Array(".wh.".utf8) + name
     }
 }
 

@@ -13,8 +13,8 @@ private let droppedXattrPrefix = "user.overlay."
 struct EntryMetadata {
     let type: mode_t
     let permissions: mode_t
-    let uid: uid_t
-    let gid: gid_t
+    var uid: uid_t
+    var gid: gid_t
     /// atime and mtime, as `utimensat` takes them.
     let times: [timespec]
     let xattrs: [(name: String, value: [UInt8])]

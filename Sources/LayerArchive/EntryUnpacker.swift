@@ -11,13 +11,15 @@ struct EntryUnpacker {
     let tree: RootedTree
     let reader: TarReader
     let limits: LayerLimits
+    let options: ExtractionOptions
     /// Directories whose times are set at the end, once their content stopped changing them.
     private var directoryTimes: [(path: EntryPath, times: [timespec])] = []
 
-    init(tree: RootedTree, reader: TarReader, limits: LayerLimits) {
+    init(tree: RootedTree, reader: TarReader, limits: LayerLimits, options: ExtractionOptions) {
         self.tree = tree
         self.reader = reader
         self.limits = limits
+        self.options = options
     }
 
     mutating func unpack(_ entry: OpaquePointer) throws {
@@ -25,11 +27,12 @@ struct EntryUnpacker {
         let shown = displayName(raw)
         guard raw.count <= limits.maxPathLength else { throw LayerError.pathTooLong(entry: shown, limit: limits.maxPathLength) }
         guard let path = EntryPath(raw) else { throw LayerError.pathEscapesRoot(entry: shown) }
-        let meta = try EntryMetadata(entry, shown: shown, pathBytes: raw.count, limits: limits)
+        var meta = try EntryMetadata(entry, shown: shown, pathBytes: raw.count, limits: limits)
+        (meta.uid, meta.gid) = options.owner(meta.uid, meta.gid)
 
         // Whiteouts and AUFS metadata (image-spec layer.md, "Whiteouts").
-        if path.components.dropLast().contains(where: { $0.starts(with: metaPrefix) }) { return }
-        if let name = path.name, name.starts(with: whiteoutPrefix) {
+        if options.whiteouts, path.components.dropLast().contains(where: { $0.starts(with: metaPrefix) }) { return }
+        if options.whiteouts, let name = path.name, name.starts(with: whiteoutPrefix) {
             if name == opaqueName { return try markOpaque(path.parent, entry: shown) }
             if name.starts(with: metaPrefix) { return }
             return try whiteout(path, hiding: Array(name.dropFirst(whiteoutPrefix.count)), entry: shown)
@@ -43,6 +46,13 @@ struct EntryUnpacker {
         }
         let parent = try tree.directory(path.parent, entry: shown)
         defer { close(parent) }
+        if options.noOverwriteDirNonDir, let existing = tree.status(parent, name) {
+            let existingIsDirectory = (existing.st_mode & S_IFMT) == S_IFDIR
+            let newIsDirectory = archive_entry_hardlink(entry) == nil && meta.type == S_IFDIR
+            if existingIsDirectory != newIsDirectory {
+                throw LayerError.wouldReplace(entry: shown, directoryWithNonDirectory: existingIsDirectory)
+            }
+        }
 
         if let target = archive_entry_hardlink(entry) {
             return try link(path, parent: parent, name: name, target: bytes(target) ?? [], entry: shown)

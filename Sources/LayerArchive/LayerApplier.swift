@@ -47,11 +47,24 @@ public struct LayerApplier: Sendable {
     /// `apply(layerAt:to:)` for a layer read from `input` (a file, or a stream such as a pipe
     /// fed while the layer downloads).
     public func apply(_ input: LayerInput, to directory: String) throws -> AppliedLayer {
+        try unpack(input, to: directory, options: .layer)
+    }
+
+    /// Unpacks a plain archive (`docker cp`'s upload) into `directory` with the same safety
+    /// rules as a layer (nothing leaves the directory, no link is followed), but without layer
+    /// semantics: `.wh.` entries are ordinary files. Owners are `options.owner` of the
+    /// archived ones; with `options.noOverwriteDirNonDir`, replacing a directory with a
+    /// non-directory (or the reverse) is an error.
+    public func extract(archiveAt path: String, into directory: String, options: ExtractionOptions) throws {
+        _ = try unpack(.file(path), to: directory, options: options)
+    }
+
+    private func unpack(_ input: LayerInput, to directory: String, options: ExtractionOptions) throws -> AppliedLayer {
         let path = input.name
         let stream = try DecompressedStream(input: input, limit: limits.maxUncompressedSize)
         let reader = try TarReader(stream: stream, path: path)
         let tree = try RootedTree(path: directory)
-        var unpacker = EntryUnpacker(tree: tree, reader: reader, limits: limits)
+        var unpacker = EntryUnpacker(tree: tree, reader: reader, limits: limits, options: options)
         var count = 0
         while let entry = try reader.next() {
             count += 1
@@ -62,4 +75,23 @@ public struct LayerApplier: Sendable {
         unpacker.finish()
         return AppliedLayer(diffID: stream.hasher.finalize(), uncompressedSize: stream.hasher.count)
     }
+}
+
+/// How `LayerApplier.extract` treats what it unpacks.
+public struct ExtractionOptions: Sendable {
+    /// Whether `.wh.` entries are OCI whiteouts (layers) rather than ordinary files.
+    public var whiteouts: Bool
+    /// The owner each entry gets, from the owner it has in the archive.
+    public var owner: @Sendable (uid_t, gid_t) -> (uid_t, gid_t)
+    /// Refuse to replace a directory with a non-directory, or the reverse.
+    public var noOverwriteDirNonDir: Bool
+
+    public init(whiteouts: Bool = false, noOverwriteDirNonDir: Bool = false, owner: @escaping @Sendable (uid_t, gid_t) -> (uid_t, gid_t) = { ($0, $1) }) {
+        self.whiteouts = whiteouts
+        self.owner = owner
+        self.noOverwriteDirNonDir = noOverwriteDirNonDir
+    }
+
+    /// An image layer: whiteouts, owners as archived, anything replaced.
+    static let layer = ExtractionOptions(whiteouts: true)
 }

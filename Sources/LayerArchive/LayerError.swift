@@ -38,6 +38,9 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A file of a tree being archived was replaced (by another file, a FIFO, a device or a
     /// link) between reading its metadata and opening it: a running container changed it.
     case changedWhileReading(entry: String)
+    /// An entry would replace a directory with a non-directory or the reverse, and the
+    /// extraction forbids it (`docker cp`'s `noOverwriteDirNonDir`).
+    case wouldReplace(entry: String, directoryWithNonDirectory: Bool)
 
     /// The failure as one sentence naming the entry or path to look at.
     public var description: String {
@@ -66,6 +69,10 @@ public enum LayerError: Error, CustomStringConvertible, Equatable, Sendable {
             return "layer is larger than \(limit) bytes uncompressed"
         case let .unsupportedEntryType(entry, type):
             return "layer entry \"\(entry)\" is a \(type), which a layer may not contain"
+        case let .wouldReplace(entry, directoryWithNonDirectory):
+            return directoryWithNonDirectory
+                ? "cannot overwrite directory \"\(entry)\" with non-directory"
+                : "cannot overwrite non-directory \"\(entry)\" with directory"
         case let .parentNotDirectory(entry):
             return "a parent of layer entry \"\(entry)\" is not a directory inside the layer (a file, or a symbolic link that leads nowhere in this layer)"
         case let .fileSystem(entry, operation, code):

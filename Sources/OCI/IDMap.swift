@@ -18,9 +18,14 @@ public struct IDMap: Codable, Sendable, Hashable {
     }
 
     /// The host user that is root in the namespace, if root is mapped.
-    public var hostRootUID: UInt32? { IDMap.host(0, in: uids) }
+    public var hostRootUID: UInt32? { hostUID(ofContainer: 0) }
     /// The host group that is group 0 in the namespace, if it is mapped.
-    public var hostRootGID: UInt32? { IDMap.host(0, in: gids) }
+    public var hostRootGID: UInt32? { hostGID(ofContainer: 0) }
+
+    /// The host user that container user `uid` is, if it is mapped.
+    public func hostUID(ofContainer uid: UInt32) -> UInt32? { IDMap.host(uid, in: uids) }
+    /// The host group that container group `gid` is, if it is mapped.
+    public func hostGID(ofContainer gid: UInt32) -> UInt32? { IDMap.host(gid, in: gids) }
 
     /// The container's view of host user `uid`: its mapped ID, or the overflow ID.
     public func containerUID(ofHost uid: UInt32) -> UInt32 { IDMap.container(uid, in: uids) ?? IDMap.overflowID }

@@ -248,3 +248,30 @@ def test_a_remapped_container_survives_a_daemon_kill(busybox_tar, remap_user):
         assert host_ids(pid) == (remap_user, remap_user)
     finally:
         d.cleanup()
+
+
+def test_cp_maps_owners_both_ways(remapped, tmp_path):
+    """docker cp into a remapped container: files belong to its root (or, with -a, to the
+    archive's IDs inside its range); out of it: owners as the container sees them."""
+    import io
+    import tarfile
+    daemon, start = remapped
+    name = "remap-cp"
+    daemon.docker("run", "-d", "--name", name, "busybox", "sh", "-c", "echo x > /made && chown 1000:1000 /made; exec sleep 300", check=True)
+    try:
+        src = tmp_path / "in.txt"
+        src.write_text("in\n")
+        os.chown(src, 42, 43)
+        assert daemon.docker("cp", str(src), f"{name}:/tmp/").returncode == 0
+        assert daemon.docker("cp", "-a", str(src), f"{name}:/").returncode == 0
+        out = daemon.docker("exec", name, "stat", "-c", "%u:%g", "/tmp/in.txt", "/in.txt", check=True).stdout.decode().split()
+        assert out == ["0:0", "42:43"]
+        cid = daemon.docker("inspect", "-f", "{{.Id}}", name, check=True).stdout.decode().strip()
+        st = os.stat(os.path.join(daemon.root, "snapshots", "containers", cid, "upper", "tmp", "in.txt"))
+        assert (st.st_uid, st.st_gid) == (start, start)
+        r = daemon.docker("cp", f"{name}:/made", "-")
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+            member = tar.getmember("made")
+            assert (member.uid, member.gid) == (1000, 1000)
+    finally:
+        daemon.docker("rm", "-f", name)

@@ -9,6 +9,10 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
     case noSuchExec(String)
     /// 404: no volume of that name.
     case noSuchVolume(String)
+    /// 404: no file at that path in the container.
+    case noSuchPath(container: String, path: String)
+    /// 403: a write the container's configuration forbids (read-only root or volume).
+    case forbidden(String)
     /// 409: a name already taken.
     case nameInUse(name: String, id: String)
     /// 409: an operation that needs a running container.
@@ -35,6 +39,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         case .noSuchImage(let s): return "No such image: \(s)"
         case .noSuchExec(let s): return "No such exec instance: \(s)"
         case .noSuchVolume(let s): return "get \(s): no such volume"
+        case .noSuchPath(let container, let path): return "Could not find the file \(path) in container \(container)"
+        case .forbidden(let s): return s
         case .nameInUse(let name, let id):
             return "Conflict. The container name \"/\(name)\" is already in use by container \"\(id)\". You have to remove (or rename) that container to be able to reuse that name."
         case .notRunning(let id): return "Container \(id) is not running"

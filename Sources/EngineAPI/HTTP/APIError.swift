@@ -26,7 +26,8 @@ enum ErrorMapping {
         switch error {
         case let e as EngineError:
             switch e {
-            case .noSuchContainer, .noSuchImage, .noSuchExec, .noSuchVolume: return .notFound
+            case .noSuchContainer, .noSuchImage, .noSuchExec, .noSuchVolume, .noSuchPath: return .notFound
+            case .forbidden: return .forbidden
             case .nameInUse, .notRunning, .containerRunning, .imageInUse, .conflict: return .conflict
             case .invalidParameter, .commandNotFound, .commandNotExecutable: return .badRequest
             case .failure: return .internalServerError

@@ -173,18 +173,7 @@ struct ImageRoutes {
         let path = "\(engine.configuration.temporaryRoot)/save-\(UInt64.random(in: 0...UInt64.max)).tar"
         try await engine.images.save(names: names, format: format, to: path)
         for name in names { engine.publishImageEvent("save", id: name, name: name) }
-        return .stream(.ok, contentType: "application/x-tar") { writer in
-            defer { unlink(path) }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw EngineError.failure("cannot read the saved archive") }
-            defer { close(fd) }
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                try await writer.write(Array(buffer[0..<n]))
-            }
-        }
+        return FileStream.response(path, contentType: "application/x-tar", removeAfter: true)
     }
 
     private func inspect(_ record: ImageRecord) async throws -> ImageInspect {
