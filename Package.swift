@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "CBerthSys"]),
+        .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "Runtime", "CBerthSys"]),
         .target(name: "EngineAPI", dependencies: [
             "Engine", "OCI", "BerthSystem", "Registry",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -11,6 +11,7 @@ public enum EngineRouter {
         VolumeRoutes(engine: engine).register(in: &router)
         EventRoutes(engine: engine).register(in: &router)
         ArchiveRoutes(engine: engine).register(in: &router)
+        StatsRoutes(engine: engine).register(in: &router)
         return router
     }
 }

@@ -3,22 +3,23 @@ import Glibc
 
 /// One mounted cgroup hierarchy: a v1 hierarchy with its controllers (`cpu`, `name=systemd`,
 /// …) or the cgroup2 unified hierarchy.
-struct CgroupHierarchy: Equatable {
-    let mountPoint: String
+public struct CgroupHierarchy: Equatable, Sendable {
+    public let mountPoint: String
     /// Controllers of a v1 hierarchy; empty for cgroup2.
-    let controllers: [String]
-    let isUnified: Bool
+    public let controllers: [String]
+    public let isUnified: Bool
 
-    func has(_ controller: String) -> Bool { isUnified || controllers.contains(controller) }
+    /// Whether this hierarchy holds `controller` (cgroup2 holds every one it has enabled).
+    public func has(_ controller: String) -> Bool { isUnified || controllers.contains(controller) }
 }
 
 /// Which cgroup hierarchies this machine mounts, read from `/proc/self/mountinfo`: pure v2
 /// (one cgroup2 mount), v1, or hybrid (v1 controllers plus a controller-less cgroup2).
-struct CgroupLayout: Equatable {
-    let hierarchies: [CgroupHierarchy]
+public struct CgroupLayout: Equatable, Sendable {
+    public let hierarchies: [CgroupHierarchy]
 
     /// True when only cgroup2 is mounted, so resources are set through the unified hierarchy.
-    var isPureV2: Bool { !hierarchies.isEmpty && hierarchies.allSatisfy(\.isUnified) }
+    public var isPureV2: Bool { !hierarchies.isEmpty && hierarchies.allSatisfy(\.isUnified) }
 
     static let v1Controllers: Set<String> = [
         "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
@@ -26,7 +27,7 @@ struct CgroupLayout: Equatable {
     ]
 
     /// The layout of the calling process's mount namespace.
-    static func current() throws -> CgroupLayout {
+    public static func current() throws -> CgroupLayout {
         guard let bytes = try? FileSystem.readFile("/proc/self/mountinfo") else {
             throw RuntimeError.errno("read /proc/self/mountinfo")
         }
