@@ -12,6 +12,7 @@ public enum EngineRouter {
         EventRoutes(engine: engine).register(in: &router)
         ArchiveRoutes(engine: engine).register(in: &router)
         StatsRoutes(engine: engine).register(in: &router)
+        PruneRoutes(engine: engine).register(in: &router)
         return router
     }
 }

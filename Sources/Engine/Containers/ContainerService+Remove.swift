@@ -63,3 +63,25 @@ extension ContainerService {
         resumeWaiters(record.id, conditions: [.removed, .notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
     }
 }
+
+extension ContainerService {
+    /// `docker container prune`: removes every stopped container `include` accepts (never a
+    /// running, restarting or paused one); answers their IDs and the bytes their writable
+    /// layers took.
+    public func prune(where include: (ContainerRecord) -> Bool) async -> (ids: [String], reclaimed: Int64) {
+        var ids: [String] = []
+        var reclaimed: Int64 = 0
+        for record in list(all: true) where !record.state.isRunning && !record.state.isRestarting && record.state.status != .removing && include(record) {
+            let size = (try? snapshots.usage(container: record.id)) ?? 0
+            guard (try? await remove(record.id, force: false)) != nil else { continue }
+            ids.append(record.id)
+            reclaimed += size
+        }
+        return (ids, reclaimed)
+    }
+
+    /// Bytes of the container's writable layer (docker's `SizeRw`); 0 when unknown.
+    public func writableLayerSize(_ id: String) -> Int64 {
+        (try? snapshots.usage(container: id)) ?? 0
+    }
+}

@@ -228,3 +228,31 @@ public actor ImageService {
         return dir
     }
 }
+
+extension ImageService {
+    /// `docker image prune`: removes the images `include` accepts that no container uses —
+    /// untagged ones only unless `all` — and answers what was untagged and deleted with the
+    /// bytes of layer blobs no remaining image refers to.
+    public func prune(all: Bool, include: (ImageRecord, [String]) async -> Bool,
+                      user: @Sendable (Digest) async -> String?) async -> (removals: [Removal], reclaimed: Int64) {
+        let layersBefore = layerSizes()
+        var removals: [Removal] = []
+        for (record, tags) in list() where all || tags.isEmpty {
+            guard await user(record.id) == nil, await include(record, tags) else { continue }
+            if let removed = try? await remove(record.id.description, force: true, user: user) { removals += removed }
+        }
+        let layersAfter = layerSizes()
+        let reclaimed = layersBefore.filter { layersAfter[$0.key] == nil }.values.reduce(0, +)
+        return (removals, reclaimed)
+    }
+
+    /// Every layer blob some image refers to, with its size.
+    private func layerSizes() -> [Digest: Int64] {
+        var sizes: [Digest: Int64] = [:]
+        for record in table.images.values {
+            guard let manifest = try? manifest(of: record) else { continue }
+            for layer in manifest.layers { sizes[layer.digest] = layer.size }
+        }
+        return sizes
+    }
+}

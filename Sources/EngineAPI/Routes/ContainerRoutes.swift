@@ -27,11 +27,20 @@ struct ContainerRoutes {
         router.add(.GET, "/containers/json") { request, _ in
             let now = Timestamp.now()
             let filters = try ListFilters(request.query("filters"))
-            if let unknown = filters.unsupportedKeys(["status", "name", "id", "ancestor", "label", "health"]).first {
+            if let unknown = filters.unsupportedKeys(["status", "name", "id", "ancestor", "label", "health", "exited", "before", "since", "volume"]).first {
                 throw APIError.badRequest("invalid filter '\(unknown)'")
             }
-            var rows = await containers.list(all: request.flag("all") || filters.values("status") != nil)
-                .filter { filters.matches($0) }
+            for value in filters.values("exited") ?? [] where Int32(value) == nil {
+                throw APIError.badRequest("invalid filter 'exited=\(value)'")
+            }
+            // `before`/`since` name a container: those created before/after it.
+            let before = try await filters.values("before").flatMap(\.first).asyncMap { try await containers.resolve($0).created }
+            let since = try await filters.values("since").flatMap(\.first).asyncMap { try await containers.resolve($0).created }
+            let all = request.flag("all") || filters.values("status") != nil || filters.values("exited") != nil || before != nil || since != nil
+            var rows = await containers.list(all: all)
+                .filter { record in
+                    filters.matches(record) && (before.map { record.created < $0 } ?? true) && (since.map { record.created > $0 } ?? true)
+                }
                 .map { ContainerSummary($0, now: now) }
             if let limit = try request.integer("limit", in: -1...Int.max), limit > 0 { rows = Array(rows.prefix(limit)) }
             return .json(.ok, rows)

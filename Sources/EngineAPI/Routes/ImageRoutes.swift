@@ -18,15 +18,25 @@ struct ImageRoutes {
         let containers = engine.containers
         router.add(.GET, "/images/json") { request, _ in
             let filters = try ListFilters(request.query("filters") ?? request.query("filter").map { #"{"reference":{"\#($0)":true}}"# })
-            if let unknown = filters.unsupportedKeys(["reference", "dangling"]).first {
+            if let unknown = filters.unsupportedKeys(["reference", "dangling", "label", "label!", "before", "since", "until"]).first {
                 throw APIError.badRequest("invalid filter '\(unknown)'")
             }
+            for value in filters.values("dangling") ?? [] { _ = try ListFilters.boolean(value, key: "dangling") }
+            // `before`/`since` name an image; `until` is a time.
+            let before = try await filters.values("before").flatMap(\.first).asyncMap { try await resolveImage($0).created }
+            let since = try await filters.values("since").flatMap(\.first).asyncMap { try await resolveImage($0).created }
+            let until = try filters.values("until").flatMap(\.first).map { try ListFilters.instant($0, key: "until") }
             var summaries: [ImageSummary] = []
             for (record, allTags) in await images.list() where Self.matches(tags: allTags, filters) {
+                if let before, record.created >= before { continue }
+                if let since, record.created <= since { continue }
+                if let until, record.created >= until { continue }
+                let config = try? await images.config(of: record)
+                guard PruneRoutes.labels(config?.config?.Labels ?? [:], filters) else { continue }
                 // With a reference filter docker lists only the matching tags.
                 let tags = filters.values("reference") == nil ? allTags : allTags.filter { Self.matches(tags: [$0], filters) }
                 let size = await images.size(of: record)
-                let labels = (try? await images.config(of: record))?.config?.Labels
+                let labels = config?.config?.Labels
                 summaries.append(ImageSummary(Id: record.id.description, RepoTags: tags, Created: record.created.seconds, Size: size, VirtualSize: size, Labels: labels))
             }
             return .json(.ok, summaries)

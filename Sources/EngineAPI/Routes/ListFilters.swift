@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import BerthSystem
 import Engine
 
 /// docker's `filters` query parameter: a JSON map from a key to the values wanted, sent either
@@ -40,7 +41,10 @@ public struct ListFilters {
             case "name": ok = wanted.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
             case "id": ok = wanted.contains { record.id.hasPrefix($0) }
             case "ancestor": ok = wanted.contains { $0 == record.imageName || record.image.description.hasPrefix($0) || record.image.encoded.hasPrefix($0) }
-            case "label": ok = wanted.contains { Self.label($0, in: record.config.Labels ?? [:]) }
+            case "label": ok = wanted.allSatisfy { Self.label($0, in: record.config.Labels ?? [:]) }
+            case "exited": ok = record.state.status == .exited && wanted.contains(String(record.state.exitCode))
+            case "volume": ok = wanted.contains { v in (record.mounts ?? []).contains { $0.name == v || $0.destination == v } }
+            case "before", "since": ok = true
             default: ok = false
             }
             if !ok { return false }
@@ -55,6 +59,19 @@ public struct ListFilters {
         return parts.count == 1 || value == parts[1]
     }
 
+    /// An instant as docker's `until`/`since` filters take it: Unix seconds (with a fraction),
+    /// an RFC 3339 time, or a Go duration counted back from now (`24h`).
+    static func instant(_ value: String, key: String) throws -> Timestamp {
+        if let seconds = Double(value) { return Timestamp(seconds: Int64(seconds), nanoseconds: Int64((seconds - seconds.rounded(.down)) * 1e9)) }
+        if let time = Timestamp(rfc3339: value) { return time }
+        if let ago = GoDuration.nanoseconds(value) {
+            let now = Timestamp.now()
+            let at = now.seconds * 1_000_000_000 + now.nanoseconds - ago
+            return Timestamp(seconds: at / 1_000_000_000, nanoseconds: at % 1_000_000_000)
+        }
+        throw APIError.badRequest("invalid filter '\(key)=\(value)'")
+    }
+
     /// A boolean filter value as docker takes it (`true`/`false`/`1`/`0`); 400 otherwise.
     static func boolean(_ value: String, key: String) throws -> Bool {
         switch value.lowercased() {
@@ -67,5 +84,13 @@ public struct ListFilters {
     /// Keys this engine does not filter on (to report them as docker does).
     func unsupportedKeys(_ supported: Set<String>) -> [String] {
         byKey.keys.filter { !supported.contains($0) }.sorted()
+    }
+}
+
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

@@ -124,14 +124,11 @@ struct VolumeListBody: Encodable {
 }
 
 struct VolumePruneBody: Encodable {
-    var VolumesDeleted: [String]?
+    var VolumesDeleted: Nullable<[String]>
     var SpaceReclaimed: Int64
 
-    enum CodingKeys: String, CodingKey { case VolumesDeleted, SpaceReclaimed }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(VolumesDeleted, forKey: .VolumesDeleted)
-        try c.encode(SpaceReclaimed, forKey: .SpaceReclaimed)
+    init(VolumesDeleted: [String]?, SpaceReclaimed: Int64) {
+        self.VolumesDeleted = Nullable(VolumesDeleted)
+        self.SpaceReclaimed = SpaceReclaimed
     }
 }
