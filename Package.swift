@@ -68,7 +68,7 @@ let package = Package(
         ]),
         .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
         .executableTarget(name: "berth-runtime", dependencies: [
-            "Runtime", "OCI",
+            "Runtime", "OCI", "BerthSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: compactExecutable),
         .executableTarget(name: "berth-monitor", dependencies: ["BerthSystem", "CBerthSys", "Runtime"]),

@@ -54,6 +54,26 @@ struct ContainerCgroup {
         }
     }
 
+    /// Changes the limits of an existing cgroup (`update`): memory, CPU, cpuset and pids; the
+    /// device rules stay as created. A memory limit and a memory+swap limit are written in
+    /// whichever order the kernel accepts (the first may not exceed the second).
+    func update(resources: RuntimeSpec.Resources) throws {
+        var limits = resources
+        limits.devices = nil
+        if layout.isPureV2 {
+            try CgroupResources.applyV2(limits, to: directories.first?.path ?? "")
+            return
+        }
+        let directory: (String) -> String? = { controller in
+            directories.first { !$0.hierarchy.isUnified && $0.hierarchy.has(controller) }?.path
+        }
+        if let swap = limits.memory?.swap, let dir = directory("memory"), CgroupFile.exists(dir + "/memory.memsw.limit_in_bytes") {
+            // Raising both: memory+swap first; lowering both: memory first.
+            if (try? CgroupFile.write(dir + "/memory.memsw.limit_in_bytes", "\(swap)")) != nil { limits.memory?.swap = nil }
+        }
+        try CgroupResources.applyV1(limits, directory: directory)
+    }
+
     /// Moves `pid` into every directory of the cgroup.
     func add(pid: Int32) throws {
         for (_, path) in directories {

@@ -77,6 +77,15 @@ public struct ContainerRuntime {
         }
     }
 
+    /// Changes the resource limits of a created, running or paused container (runc's
+    /// `update --resources`).
+    public func update(id: String, resources: RuntimeSpec.Resources) throws {
+        let record = try store.load(id)
+        let status = store.status(of: record)
+        guard status != .stopped else { throw RuntimeError.wrongState(id: id, status: status.rawValue, operation: "update") }
+        try cgroup(of: record).update(resources: resources)
+    }
+
     /// Freezes every process of a running container (runc's `pause`).
     public func pause(id: String) throws {
         let record = try store.load(id)

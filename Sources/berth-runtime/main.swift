@@ -1,6 +1,7 @@
 // berth-runtime: Berth's OCI runtime, a drop-in for the subset of runc's command line that
 // container engines use (create, start, state, kill, delete, run, exec).
 import ArgumentParser
+import BerthSystem
 import FoundationEssentials
 import Glibc
 import OCI
@@ -90,7 +91,7 @@ struct BerthRuntime: ParsableCommand {
         commandName: "berth-runtime",
         abstract: "Berth's OCI runtime (runc-compatible subset).",
         version: "berth-runtime 0.1.0 (OCI runtime-spec 1.0.2)",
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self])
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, Pause.self, Resume.self, Update.self])
 
     @OptionGroup var global: GlobalOptions
 }
@@ -164,6 +165,27 @@ struct Delete: ParsableCommand {
 
     func run() throws {
         try perform("delete", global) { try global.runtime.delete(id: id, force: force); return 0 }
+    }
+}
+
+struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update", abstract: "Change the resource limits of a container.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: "Path to a JSON file of linux.resources, or - for standard input.") var resources: String
+    @Argument var id: String
+
+    func run() throws {
+        try perform("update", global) {
+            let bytes = resources == "-" ? try FileSystem.readAll(0) : try FileSystem.readFile(resources)
+            let limits: RuntimeSpec.Resources
+            do {
+                limits = try JSONDecoder().decode(RuntimeSpec.Resources.self, from: Data(bytes))
+            } catch {
+                throw RuntimeError.invalidConfig("--resources: \(error)")
+            }
+            try global.runtime.update(id: id, resources: limits)
+            return 0
+        }
     }
 }
 

@@ -8,7 +8,7 @@ struct ContainerGroup: ParsableCommand {
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Kill.self, Restart.self, Wait.self,
             ContainerList.self, ContainerRemove.self, ContainerInspectCommand.self, Logs.self, Exec.self,
-            Diff.self, Top.self, Commit.self, Pause.self, Unpause.self, Rename.self,
+            Diff.self, Top.self, Commit.self, Pause.self, Unpause.self, Rename.self, Update.self, Stats.self, ContainerPrune.self,
         ])
 }
 
@@ -49,7 +49,7 @@ struct ImageGroup: ParsableCommand {
         commandName: "image", abstract: "Manage images",
         subcommands: [
             ImageList.self, ImageRemove.self, ImageInspectCommand.self, History.self, Pull.self, Push.self, Tag.self,
-            Import.self, Load.self, Save.self, ImageReferrersCommand.self, ImageAttach.self,
+            Import.self, Load.self, Save.self, ImageReferrersCommand.self, ImageAttach.self, ImagePrune.self,
         ])
 }
 

@@ -65,7 +65,7 @@ struct BundleWriter {
         var linux = RuntimeSpec.Linux(
             namespaces: namespaces,
             cgroupsPath: "/berth/\(record.id)",
-            resources: resources(host),
+            resources: Self.resources(host),
             maskedPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.maskedPaths,
             readonlyPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.readonlyPaths)
         linux.seccomp = security.seccompProfile(capabilities: caps, privileged: privileged)
@@ -157,11 +157,16 @@ struct BundleWriter {
         return limits.values.sorted { $0.type < $1.type }
     }
 
-    private func resources(_ host: HostConfig) -> RuntimeSpec.Resources {
+    /// The cgroup limits of `host`, with docker's device rules.
+    static func resources(_ host: HostConfig) -> RuntimeSpec.Resources {
         var resources = RuntimeSpec.Resources(devices: SecurityDefaults.deviceRules)
-        if let memory = host.Memory, memory > 0 {
-            resources.memory = .init(limit: memory, swap: (host.MemorySwap ?? 0) > 0 ? host.MemorySwap : nil)
-        }
+        var memory = RuntimeSpec.Memory()
+        if let limit = host.Memory, limit > 0 { memory.limit = limit }
+        if let swap = host.MemorySwap, swap != 0, memory.limit != nil { memory.swap = swap }
+        if let reservation = host.MemoryReservation, reservation > 0 { memory.reservation = reservation }
+        if let swappiness = host.MemorySwappiness, (0...100).contains(swappiness) { memory.swappiness = UInt64(swappiness) }
+        if host.OomKillDisable == true { memory.disableOOMKiller = true }
+        if memory != RuntimeSpec.Memory() { resources.memory = memory }
         var cpu = RuntimeSpec.CPU()
         if let nano = host.NanoCpus, nano > 0 {
             cpu.period = 100_000
@@ -170,6 +175,7 @@ struct BundleWriter {
         if let quota = host.CpuQuota, quota > 0 { cpu.quota = quota }
         if let period = host.CpuPeriod, period > 0 { cpu.period = UInt64(period) }
         if let shares = host.CpuShares, shares > 0 { cpu.shares = UInt64(shares) }
+        if let cpus = host.CpusetCpus, !cpus.isEmpty { cpu.cpus = cpus }
         if cpu != RuntimeSpec.CPU() { resources.cpu = cpu }
         if let pids = host.PidsLimit, pids > 0 { resources.pids = .init(limit: pids) }
         return resources

@@ -74,6 +74,12 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Tmpfs: [String: String]?
     public var Memory: Int64?
     public var MemorySwap: Int64?
+    public var MemoryReservation: Int64?
+    /// -1 (docker's "unset") or 0–100.
+    public var MemorySwappiness: Int64?
+    public var OomKillDisable: Bool?
+    public var CpusetCpus: String?
+    public var CpusetMems: String?
     public var NanoCpus: Int64?
     public var CpuShares: Int64?
     public var CpuQuota: Int64?

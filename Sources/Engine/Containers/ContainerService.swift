@@ -176,7 +176,7 @@ public actor ContainerService {
         return id
     }
 
-    private func validate(_ host: HostConfig) throws {
+    func validate(_ host: HostConfig) throws {
         switch host.NetworkMode ?? "default" {
         case "", "default", "none", "host": break
         case "bridge": throw EngineError.invalidParameter("network bridge is not available yet: use --network none or --network host")

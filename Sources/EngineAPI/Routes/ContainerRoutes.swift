@@ -74,6 +74,16 @@ struct ContainerRoutes {
             try await containers.unpause(params["id"] ?? "")
             return .empty(.noContent)
         }
+        router.add(.POST, "/containers/{id}/update") { request, params in
+            let change: UpdateConfig
+            do {
+                change = try JSONDecoder().decode(UpdateConfig.self, from: Data(request.body.allBytes()))
+            } catch {
+                throw APIError.badRequest("invalid JSON in the update: \(error)")
+            }
+            try await containers.update(params["id"] ?? "", change)
+            return .json(.ok, ["Warnings": [String]()])
+        }
         router.add(.POST, "/containers/{id}/rename") { request, params in
             try await containers.rename(params["id"] ?? "", to: request.query("name") ?? "")
             return .empty(.noContent)
