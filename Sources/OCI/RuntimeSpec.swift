@@ -172,6 +172,15 @@ public struct RuntimeSpec: Codable, Sendable, Equatable {
         public var fileMode: UInt32?
         public var uid: UInt32?
         public var gid: UInt32?
+        public init(type: String, path: String, major: Int64? = nil, minor: Int64? = nil, fileMode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
+            self.type = type
+            self.path = path
+            self.major = major
+            self.minor = minor
+            self.fileMode = fileMode
+            self.uid = uid
+            self.gid = gid
+        }
     }
 
     public struct Resources: Codable, Sendable, Equatable {

@@ -20,6 +20,7 @@ struct ContainerCreateBody: Encodable {
     var entrypoint: [String]?
     var labels: [String: String] = [:]
     var stopSignal: String?
+    var stopTimeout: Int?
     var healthcheck: HealthcheckBody?
     var hostConfig = HostConfigBody()
 }
@@ -40,6 +41,22 @@ struct HostConfigBody: Encodable {
     var mounts: [MountBody]?
     var volumesFrom: [String]?
     var restartPolicy: RestartPolicyBody?
+    var pidMode: String?
+    var ipcMode: String?
+    var utsMode: String?
+    var groupAdd: [String]?
+    var devices: [DeviceMappingBody]?
+    var deviceCgroupRules: [String]?
+    var sysctls: [String: String]?
+    var shmSize: Int64?
+    var ulimits: [UlimitBody]?
+    var oomKillDisable: Bool?
+    var oomScoreAdj: Int?
+    var cpuShares: Int64?
+    var cpusetCpus: String?
+    var memorySwap: Int64?
+    var memoryReservation: Int64?
+    var annotations: [String: String]?
     var portBindings: [String: [PortBindingBody]]?
     var tmpfs: [String: String]?
     var readonlyRootfs = false
@@ -56,6 +73,20 @@ struct HostConfigBody: Encodable {
     var privileged = false
     var cgroupnsMode: String?
     var usernsMode: String?
+}
+
+/// `HostConfig.Devices` entry.
+struct DeviceMappingBody: Encodable {
+    var pathOnHost: String
+    var pathInContainer: String
+    var cgroupPermissions: String
+}
+
+/// `HostConfig.Ulimits` entry.
+struct UlimitBody: Encodable {
+    var name: String
+    var soft: Int64
+    var hard: Int64
 }
 
 /// `HostConfig.RestartPolicy`: `{"Name": "on-failure", "MaximumRetryCount": 3}`.

@@ -118,6 +118,60 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("stop-signal"), help: "Signal to stop the container")
     var stopSignal: String?
 
+    @Option(name: .customLong("stop-timeout"), help: "Timeout (in seconds) to stop a container")
+    var stopTimeout: Int?
+
+    @Option(name: .long, help: "PID namespace to use (host or container:<name|id>)")
+    var pid: String?
+
+    @Option(name: .long, help: "IPC mode to use (private, shareable, none, host, container:<name|id>)")
+    var ipc: String?
+
+    @Option(name: .long, help: "UTS namespace to use (host or container:<name|id>)")
+    var uts: String?
+
+    @Option(name: .customLong("group-add"), help: "Add additional groups to join")
+    var groupAdd: [String] = []
+
+    @Option(name: .long, help: "Add a host device to the container (PATH[:PATH_IN_CONTAINER][:PERMISSIONS])")
+    var device: [String] = []
+
+    @Option(name: .customLong("device-cgroup-rule"), help: "Add a rule to the cgroup allowed devices list")
+    var deviceCgroupRule: [String] = []
+
+    @Option(name: .long, help: "Sysctl options (KEY=VALUE)")
+    var sysctl: [String] = []
+
+    @Option(name: .customLong("shm-size"), help: "Size of /dev/shm")
+    var shmSize: String?
+
+    @Option(name: .long, help: "Ulimit options (NAME=SOFT[:HARD])")
+    var ulimit: [String] = []
+
+    @Flag(name: .customLong("oom-kill-disable"), help: "Disable OOM Killer")
+    var oomKillDisable = false
+
+    @Option(name: .customLong("oom-score-adj"), help: "Tune host's OOM preferences (-1000 to 1000)")
+    var oomScoreAdj: Int?
+
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares (relative weight)")
+    var cpuShares: Int64?
+
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs in which to allow execution (0-3, 0,1)")
+    var cpusetCpus: String?
+
+    @Option(name: .customLong("memory-swap"), help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+    var memorySwap: String?
+
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit")
+    var memoryReservation: String?
+
+    @Option(name: .customLong("label-file"), help: "Read in a line delimited file of labels")
+    var labelFile: [String] = []
+
+    @Option(name: .long, help: "Add an annotation to the container (passed through to the OCI runtime)")
+    var annotation: [String] = []
+
     /// The create body for `image` running `command`; `detach` is `run -d` (no attach).
     /// Throws `CLIError.invalidFlag` for a bad `-m`/`--cpus`, `CLIError.runFailed` (125) for
     /// an unreadable env file.
@@ -133,6 +187,48 @@ struct ContainerOptions: ParsableArguments {
         } catch {
             throw CLIError.runFailed(command: commandName, message: "opening seccomp profile (\(value)) failed: \(error)", status: 125)
         }
+    }
+
+    /// Namespaces, devices, sysctls, ulimits and the finer limits.
+    private func addResourceOptions(to host: inout HostConfigBody, commandName: String) throws {
+        func bytes(_ text: String?, _ flag: String) throws -> Int64? {
+            guard let text else { return nil }
+            if text == "-1" { return -1 }
+            do { return try ByteSize.parseRAM(text) } catch let error as CLIError {
+                throw CLIError.invalidFlag(command: commandName, value: text, flag: flag, reason: error.description)
+            }
+        }
+        host.pidMode = pid
+        host.ipcMode = ipc
+        host.utsMode = uts
+        host.groupAdd = groupAdd.isEmpty ? nil : groupAdd
+        host.devices = try device.isEmpty ? nil : device.map { spec in
+            let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard (1...3).contains(parts.count), !parts[0].isEmpty else {
+                throw CLIError.invalidFlag(command: commandName, value: spec, flag: "--device", reason: "bad format for path: \(spec)")
+            }
+            let third = parts.count == 3 ? parts[2] : (parts.count == 2 && !parts[1].hasPrefix("/") ? parts[1] : "rwm")
+            let inside = parts.count >= 2 && parts[1].hasPrefix("/") ? parts[1] : parts[0]
+            return DeviceMappingBody(pathOnHost: parts[0], pathInContainer: inside, cgroupPermissions: third)
+        }
+        host.deviceCgroupRules = deviceCgroupRule.isEmpty ? nil : deviceCgroupRule
+        host.sysctls = sysctl.isEmpty ? nil : KeyValueArguments.map(sysctl)
+        host.shmSize = try bytes(shmSize, "--shm-size")
+        host.ulimits = try ulimit.isEmpty ? nil : ulimit.map { spec in
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            let limits = parts.count == 2 ? parts[1].split(separator: ":").map { Int64($0) } : []
+            guard parts.count == 2, (1...2).contains(limits.count), let soft = limits[0], let hard = limits.count == 2 ? limits[1] : soft else {
+                throw CLIError.invalidFlag(command: commandName, value: spec, flag: "--ulimit", reason: "invalid ulimit argument: \(spec)")
+            }
+            return UlimitBody(name: parts[0], soft: soft, hard: hard)
+        }
+        host.oomKillDisable = oomKillDisable ? true : nil
+        host.oomScoreAdj = oomScoreAdj
+        host.cpuShares = cpuShares
+        host.cpusetCpus = cpusetCpus
+        host.memorySwap = try bytes(memorySwap, "--memory-swap")
+        host.memoryReservation = try bytes(memoryReservation, "--memory-reservation")
+        host.annotations = annotation.isEmpty ? nil : KeyValueArguments.map(annotation)
     }
 
     /// `Healthcheck` from the `--health-*` flags (docker's rules: durations not negative,
@@ -196,7 +292,17 @@ struct ContainerOptions: ParsableArguments {
         body.attachStderr = !detach
         body.stdinOnce = body.openStdin && body.attachStdin
         body.stopSignal = stopSignal
-        for entry in label {
+        body.stopTimeout = stopTimeout
+        var labelLines: [String] = []
+        for path in labelFile {
+            do {
+                labelLines += try LocalFile.readText(path).split(separator: "\n").map { String($0).trimmingCharacters(in: " \t\r") }
+                    .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            } catch let error as CLIError {
+                throw CLIError.runFailed(command: commandName, message: error.description, status: 125)
+            }
+        }
+        for entry in labelLines + label {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             body.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
@@ -245,6 +351,7 @@ struct ContainerOptions: ParsableArguments {
             body.exposedPorts = exposed
             host.portBindings = bindings
         }
+        try addResourceOptions(to: &host, commandName: commandName)
         host.readonlyRootfs = readOnly
         host.pidsLimit = pidsLimit
         host.`init` = `init` ? true : nil

@@ -18,22 +18,26 @@ struct BundleWriter {
 
     var bundleDirectory: String { containerDirectory + "/bundle" }
 
-    func write(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String]) throws {
-        let spec = try makeSpec(record, user: user, imageEnv: imageEnv)
+    func write(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String], joins: [String: String] = [:]) throws {
+        let spec = try makeSpec(record, user: user, imageEnv: imageEnv, joins: joins)
         try FileSystem.makeDirectories(bundleDirectory, mode: 0o700)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileSystem.writeAtomically(bundleDirectory + "/config.json", bytes: Array(encoder.encode(spec)), mode: 0o600, durable: false)
     }
 
-    func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String]) throws -> RuntimeSpec {
+    /// The bundle's spec; `joins` maps namespace types (`pid`, `ipc`, `uts`) to the paths of
+    /// other containers' namespaces to join (`--pid container:<id>`).
+    func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String], joins: [String: String] = [:]) throws -> RuntimeSpec {
         let host = record.hostConfig
         let hostNetwork = host.NetworkMode == "host"
+        let ipcMode = try HostOptions.ipc(host)
+        let utsMode = try HostOptions.uts(host)
         let caps = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
         let security = try SecurityOptions(host.SecurityOpt ?? [])
         let privileged = host.Privileged ?? false
         var args = [record.path] + record.args
-        var mounts = defaultMounts(privileged: privileged)
+        var mounts = defaultMounts(privileged: privileged, ipc: ipcMode, shmSize: host.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 67_108_864)
         if host.Init == true {
             guard let initBinary else {
                 throw EngineError.invalidParameter("--init needs a static init binary; install Debian's tini package")
@@ -54,21 +58,34 @@ struct BundleWriter {
             capabilities: .init(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
             rlimits: rlimits(host),
             noNewPrivileges: security.noNewPrivileges)
-        process.oomScoreAdj = 0
+        process.oomScoreAdj = host.OomScoreAdj ?? 0
         if record.config.Tty == true, let size = host.ConsoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
             process.consoleSize = .init(height: size[0], width: size[1])
         }
-        var namespaces: [RuntimeSpec.Namespace] = [.init(type: "pid"), .init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
+        var namespaces: [RuntimeSpec.Namespace] = []
+        for (type, mode) in [("pid", try HostOptions.pid(host)), ("ipc", ipcMode), ("uts", utsMode)] where mode != .host {
+            namespaces.append(.init(type: type, path: joins[type]))
+        }
+        namespaces.append(.init(type: "mount"))
         if !hostNetwork { namespaces.append(.init(type: "network")) }
         if (host.CgroupnsMode ?? SecurityDefaults.cgroupNamespaceMode) == "private" { namespaces.append(.init(type: "cgroup")) }
         if record.userNamespace != nil { namespaces.append(.init(type: "user")) }
+        var resources = Self.resources(host)
+        var devices: [RuntimeSpec.Device] = []
+        for mapping in host.Devices ?? [] {
+            let (node, rule) = try HostOptions.device(mapping)
+            devices.append(node)
+            resources.devices = (resources.devices ?? []) + [rule]
+        }
+        resources.devices = (resources.devices ?? []) + (try (host.DeviceCgroupRules ?? []).map(HostOptions.deviceRule))
         var linux = RuntimeSpec.Linux(
             namespaces: namespaces,
             cgroupsPath: "/berth/\(record.id)",
-            resources: Self.resources(host),
+            resources: resources,
             maskedPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.maskedPaths,
             readonlyPaths: privileged || security.unmaskedSystemPaths ? [] : SecurityDefaults.readonlyPaths)
         linux.seccomp = security.seccompProfile(capabilities: caps, privileged: privileged)
+        if !devices.isEmpty { linux.devices = devices }
         if let map = record.userNamespace {
             linux.uidMappings = map.uids
             linux.gidMappings = map.gids
@@ -78,25 +95,33 @@ struct BundleWriter {
             let highestGroup = record.userNamespace?.highestContainerGID ?? 2_147_483_647
             linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 \(highestGroup)"]
         }
+        if let sysctls = host.Sysctls, !sysctls.isEmpty { linux.sysctl = (linux.sysctl ?? [:]).merging(sysctls) { $1 } }
         return RuntimeSpec(
             process: process,
             root: .init(path: rootfs, readonly: host.ReadonlyRootfs ?? false),
-            hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? record.shortID,
+            hostname: utsMode == .own ? record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? record.shortID : nil,
             mounts: mounts,
             linux: linux,
-            annotations: ["org.berth.container.name": record.name])
+            annotations: (host.Annotations ?? [:]).merging(["org.berth.container.name": record.name]) { $1 })
     }
 
-    private func defaultMounts(privileged: Bool) -> [RuntimeSpec.Mount] {
-        [
+    /// docker's mounts of every container; `/dev/shm` is the host's with `--ipc host`, absent
+    /// with `--ipc none`, else a tmpfs of `shmSize` bytes.
+    private func defaultMounts(privileged: Bool, ipc: HostOptions.NamespaceMode, shmSize: Int64) -> [RuntimeSpec.Mount] {
+        var mounts: [RuntimeSpec.Mount] = [
             .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             .init(destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
             .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", privileged ? "rw" : "ro"]),
             .init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", privileged ? "rw" : "ro"]),
             .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-            .init(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]),
         ]
+        switch ipc {
+        case .host: mounts.append(.init(destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["rbind", "rprivate"]))
+        case .none: break
+        default: mounts.append(.init(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=\(shmSize)"]))
+        }
+        return mounts
     }
 
     /// The record's binds, volumes and tmpfs mounts (resolved at create), then `--tmpfs`.

@@ -100,8 +100,28 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var CgroupnsMode: String?
     /// `host` (`--userns=host`) keeps the container out of the daemon's `--userns-remap`.
     public var UsernsMode: String?
+    /// `host`, `container:<name|id>`, or empty (a namespace of its own); for IPC also
+    /// `private`, `shareable` and `none` (no /dev/shm).
+    public var PidMode: String?
+    public var IpcMode: String?
+    public var UTSMode: String?
+    /// Supplementary groups (names from the container's /etc/group, or numbers).
+    public var GroupAdd: [String]?
+    public var Devices: [DeviceMapping]?
+    /// Extra device cgroup rules (`c 1:3 rwm`).
+    public var DeviceCgroupRules: [String]?
+    public var Sysctls: [String: String]?
+    public var OomScoreAdj: Int?
+    public var Annotations: [String: String]?
 
     public init() {}
+}
+
+/// `--device PATH_ON_HOST[:PATH_IN_CONTAINER][:PERMISSIONS]`.
+public struct DeviceMapping: Codable, Sendable, Equatable {
+    public var PathOnHost: String
+    public var PathInContainer: String?
+    public var CgroupPermissions: String?
 }
 
 public struct Ulimit: Codable, Sendable, Equatable {

@@ -106,7 +106,8 @@ extension ContainerService {
         let bundleConfig = directory(of: container.id) + "/bundle/config.json"
         let spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(FileSystem.readFile(bundleConfig)))
         guard var process = spec.process else { throw EngineError.failure("bundle of \(container.id) has no process") }
-        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(config.User.flatMap { $0.isEmpty ? nil : $0 } ?? container.config.User ?? "")
+        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(config.User.flatMap { $0.isEmpty ? nil : $0 } ?? container.config.User ?? "",
+                                                                                   groupAdd: container.hostConfig.GroupAdd ?? [])
         process.args = config.Cmd ?? []
         process.terminal = config.Tty ?? false
         process.user = .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids)

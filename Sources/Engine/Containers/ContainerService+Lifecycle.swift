@@ -116,11 +116,12 @@ extension ContainerService {
         let started: MonitorLauncher.Started
         do {
             try await prepareVolumes(of: record, rootfs: rootfs)
-            let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "")
+            let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "", groupAdd: record.hostConfig.GroupAdd ?? [])
+            let joins = try namespaceJoins(record)
             try EtcFiles.write(into: dir, hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? (record.hostConfig.NetworkMode == "host" ? Self.hostName() : record.shortID),
                                hostNetwork: record.hostConfig.NetworkMode == "host", owner: record.userNamespace)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
-            try bundle.write(record, user: user, imageEnv: [])
+            try bundle.write(record, user: user, imageEnv: [], joins: joins)
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
         } catch {
             try? snapshots.unmount(rootfs)
@@ -139,6 +140,22 @@ extension ContainerService {
         let id = record.id
         watcher.watch(pid: started.monitorPID) { [self] in Task { await self.monitorExited(id) } }
         for waiter in attachWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+    }
+
+    /// Paths of the namespaces of other containers this one joins (`--pid/--ipc
+    /// container:<id>`); each must run.
+    private func namespaceJoins(_ record: ContainerRecord) throws -> [String: String] {
+        var joins: [String: String] = [:]
+        let modes = [("pid", "PID", try HostOptions.pid(record.hostConfig)), ("ipc", "IPC", try HostOptions.ipc(record.hostConfig))]
+        for (type, kind, mode) in modes {
+            guard case .container(let reference) = mode else { continue }
+            let other = try resolve(reference)
+            guard other.state.isRunning, other.state.pid > 0 else {
+                throw EngineError.conflict("cannot join \(kind) of a non running container: \(reference)")
+            }
+            joins[type] = "/proc/\(other.state.pid)/ns/\(type)"
+        }
+        return joins
     }
 
     private func launchMonitor(for record: ContainerRecord, bundle: String) async throws -> MonitorLauncher.Started {

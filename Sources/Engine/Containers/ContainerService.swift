@@ -128,6 +128,7 @@ public actor ContainerService {
             throw EngineError.invalidParameter("can't create 'AutoRemove' container with restart policy")
         }
         let userNamespace = host.UsernsMode == "host" ? nil : configuration.userNamespaceRemap?.map
+        try HostOptions.validate(host, hostname: requested.Hostname, remapped: userNamespace != nil)
         if userNamespace != nil {
             if host.Privileged == true {
                 throw EngineError.invalidParameter("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")

@@ -15,7 +15,9 @@ struct UserResolver {
         var home: String
     }
 
-    func resolve(_ spec: String) throws -> Resolved {
+    /// `spec` (`user[:group]`) plus `groupAdd` (`--group-add`: names from the container's
+    /// /etc/group or numbers) as supplementary groups.
+    func resolve(_ spec: String, groupAdd: [String] = []) throws -> Resolved {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         let userPart = parts.first ?? ""
         let groupPart = parts.count > 1 ? parts[1] : nil
@@ -55,6 +57,17 @@ struct UserResolver {
                 let members = entry[3].split(separator: ",").map(String.init)
                 if members.contains(name), let g = UInt32(entry[2]), g != gid, !additional.contains(g) { additional.append(g) }
             }
+        }
+        for group in groupAdd {
+            let g: UInt32
+            if let numeric = UInt32(group) {
+                g = numeric
+            } else if let entry = groups.first(where: { $0.count > 2 && $0[0] == group }), let found = UInt32(entry[2]) {
+                g = found
+            } else {
+                throw EngineError.invalidParameter("Unable to find group \(group): no matching entries in group file")
+            }
+            if !additional.contains(g) { additional.append(g) }
         }
         return Resolved(uid: uid, gid: gid, additionalGids: additional, home: home.isEmpty ? "/" : home)
     }
