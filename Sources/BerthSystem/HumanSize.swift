@@ -5,6 +5,33 @@ import Glibc
 public enum HumanSize {
     /// Decimal units and three significant digits, like `HumanSize`: `4261550` → `4.26MB`,
     /// `999` → `999B`, `1000` → `1kB`.
+    /// Parses a memory size like `RAMInBytes`: a number with an optional binary unit
+    /// `b k m g t p` (case-insensitive, optional `i` and `b`: `64m`, `1g`, `512KiB`, `100`).
+    /// Nil when it is not one.
+    public static func parseRAM(_ text: String) -> Int64? {
+        var scalars = Array(text.unicodeScalars)
+        var digitsEnd = 0
+        while digitsEnd < scalars.count, ("0"..."9").contains(scalars[digitsEnd]) || scalars[digitsEnd] == "." {
+            digitsEnd += 1
+        }
+        let number = String(String.UnicodeScalarView(scalars[0..<digitsEnd]))
+        guard !number.isEmpty, number.first != ".", number.last != ".",
+              number.filter({ $0 == "." }).count <= 1, let value = Double(number) else { return nil }
+        scalars.removeSubrange(0..<digitsEnd)
+        if scalars.first == " " { scalars.removeFirst() }
+        var multiplier: Double = 1
+        if let unit = scalars.first, let power = "kmgtp".firstIndex(of: Character(String(unit).lowercased())) {
+            multiplier = pow(1024, Double("kmgtp".distance(from: "kmgtp".startIndex, to: power) + 1))
+            scalars.removeFirst()
+        }
+        if let i = scalars.first, i == "i" || i == "I" { scalars.removeFirst() }
+        if let b = scalars.first, b == "b" || b == "B" { scalars.removeFirst() }
+        guard scalars.isEmpty else { return nil }
+        let bytes = value * multiplier
+        guard bytes < 9.2e18 else { return nil }
+        return Int64(bytes)
+    }
+
     public static func decimal(_ bytes: Int64) -> String {
         scaled(bytes, base: 1000, units: ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"], precision: 3)
     }

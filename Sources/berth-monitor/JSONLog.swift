@@ -17,15 +17,31 @@ enum StreamID: UInt8 {
 /// chunk is written with one `write` on an `O_APPEND` descriptor, so entries are never
 /// interleaved. A failing write (disk full) is reported once to the monitor log and does not
 /// stop the monitor: output keeps being drained.
+///
+/// With a size limit (`--log-max-size`) the log is rotated as docker's json-file driver does:
+/// when the next write would take the file past the limit it becomes `<log>.1` (older ones
+/// move up to `<log>.<max-files − 1>`, the oldest is dropped) and a new file is begun, so the
+/// log never takes more than about `max-size × max-files` however fast the container writes.
 final class JSONLog {
-    private let fd: Int32
+    private var fd: Int32
+    /// The real file (the monitor's `container-json.log` is a link to the container's log).
     private let path: String
+    private let maxSize: Int64
+    private let maxFiles: Int
+    private var size: Int64
     private var reportedFailure = false
 
-    init(path: String) throws {
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+    init(path: String, maxSize: Int64 = 0, maxFiles: Int = 1) throws {
+        // The link's target (it need not exist yet): rotation renames the real files.
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink(path, &target, Int(PATH_MAX))
+        self.path = length > 0 ? String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : path
+        fd = open(self.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw MonitorError.system(operation: "open log \(path)", errno: errno) }
-        self.path = path
+        var st = stat()
+        size = fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
+        self.maxSize = maxSize
+        self.maxFiles = max(1, maxFiles)
     }
 
     deinit { close(fd) }
@@ -33,14 +49,32 @@ final class JSONLog {
     /// Appends the entries for one chunk of output.
     func append(_ chunk: ArraySlice<UInt8>, stream: StreamID) {
         let entries = JSONLog.entries(for: chunk, stream: stream)
+        if maxSize > 0 && size > 0 && size + Int64(entries.count) > maxSize { rotate() }
         do {
             try FileSystem.writeAll(fd, entries)
+            size += Int64(entries.count)
         } catch {
             if !reportedFailure {
                 reportedFailure = true
                 Sys.writeBestEffort(2, "berth-monitor: writing \(path) failed: \(error); later output is not logged until writes succeed again\n")
             }
         }
+    }
+
+    /// Moves `<log>.N` to `<log>.N+1` (dropping the last), the log to `<log>.1`, and begins
+    /// a new log; with one file, the log is emptied instead.
+    private func rotate() {
+        if maxFiles > 1 {
+            for index in stride(from: maxFiles - 1, to: 0, by: -1) {
+                let from = index == 1 ? path : "\(path).\(index - 1)"
+                rename(from, "\(path).\(index)")
+            }
+        }
+        let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fresh >= 0 else { return }
+        close(fd)
+        fd = fresh
+        size = 0
     }
 
     /// The json-file lines for `chunk`, all stamped with the current time.

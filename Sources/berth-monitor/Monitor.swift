@@ -32,7 +32,8 @@ struct Monitor {
         let command = RuntimeCommand(options: options)
         let log: JSONLog?
         do {
-            log = options.mode == .container ? try JSONLog(path: options.directory + "/container-json.log") : nil
+            log = options.mode == .container && !options.noLog
+                ? try JSONLog(path: options.directory + "/container-json.log", maxSize: options.logMaxSize, maxFiles: options.logMaxFiles) : nil
         } catch {
             Sys.writeBestEffort(2, "berth-monitor: \(error); output is not logged\n")
             log = nil

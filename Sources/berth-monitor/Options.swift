@@ -25,6 +25,11 @@ struct MonitorOptions {
     /// How many attach clients the daemon will connect; output is kept for them (container
     /// mode; an exec's monitor always keeps it for one).
     var holdOutput = 0
+    /// No json-file log at all (`--log-driver none`).
+    var noLog = false
+    /// Rotate the log past this many bytes (0: never) keeping this many files.
+    var logMaxSize: Int64 = 0
+    var logMaxFiles = 1
 
     /// Parses `arguments` (without the program name). Every value must be non-empty and every
     /// path absolute: the monitor runs with `/` as its working directory.
@@ -42,7 +47,8 @@ struct MonitorOptions {
             case "--stdin": options.stdin = true
             case "--stdin-once": options.stdinOnce = true
             case "--in-process": options.inProcess = true
-            case "--runtime", "--runtime-root", "--id", "--dir", "--bundle", "--process", "--hold-output":
+            case "--no-log": options.noLog = true
+            case "--runtime", "--runtime-root", "--id", "--dir", "--bundle", "--process", "--hold-output", "--log-max-size", "--log-max-files":
                 guard index + 1 < arguments.count, !arguments[index + 1].isEmpty else {
                     throw MonitorError.usage("\(argument) needs a value")
                 }
@@ -61,6 +67,14 @@ struct MonitorOptions {
         options.runtimeRoot = try required("--runtime-root")
         options.id = try required("--id")
         options.directory = try required("--dir")
+        if let text = values["--log-max-size"] {
+            guard let bytes = Int64(text), bytes > 0 else { throw MonitorError.usage("--log-max-size takes a positive number of bytes, got \(text)") }
+            options.logMaxSize = bytes
+        }
+        if let text = values["--log-max-files"] {
+            guard let files = Int(text), (1...1000).contains(files) else { throw MonitorError.usage("--log-max-files takes 1 to 1000, got \(text)") }
+            options.logMaxFiles = files
+        }
         if let count = values["--hold-output"] {
             guard let clients = Int(count), clients >= 0, clients <= 64 else {
                 throw MonitorError.usage("--hold-output takes a number of clients from 0 to 64, got \(count)")

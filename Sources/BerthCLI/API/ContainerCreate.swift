@@ -57,6 +57,7 @@ struct HostConfigBody: Encodable {
     var memorySwap: Int64?
     var memoryReservation: Int64?
     var annotations: [String: String]?
+    var logConfig: LogConfigBody?
     var portBindings: [String: [PortBindingBody]]?
     var tmpfs: [String: String]?
     var readonlyRootfs = false
@@ -73,6 +74,12 @@ struct HostConfigBody: Encodable {
     var privileged = false
     var cgroupnsMode: String?
     var usernsMode: String?
+}
+
+/// `HostConfig.LogConfig`.
+struct LogConfigBody: Encodable {
+    var type: String
+    var config: [String: String]
 }
 
 /// `HostConfig.Devices` entry.

@@ -3,32 +3,11 @@ import Glibc
 
 /// Byte sizes as docker reads and writes them (`github.com/docker/go-units`).
 enum ByteSize {
-    /// Parses a memory size like `RAMInBytes`: a number with an optional binary unit
-    /// `b k m g t p` (case-insensitive, optional `i` and `b`: `64m`, `1g`, `512KiB`, `100`).
-    /// Throws the text docker prints: `invalid size: 'lots'`.
+    /// Parses a memory size like `RAMInBytes` (`HumanSize.parseRAM`); throws the text docker
+    /// prints: `invalid size: 'lots'`.
     static func parseRAM(_ text: String) throws -> Int64 {
-        let invalid = CLIError.failed("invalid size: '\(text)'")
-        var scalars = Array(text.unicodeScalars)
-        var digitsEnd = 0
-        while digitsEnd < scalars.count, ("0"..."9").contains(scalars[digitsEnd]) || scalars[digitsEnd] == "." {
-            digitsEnd += 1
-        }
-        let number = String(String.UnicodeScalarView(scalars[0..<digitsEnd]))
-        guard !number.isEmpty, number.first != ".", number.last != ".",
-              number.filter({ $0 == "." }).count <= 1, let value = Double(number) else { throw invalid }
-        scalars.removeSubrange(0..<digitsEnd)
-        if scalars.first == " " { scalars.removeFirst() }
-        var multiplier: Double = 1
-        if let unit = scalars.first, let power = "kmgtp".firstIndex(of: Character(String(unit).lowercased())) {
-            multiplier = pow(1024, Double("kmgtp".distance(from: "kmgtp".startIndex, to: power) + 1))
-            scalars.removeFirst()
-        }
-        if let i = scalars.first, i == "i" || i == "I" { scalars.removeFirst() }
-        if let b = scalars.first, b == "b" || b == "B" { scalars.removeFirst() }
-        guard scalars.isEmpty else { throw invalid }
-        let bytes = value * multiplier
-        guard bytes < 9.2e18 else { throw invalid }
-        return Int64(bytes)
+        guard let bytes = HumanSize.parseRAM(text) else { throw CLIError.failed("invalid size: '\(text)'") }
+        return bytes
     }
 
     /// Formats a size with decimal units and three significant digits, like `HumanSize`:

@@ -172,6 +172,12 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .long, help: "Add an annotation to the container (passed through to the OCI runtime)")
     var annotation: [String] = []
 
+    @Option(name: .customLong("log-driver"), help: "Logging driver for the container (json-file, local, none)")
+    var logDriver: String?
+
+    @Option(name: .customLong("log-opt"), help: "Log driver options (max-size=10m, max-file=3)")
+    var logOpt: [String] = []
+
     /// The create body for `image` running `command`; `detach` is `run -d` (no attach).
     /// Throws `CLIError.invalidFlag` for a bad `-m`/`--cpus`, `CLIError.runFailed` (125) for
     /// an unreadable env file.
@@ -229,6 +235,9 @@ struct ContainerOptions: ParsableArguments {
         host.memorySwap = try bytes(memorySwap, "--memory-swap")
         host.memoryReservation = try bytes(memoryReservation, "--memory-reservation")
         host.annotations = annotation.isEmpty ? nil : KeyValueArguments.map(annotation)
+        if logDriver != nil || !logOpt.isEmpty {
+            host.logConfig = LogConfigBody(type: logDriver ?? "", config: KeyValueArguments.map(logOpt))
+        }
     }
 
     /// `Healthcheck` from the `--health-*` flags (docker's rules: durations not negative,

@@ -166,6 +166,7 @@ extension ContainerService {
         if record.runtime == EngineConfiguration.builtinRuntimeName { arguments.append("--in-process") }
         let heldClients = attachWaiters[record.id]?.count ?? 0
         if heldClients > 0 { arguments += ["--hold-output", "\(heldClients)"] }
+        arguments += (try LogSettings(record.hostConfig.LogConfig)).monitorArguments
         if record.config.Tty == true { arguments.append("--tty") }
         if record.config.OpenStdin == true { arguments.append("--stdin") }
         if record.config.StdinOnce == true { arguments.append("--stdin-once") }

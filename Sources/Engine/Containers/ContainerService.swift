@@ -79,6 +79,17 @@ public actor ContainerService {
     /// Path of the container's json-file log (persistent, in the container's directory).
     public func logPath(of id: String) -> String { directory(of: id) + "/container-json.log" }
 
+    /// The container's log files, oldest first (rotated ones, then the current); nil when its
+    /// log driver keeps nothing to read (docker's "does not support reading").
+    public func logFiles(of reference: String) throws -> [String]? {
+        let record = try resolve(reference)
+        // Checked at create; a record from before a driver existed reads as json-file.
+        let settings = try? LogSettings(record.hostConfig.LogConfig)
+        guard settings?.driver != LogSettings.Driver.none else { return nil }
+        let current = logPath(of: record.id)
+        return stride(from: (settings?.maxFiles ?? 1) - 1, to: 0, by: -1).map { "\(current).\($0)" } + [current]
+    }
+
     /// The monitor's working directory: on the runtime tmpfs and short, because it holds Unix
     /// sockets, whose paths are limited to 107 bytes. Its `container-json.log` is a symlink to
     /// the persistent log.
@@ -129,6 +140,7 @@ public actor ContainerService {
         }
         let userNamespace = host.UsernsMode == "host" ? nil : configuration.userNamespaceRemap?.map
         try HostOptions.validate(host, hostname: requested.Hostname, remapped: userNamespace != nil)
+        _ = try LogSettings(host.LogConfig)
         if userNamespace != nil {
             if host.Privileged == true {
                 throw EngineError.invalidParameter("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
@@ -152,6 +164,9 @@ public actor ContainerService {
         hostConfig.Runtime = runtime
         if (hostConfig.NetworkMode ?? "").isEmpty || hostConfig.NetworkMode == "default" { hostConfig.NetworkMode = "none" }
         if (hostConfig.CgroupnsMode ?? "").isEmpty { hostConfig.CgroupnsMode = SecurityDefaults.cgroupNamespaceMode }
+        if (hostConfig.LogConfig?.Type ?? "").isEmpty {
+            hostConfig.LogConfig = LogConfig(Type: LogSettings.Driver.jsonFile.rawValue, Config: hostConfig.LogConfig?.Config ?? [:])
+        }
         let record = ContainerRecord(
             id: id, name: name, created: .now(), image: image.id, imageName: imageName,
             config: config, hostConfig: hostConfig, path: path, args: Array(command.dropFirst()),

@@ -11,10 +11,12 @@ public enum APIError: Error, CustomStringConvertible, Sendable {
     case badRequest(String)
     case notFound(String)
     case forbidden(String)
+    /// 501: something the configuration makes impossible (reading a `none` log).
+    case notImplemented(String)
 
     public var description: String {
         switch self {
-        case .badRequest(let s), .notFound(let s), .forbidden(let s): return s
+        case .badRequest(let s), .notFound(let s), .forbidden(let s), .notImplemented(let s): return s
         }
     }
 }
@@ -38,6 +40,7 @@ enum ErrorMapping {
             case .badRequest: return .badRequest
             case .notFound: return .notFound
             case .forbidden: return .forbidden
+            case .notImplemented: return .notImplemented
             }
         case let e as RegistryError:
             switch e {

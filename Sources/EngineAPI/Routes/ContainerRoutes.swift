@@ -129,7 +129,12 @@ struct ContainerRoutes {
         let tail = request.query("tail").flatMap { $0 == "all" ? nil : Int($0) }
         let timestamps = request.flag("timestamps")
         let follow = request.flag("follow")
-        let reader = JSONLogReader(path: await containers.logPath(of: record.id))
+        guard let files = try await containers.logFiles(of: record.id) else {
+            throw APIError.notImplemented("configured logging driver does not support reading")
+        }
+        let since = try request.query("since").flatMap { $0.isEmpty || $0 == "0" ? nil : try ListFilters.instant($0, key: "since") }
+        let until = try request.query("until").flatMap { $0.isEmpty || $0 == "0" ? nil : try ListFilters.instant($0, key: "until") }
+        let reader = JSONLogReader(files: files, since: since, until: until)
         let id = record.id
         return .stream(.ok, contentType: tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream") { writer in
             try await reader.stream(tail: tail, follow: follow, stillRunning: { (try? await containers.resolve(id).state.isRunning) ?? false }) { entry in

@@ -1,0 +1,97 @@
+"""Log drivers as docker's: json-file rotated by `--log-opt max-size/max-file` under a
+container writing as fast as it can (the files never grow past the limit, `docker logs`
+reads across the rotated files, `-f` follows through rotations), `local` (rotated by
+default), `none` (nothing kept; `logs` refused as docker refuses it), unknown drivers and
+options refused (400), and `logs --since/--until`."""
+import glob
+import json
+import os
+import time
+
+import docker
+import pytest
+
+
+def log_files(daemon, name):
+    cid = daemon.docker("inspect", "-f", "{{.Id}}", name, check=True).stdout.decode().strip()
+    return sorted(glob.glob(os.path.join(daemon.root, "containers", cid, "container-json.log*")))
+
+
+@pytest.mark.parametrize("runtime", ["berth", "runc"])
+def test_json_file_rotation_under_a_fast_writer(daemon, runtime):
+    name = f"rotate-{runtime}"
+    daemon.docker("run", "-d", "--name", name, "--runtime", runtime, "--log-opt", "max-size=64k", "--log-opt", "max-file=3",
+                  "busybox", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i+1)); done; echo done", check=True)
+    try:
+        assert json.loads(daemon.docker("wait", name, check=True).stdout) == 0
+        files = log_files(daemon, name)
+        assert len(files) == 3, files
+        for f in files:
+            assert os.path.getsize(f) <= 64 * 1024, (f, os.path.getsize(f))
+        out = daemon.docker("logs", name, check=True).stdout.decode().splitlines()
+        assert out[-1] == "done"
+        numbers = [int(line.split("-")[1]) for line in out[:-1]]
+        assert numbers == list(range(numbers[0], 20000)), "the logs read back are not the newest lines in order"
+        assert 1000 < len(numbers) < 20000
+        config = json.loads(daemon.docker("inspect", "-f", "{{json .HostConfig.LogConfig}}", name, check=True).stdout)
+        assert config == {"Type": "json-file", "Config": {"max-size": "64k", "max-file": "3"}}
+    finally:
+        daemon.docker("rm", "-f", name)
+
+
+def test_follow_crosses_rotations_and_local_driver(daemon):
+    daemon.docker("run", "-d", "--name", "follow-rot", "--log-opt", "max-size=8k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                  "sleep 1; i=0; while [ $i -lt 3000 ]; do echo l$i; i=$((i+1)); done", check=True)
+    try:
+        r = daemon.docker("logs", "-f", "follow-rot", timeout=60)
+        lines = r.stdout.decode().split()
+        assert lines[-1] == "l2999"
+        # Every line from the first one followed is there, in order, across the rotations.
+        numbers = [int(x[1:]) for x in lines]
+        assert numbers == list(range(numbers[0], 3000))
+    finally:
+        daemon.docker("rm", "-f", "follow-rot")
+    daemon.docker("run", "--name", "local-log", "--log-driver", "local", "busybox", "echo", "via local", check=True)
+    try:
+        assert daemon.docker("logs", "local-log", check=True).stdout == b"via local\n"
+    finally:
+        daemon.docker("rm", "-f", "local-log")
+
+
+def test_none_driver_and_bad_settings(daemon):
+    r = daemon.docker("run", "--name", "no-log", "--log-driver", "none", "busybox", "echo", "unseen")
+    try:
+        assert r.returncode == 0 and r.stdout == b"unseen\n", r.stderr
+        r = daemon.docker("logs", "no-log")
+        assert r.returncode != 0 and b"configured logging driver does not support reading" in r.stderr
+        assert log_files(daemon, "no-log") == []
+    finally:
+        daemon.docker("rm", "-f", "no-log")
+    client = daemon.client()
+    for log_config, message in [({"Type": "splunk-ish"}, "logger: no log driver named 'splunk-ish' is registered"),
+                                ({"Type": "json-file", "Config": {"max-size": "lots"}}, "invalid max-size"),
+                                ({"Type": "json-file", "Config": {"colour": "red"}}, "unknown log opt 'colour'"),
+                                ({"Type": "json-file", "Config": {"max-file": "3"}}, "max-file can only be used with max-size")]:
+        res = client.api._post_json(client.api._url("/containers/create"),
+                                    data={"Image": "busybox", "Cmd": ["true"], "HostConfig": {"LogConfig": log_config}})
+        assert res.status_code == 400 and message in res.json()["message"], (log_config, res.text)
+    r = daemon.docker("run", "--rm", "--log-driver", "splunk-ish", "busybox", "true")
+    assert r.returncode == 125 and b"no log driver named 'splunk-ish'" in r.stderr
+
+
+def test_logs_since_and_until(daemon):
+    daemon.docker("run", "-d", "--name", "since-log", "busybox", "sh", "-c", "echo early; sleep 2; echo late; sleep 300", check=True)
+    try:
+        time.sleep(1)
+        middle = time.time()
+        time.sleep(1.5)
+        r = daemon.docker("logs", "--since", f"{middle:.3f}", "since-log")
+        assert r.stdout == b"late\n", r.stdout
+        r = daemon.docker("logs", "--until", f"{middle:.3f}", "since-log")
+        assert r.stdout == b"early\n", r.stdout
+        r = daemon.berth("logs", "--since", "1s", "since-log")
+        assert r.returncode == 0 and b"early" not in r.stdout, r.stderr
+        r = daemon.docker("logs", "--since", "not-a-time", "since-log")
+        assert r.returncode != 0
+    finally:
+        daemon.docker("rm", "-f", "since-log")
