@@ -20,6 +20,12 @@ final class AttachClient {
     var wantsStdin = false
     var wantsStdout = false
     var wantsStderr = false
+    /// The byte sequence that detaches this client (docker's detach keys); empty: none.
+    var detachKeys: [UInt8] = []
+    /// How many bytes of `detachKeys` the last bytes of stdin matched (held back meanwhile).
+    var detachMatched = 0
+    /// True once it detached: its leaving does not end the process's stdin.
+    var detached = false
     /// Bytes of a command line not yet ended by `\n`.
     var line: [UInt8] = []
     /// False once the client half-closed (or closed) its sending side.

@@ -3,9 +3,10 @@ import Glibc
 
 /// The server side of `D/attach.sock` (docs/internals.md §2).
 ///
-/// A client's first line is either `attach stdin=0|1 stdout=0|1 stderr=0|1` — answered with
-/// `ok`, after which it receives output (stdcopy frames, or raw bytes with a TTY) and its bytes
-/// go to the process's stdin —
+/// A client's first line is either `attach stdin=0|1 stdout=0|1 stderr=0|1 [detach=HEX]` —
+/// answered with `ok`, after which it receives output (stdcopy frames, or raw bytes with a TTY)
+/// and its bytes go to the process's stdin, until it sends the detach sequence (hex bytes:
+/// `1011` is ctrl-p ctrl-q), which disconnects it without ending stdin —
 /// or `resize <rows> <cols>`, answered with `ok` or `error <reason>` per line. Guarantees: the
 /// monitor never blocks on a client; a client with more than `clientBufferLimit` bytes unread
 /// is disconnected; with `--stdin-once`, the first stdin client's half-close ends stdin.
@@ -145,7 +146,7 @@ final class AttachServer {
 
     private func receive(_ bytes: ArraySlice<UInt8>, from client: AttachClient) {
         if client.role == .attached {
-            if client.wantsStdin { stdin.enqueue(bytes) }
+            if client.wantsStdin { forwardStdin(bytes, from: client) }
             return
         }
         var rest = bytes
@@ -159,7 +160,7 @@ final class AttachServer {
         }
         if client.closeWhenFlushed || client.isClosed { return }
         if client.role == .attached {
-            if client.wantsStdin && !rest.isEmpty { stdin.enqueue(rest) }
+            if client.wantsStdin && !rest.isEmpty { forwardStdin(rest, from: client) }
             return
         }
         client.line.append(contentsOf: rest)
@@ -180,6 +181,7 @@ final class AttachServer {
             client.wantsStdin = streams.stdin
             client.wantsStdout = streams.stdout
             client.wantsStderr = streams.stderr
+            client.detachKeys = streams.detach
             // After the acknowledgement, the client gets what was kept for it, then everything.
             reply("ok", to: client)
             replayEarlyOutput(to: client)
@@ -212,7 +214,7 @@ final class AttachServer {
         client.readOpen = false
         switch client.role {
         case .attached:
-            if client.wantsStdin && stdinOnce { stdin.endAfterFlush() }
+            if client.wantsStdin && stdinOnce && !client.detached { stdin.endAfterFlush() }
         case .awaitingCommand, .control:
             client.closeWhenFlushed = true
             client.flush()
@@ -230,12 +232,46 @@ final class AttachServer {
         reply(text, to: client)
     }
 
-    /// The streams named in `stdin=… stdout=… stderr=…`; missing ones are off. Nil when a word
-    /// is not one of those with value 0 or 1.
-    static func parseAttach(_ words: ArraySlice<Substring>) -> (stdin: Bool, stdout: Bool, stderr: Bool)? {
-        var result = (stdin: false, stdout: false, stderr: false)
+    /// Passes a client's bytes to stdin, holding back what may begin its detach sequence; on
+    /// the whole sequence the client is disconnected (stdin stays open for the process).
+    private func forwardStdin(_ bytes: ArraySlice<UInt8>, from client: AttachClient) {
+        let keys = client.detachKeys
+        guard !keys.isEmpty else { return stdin.enqueue(bytes) }
+        var out: [UInt8] = []
+        for byte in bytes {
+            if byte == keys[client.detachMatched] {
+                client.detachMatched += 1
+                guard client.detachMatched == keys.count else { continue }
+                if !out.isEmpty { stdin.enqueue(out[...]) }
+                client.detached = true
+                client.readOpen = false
+                client.closeWhenFlushed = true
+                client.flush()
+                return
+            }
+            out += keys[0..<client.detachMatched]
+            client.detachMatched = byte == keys[0] ? 1 : 0
+            if client.detachMatched == 0 { out.append(byte) }
+        }
+        if !out.isEmpty { stdin.enqueue(out[...]) }
+    }
+
+    /// The streams named in `stdin=… stdout=… stderr=…` (missing ones are off) and the detach
+    /// sequence of `detach=HEX`. Nil when a word is not one of those, a stream's value is not 0
+    /// or 1, or the hex is malformed.
+    static func parseAttach(_ words: ArraySlice<Substring>) -> (stdin: Bool, stdout: Bool, stderr: Bool, detach: [UInt8])? {
+        var result = (stdin: false, stdout: false, stderr: false, detach: [UInt8]())
         for word in words {
             let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, parts[0] == "detach" {
+                let hex = Array(parts[1].utf8)
+                guard hex.count % 2 == 0, hex.count <= 32 else { return nil }
+                for index in stride(from: 0, to: hex.count, by: 2) {
+                    guard let byte = UInt8(String(decoding: hex[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+                    result.detach.append(byte)
+                }
+                continue
+            }
             guard parts.count == 2, parts[1] == "0" || parts[1] == "1" else { return nil }
             let on = parts[1] == "1"
             switch parts[0] {

@@ -18,6 +18,42 @@ public struct ExecConfig: Codable, Sendable, Equatable {
     public var WorkingDir: String?
     public var Privileged: Bool?
     public var DetachKeys: String?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case AttachStdin, AttachStdout, AttachStderr, Tty, Env, Cmd, User, WorkingDir, Privileged, DetachKeys
+        /// docker-py's spelling (dockerd's JSON decoding ignores case).
+        case detachKeys
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        AttachStdin = try c.decodeIfPresent(Bool.self, forKey: .AttachStdin)
+        AttachStdout = try c.decodeIfPresent(Bool.self, forKey: .AttachStdout)
+        AttachStderr = try c.decodeIfPresent(Bool.self, forKey: .AttachStderr)
+        Tty = try c.decodeIfPresent(Bool.self, forKey: .Tty)
+        Env = try c.decodeIfPresent([String].self, forKey: .Env)
+        Cmd = try c.decodeStringOrArray(forKey: .Cmd)
+        User = try c.decodeIfPresent(String.self, forKey: .User)
+        WorkingDir = try c.decodeIfPresent(String.self, forKey: .WorkingDir)
+        Privileged = try c.decodeIfPresent(Bool.self, forKey: .Privileged)
+        DetachKeys = try c.decodeIfPresent(String.self, forKey: .DetachKeys) ?? c.decodeIfPresent(String.self, forKey: .detachKeys)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(AttachStdin, forKey: .AttachStdin)
+        try c.encodeIfPresent(AttachStdout, forKey: .AttachStdout)
+        try c.encodeIfPresent(AttachStderr, forKey: .AttachStderr)
+        try c.encodeIfPresent(Tty, forKey: .Tty)
+        try c.encodeIfPresent(Env, forKey: .Env)
+        try c.encodeIfPresent(Cmd, forKey: .Cmd)
+        try c.encodeIfPresent(User, forKey: .User)
+        try c.encodeIfPresent(WorkingDir, forKey: .WorkingDir)
+        try c.encodeIfPresent(Privileged, forKey: .Privileged)
+        try c.encodeIfPresent(DetachKeys, forKey: .DetachKeys)
+    }
 }
 
 /// An exec instance, kept in memory like docker's.
@@ -87,7 +123,18 @@ extension ContainerService {
         if exec.config.AttachStdin == true { arguments += ["--stdin", "--stdin-once"] }
         exec.started = true
         execs[id] = exec
-        let started = try await launcher.launch(arguments: arguments, directory: dir)
+        let started: MonitorLauncher.Started
+        do {
+            started = try await launcher.launch(arguments: arguments, directory: dir)
+        } catch {
+            // It never ran: recorded as failed, so nobody waits for it.
+            if var failed = execs[id] {
+                failed.exitCode = 126
+                execs[id] = failed
+            }
+            execWaiters.removeValue(forKey: id)?.forEach { $0.resume() }
+            throw error
+        }
         exec = execs[id] ?? exec
         exec.running = true
         exec.pid = started.processPID
@@ -140,7 +187,8 @@ extension ContainerService {
 
     /// Returns once the exec has finished (at once if it has).
     public func waitForExec(_ id: String) async {
-        guard let exec = execs[id], exec.running || !exec.started || exec.exitCode == nil else { return }
+        // Not started (or refused before it was): nothing to wait for.
+        guard let exec = execs[id], exec.started, exec.exitCode == nil else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             execWaiters[id, default: []].append(continuation)
         }

@@ -50,10 +50,13 @@ public struct ClientGone: Error {}
 /// to send it.
 public struct HijackPlan: Sendable {
     /// Returns the monitor socket path once the stream may begin (after `start` for an
-    /// attach made before it), and the first line to send to the monitor.
-    public var connect: @Sendable () async throws -> (socketPath: String, hello: String)
+    /// attach made before it), and the first line to send to the monitor; nil when there is
+    /// no live stream (attach `stream=0`): the connection ends after `preamble`.
+    public var connect: @Sendable () async throws -> (socketPath: String, hello: String)?
     /// Called when the stream has ended.
     public var finished: @Sendable () async -> Void
     /// Content type announced in the 101/200 response.
     public var contentType: String
+    /// Bytes sent to the client before the live stream (attach `logs=1`: the log so far).
+    public var preamble: [UInt8] = []
 }

@@ -35,7 +35,19 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
             // monitor that exited meanwhile has no socket any more): never left pending.
             let acknowledged = loop.makePromise(of: Void.self)
             do {
-                let (path, hello) = try await plan.connect()
+                if !plan.preamble.isEmpty {
+                    // Sent apart from the response head: docker-py reads the head through a
+                    // buffered reader and then the raw socket, so bytes that arrive with the
+                    // head are lost to it.
+                    try await Task.sleep(nanoseconds: 50_000_000)
+                    try await client.writeAndFlush(ByteBuffer(bytes: plan.preamble)).get()
+                }
+                guard let (path, hello) = try await plan.connect() else {
+                    acknowledged.succeed(())
+                    await plan.finished()
+                    client.writeAndFlush(ByteBuffer()).whenComplete { _ in client.close(promise: nil) }
+                    return
+                }
                 let monitor = try await ClientBootstrap(group: loop)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
@@ -55,6 +67,10 @@ final class HijackRelay: ChannelInboundHandler, RemovableChannelHandler, @unchec
                 client.writeAndFlush(ByteBuffer()).whenComplete { _ in client.close(promise: nil) }
             } catch {
                 acknowledged.fail(error)
+                // A process that ended (with no output kept for us) before we connected: its
+                // monitor is gone. Its outcome is still recorded before the client learns the
+                // stream ended, so an exec's exit code asked for next is the real one.
+                await plan.finished()
                 client.close(promise: nil)
             }
         }

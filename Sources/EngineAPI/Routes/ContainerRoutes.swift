@@ -152,13 +152,28 @@ struct ContainerRoutes {
         let record = try await containers.resolve(reference)
         let tty = record.config.Tty ?? false
         let stdin = request.flag("stdin"), stdout = request.flag("stdout"), stderr = request.flag("stderr")
-        let hello = "attach stdin=\(stdin ? 1 : 0) stdout=\(stdout ? 1 : 0) stderr=\(stderr ? 1 : 0)\n"
+        guard let detach = DetachKeys.bytes(request.query("detachKeys")) else {
+            throw APIError.badRequest("Invalid detach keys (\(request.query("detachKeys") ?? "")) provided")
+        }
+        let hello = "attach stdin=\(stdin ? 1 : 0) stdout=\(stdout ? 1 : 0) stderr=\(stderr ? 1 : 0) \(DetachKeys.helloWord(detach))\n"
         let multiplexed = !tty && (request.version ?? .current) >= APIVersion(major: 1, minor: 42)
         let id = record.id
+        // `logs=1`: what the container wrote so far comes first; `stream=0`: only that.
+        var preamble: [UInt8] = []
+        if request.flag("logs"), let files = try await containers.logFiles(of: id) {
+            try await JSONLogReader(files: files).stream(tail: nil, follow: false, stillRunning: { false }) { entry in
+                let isStdout = entry.stream == "stdout"
+                guard (isStdout && stdout) || (!isStdout && stderr) else { return }
+                let payload = Array(entry.log.utf8)
+                preamble += tty ? payload : StdCopy.frame(stream: isStdout ? 1 : 2, payload)
+            }
+        }
+        let live = request.query("stream").map { !["0", "false"].contains($0.lowercased()) } ?? true
         return .hijack(HijackPlan(
-            connect: { (try await containers.attachSocket(id).path, hello) },
+            connect: { live ? (try await containers.attachSocket(id).path, hello) : nil },
             finished: {},
-            contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"))
+            contentType: multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream",
+            preamble: preamble))
     }
 }
 

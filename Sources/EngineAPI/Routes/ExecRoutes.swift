@@ -19,6 +19,9 @@ struct ExecRoutes {
             } catch {
                 throw APIError.badRequest("invalid JSON in the exec configuration: \(error)")
             }
+            guard DetachKeys.bytes(config.DetachKeys) != nil else {
+                throw APIError.badRequest("Invalid escape keys (\(config.DetachKeys ?? "")) provided")
+            }
             let id = try await containers.createExec(params["id"] ?? "", config: config)
             return .json(.created, ["Id": id])
         }
@@ -41,7 +44,8 @@ struct ExecRoutes {
                 return .data(.ok, contentType: "application/json", body: [])
             }
             let tty = exec.config.Tty ?? false
-            let hello = "attach stdin=\(exec.config.AttachStdin == true ? 1 : 0) stdout=1 stderr=1\n"
+            let detach = DetachKeys.bytes(exec.config.DetachKeys) ?? []
+            let hello = "attach stdin=\(exec.config.AttachStdin == true ? 1 : 0) stdout=1 stderr=1 \(DetachKeys.helloWord(detach))\n"
             let multiplexed = !tty && (request.version ?? .current) >= APIVersion(major: 1, minor: 42)
             return .hijack(HijackPlan(
                 connect: { (try await containers.startExec(id), hello) },
@@ -76,7 +80,7 @@ struct ExecInspect: Encodable {
     var OpenStdout: Bool
     var CanRemove = false
     var ContainerID: String
-    var DetachKeys = ""
+    var DetachKeys: String
     var Pid: Int32
 
     init(_ e: ExecRecord) {
@@ -89,6 +93,7 @@ struct ExecInspect: Encodable {
         OpenStderr = e.config.AttachStderr ?? false
         OpenStdout = e.config.AttachStdout ?? false
         ContainerID = e.containerID
+        DetachKeys = e.config.DetachKeys ?? ""
         Pid = e.pid
     }
 }
