@@ -134,7 +134,14 @@ private final class TreeWalker {
         }
         archive_entry_set_mode(entry, st.st_mode)
         var opaque = false
-        for (key, value) in try extendedAttributes(dir, name, path: path) {
+        let attributes: [(String, [UInt8])]
+        do {
+            attributes = try extendedAttributes(dir, name, path: path)
+        } catch LayerError.fileSystem(_, _, ENOENT) {
+            // Removed since the stat (a running container): not in the layer.
+            return
+        }
+        for (key, value) in attributes {
             if key == "trusted.overlay.opaque" { opaque = value == [0x79] }
             if key.hasPrefix("trusted.overlay.") || key.hasPrefix("user.overlay.") { continue }
             value.withUnsafeBytes { archive_entry_xattr_add_entry(entry, key, $0.baseAddress, $0.count) }
