@@ -108,3 +108,21 @@ def test_ps_filters(daemon):
     finally:
         daemon.docker("rm", "-f", "-v", "pf-3", "pf-0")
         daemon.docker("volume", "rm", "-f", "pf-vol")
+
+
+def test_berth_ps_and_images_format(daemon):
+    daemon.docker("run", "-d", "--name", "fmt-c", "--label", "k=v", "busybox", "sleep", "300", check=True)
+    try:
+        r = daemon.berth("ps", "--filter", "name=fmt-c", "--format", "{{.Names}} {{.State}} {{.Labels}}")
+        assert r.returncode == 0 and r.stdout == b"fmt-c running k=v\n", r.stderr
+        r = daemon.berth("ps", "--filter", "name=fmt-c", "--format", "table {{.ID}}\\t{{.Names}}")
+        lines = r.stdout.decode().splitlines()
+        assert lines[0].split() == ["CONTAINER", "ID", "NAMES"] and lines[1].split()[1] == "fmt-c", r.stdout
+        row = json.loads(daemon.berth("ps", "--filter", "name=fmt-c", "--format", "{{json .}}", check=True).stdout)
+        assert row["Names"] == "fmt-c" and len(row["ID"]) == 12
+        r = daemon.berth("images", "--format", "{{.Repository}}:{{.Tag}}", "busybox")
+        assert r.stdout == b"busybox:latest\n", r.stderr
+        r = daemon.berth("images", "--format", "table {{.Repository}}\\t{{.Size}}", "busybox")
+        assert r.stdout.decode().splitlines()[0].split() == ["REPOSITORY", "SIZE"]
+    finally:
+        daemon.docker("rm", "-f", "fmt-c")

@@ -43,6 +43,14 @@ struct ContainerSummary: Decodable {
     let created: Int64?
     let ports: [Port]?
     let status: String?
+    let state: String?
+    let labels: [String: String]?
+    let mounts: [Mount]?
+
+    struct Mount: Decodable {
+        let name: String?
+        let source: String?
+    }
 }
 
 /// One entry of `GET /images/json`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthSystem
 import Glibc
 
 /// `berth images`: list images.
@@ -16,6 +17,9 @@ struct Images: ParsableCommand {
 
     @Option(name: .shortAndLong, help: "Filter output based on conditions provided (key=value)")
     var filter: [String] = []
+
+    @Option(name: .long, help: "Format output using a template: {{.Repository}}:{{.Tag}}, 'table {{.ID}}\\t{{.Size}}' or {{json .}}")
+    var format: String?
 
     @Argument(help: "REPOSITORY[:TAG]")
     var repository: String?
@@ -38,6 +42,17 @@ struct Images: ParsableCommand {
             return
         }
         let now = Int64(time(nil))
+        if let format {
+            let headers = ["Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE"]
+            let rows = images.flatMap { image in
+                ListFormat.imageRows(image, now: now, truncate: !noTrunc).map { row -> [String: String] in
+                    ["Repository": row[0], "Tag": row[1], "ID": row[2], "CreatedSince": row[3], "Size": row[4],
+                     "CreatedAt": image.created.map { Timestamp(seconds: $0).rfc3339 } ?? ""]
+                }
+            }
+            try Console.out(try RowFormat(format, headers: headers).render(rows))
+            return
+        }
         var table = Table(header: ListFormat.imageHeader)
         for image in images {
             for row in ListFormat.imageRows(image, now: now, truncate: !noTrunc) { table.append(row) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthSystem
 import FoundationEssentials
 import Glibc
 
@@ -24,6 +25,9 @@ struct Ps: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Show the latest created container (includes all states)")
     var latest = false
 
+    @Option(name: .long, help: "Format output using a template: {{.ID}} {{.Names}}, 'table {{.ID}}\\t{{.Status}}' or {{json .}}")
+    var format: String?
+
     func run() throws {
         var query = Query()
         query.add("all", flag: all)
@@ -35,6 +39,19 @@ struct Ps: ParsableCommand {
             return
         }
         let now = Int64(time(nil))
+        if let format {
+            let headers = ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED", "CreatedAt": "CREATED AT",
+                           "Status": "STATUS", "State": "STATE", "Ports": "PORTS", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS"]
+            let rows = containers.map { c -> [String: String] in
+                let row = ListFormat.containerRow(c, now: now, truncate: !noTrunc)
+                return ["ID": row[0], "Image": row[1], "Command": row[2], "RunningFor": row[3], "Status": row[4], "Ports": row[5], "Names": row[6],
+                        "State": c.state ?? "", "CreatedAt": c.created.map { Timestamp(seconds: $0).rfc3339 } ?? "",
+                        "Labels": (c.labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                        "Mounts": (c.mounts ?? []).map { $0.name ?? $0.source ?? "" }.joined(separator: ",")]
+            }
+            try Console.out(try RowFormat(format, headers: headers).render(rows))
+            return
+        }
         var table = Table(header: ListFormat.containerHeader)
         for container in containers {
             table.append(ListFormat.containerRow(container, now: now, truncate: !noTrunc))

@@ -20,10 +20,11 @@ struct SystemRoutes {
 
     private func info() async -> SystemInfo {
         let containers = await engine.containers.list(all: true)
-        let running = containers.filter { $0.state.isRunning }.count
+        let paused = containers.filter { $0.state.isPaused }.count
+        let running = containers.filter { $0.state.isRunning }.count - paused
         return SystemInfo(
-            ID: engine.daemonID, Containers: containers.count, ContainersRunning: running, ContainersPaused: 0,
-            ContainersStopped: containers.count - running, Images: await engine.images.list().count,
+            ID: engine.daemonID, Containers: containers.count, ContainersRunning: running, ContainersPaused: paused,
+            ContainersStopped: containers.count - running - paused, Images: await engine.images.list().count,
             Driver: "overlay2", DriverStatus: [["Backing Filesystem", Host.filesystemType(of: engine.configuration.root)]],
             KernelVersion: Host.kernelVersion(), OperatingSystem: Host.operatingSystem(), OSType: "linux",
             Architecture: Host.machine(), NCPU: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
@@ -75,7 +76,7 @@ struct SystemInfo: Encodable {
     var ExperimentalBuild = false
     var IndexServerAddress = "https://index.docker.io/v1/"
     var Labels: [String] = []
-    var Plugins = ["Volume": ["local"], "Network": ["host", "null"], "Log": ["json-file"]]
+    var Plugins = ["Volume": ["local"], "Network": ["host", "null"], "Log": ["json-file", "local", "none"]]
 }
 
 struct VersionInfo: Encodable {
