@@ -63,7 +63,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: compactExecutable),
         .target(name: "BerthCLI", dependencies: [
-            "OCI", "BerthSystem", "CBerthSys",
+            "OCI", "BerthSystem", "CBerthSys", "LayerArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "berth", dependencies: ["BerthCLI"]),

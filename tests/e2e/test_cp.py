@@ -184,3 +184,30 @@ def test_bind_mount_targets(daemon, tmp_path):
             assert tar.extractfile("g.txt").read() == b"from host\n"
     finally:
         daemon.docker("rm", "-f", "cp-bind")
+
+
+def test_berth_cp_both_ways(daemon, box, tmp_path):
+    r = daemon.berth("cp", f"{box}:/d", str(tmp_path / "copied"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "copied" / "e" / "y").read_text() == "x\n"
+    assert os.readlink(tmp_path / "copied" / "link") == "/etc"
+    st = os.stat(tmp_path / "copied" / "e" / "y")
+    assert (st.st_uid, st.st_gid) == (os.getuid(), os.getgid())
+    (tmp_path / "existing").mkdir()
+    assert daemon.berth("cp", f"{box}:/d/e/y", str(tmp_path / "existing")).returncode == 0
+    assert (tmp_path / "existing" / "y").read_text() == "x\n"
+    r = daemon.berth("cp", f"{box}:/d/e/y", "-")
+    with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+        assert tar.getnames() == ["y"]
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "a.txt").write_text("a\n")
+    os.chown(tmp_path / "up" / "a.txt", 4321, 8765)
+    assert daemon.berth("cp", str(tmp_path / "up"), f"{box}:/vol/").returncode == 0
+    assert daemon.berth("cp", str(tmp_path / "up" / "a.txt"), f"{box}:/tmp/renamed.txt").returncode == 0
+    assert daemon.berth("cp", "-a", str(tmp_path / "up" / "a.txt"), f"{box}:/tmp/").returncode == 0
+    out = daemon.docker("exec", box, "sh", "-c", "cat /vol/up/a.txt /tmp/renamed.txt; stat -c %u:%g /vol/up/a.txt /tmp/a.txt", check=True).stdout.decode().split()
+    assert out == ["a", "a", "0:0", "4321:8765"]
+    r = daemon.berth("cp", f"{box}:/nope", str(tmp_path / "x"))
+    assert r.returncode != 0 and b"Could not find the file /nope" in r.stderr
+    r = daemon.berth("cp", f"{box}:/a", f"{box}:/b")
+    assert r.returncode != 0 and b"copying between containers is not supported" in r.stderr
