@@ -160,7 +160,10 @@ def main():
         try:
             wait_for_socket(sock)
             subprocess.run(base + ["import", tar, "bench-busybox"], check=True, capture_output=True)
-            table["podman service"] = measure("podman", docker.DockerClient(base_url="unix://" + sock, timeout=120), proc.pid, args.count)
+            try:
+                table["podman service"] = measure("podman", docker.DockerClient(base_url="unix://" + sock, timeout=120), proc.pid, args.count)
+            except docker.errors.APIError as e:
+                print(f"# podman's service could not run the workload here: {e.explanation}")
         finally:
             proc.terminate()
             proc.wait(timeout=60)
