@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI", "ContentDigest"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "BerthSystem"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "RegistryServer", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem", "LayerArchive", "Snapshots"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v5]

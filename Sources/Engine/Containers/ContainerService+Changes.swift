@@ -39,7 +39,7 @@ extension ContainerService {
 
     /// Runs `<runtime> --root … arguments`; a failure names what was being done.
     func runRuntime(_ record: ContainerRecord, _ arguments: [String], doing operation: String) async throws {
-        let result = try await ProcessRunner.run(runtimeCommand(record) + arguments)
+        let result = try await tasks.runRuntime(record.runtime, arguments)
         guard result.status == 0 else { throw EngineError.failure("cannot \(operation): \(result.stderrText)") }
     }
 

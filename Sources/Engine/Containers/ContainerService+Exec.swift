@@ -125,7 +125,7 @@ extension ContainerService {
         execs[id] = exec
         let started: MonitorLauncher.Started
         do {
-            started = try await launcher.launch(arguments: arguments, directory: dir)
+            started = try await tasks.startMonitor(arguments: arguments, directory: dir)
         } catch {
             // It never ran: recorded as failed, so nobody waits for it.
             if var failed = execs[id] {
@@ -143,7 +143,7 @@ extension ContainerService {
         if let size = exec.pendingSize {
             try? await MonitorControl.resize(socket: dir + "/attach.sock", rows: size.rows, columns: size.columns)
         }
-        watcher.watch(pid: started.monitorPID) { [self] in Task { await self.execExited(id) } }
+        tasks.watch(pid: started.monitorPID) { [self] in Task { await self.execExited(id) } }
         return dir + "/attach.sock"
     }
 

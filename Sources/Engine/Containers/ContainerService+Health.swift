@@ -25,8 +25,8 @@ extension ContainerService {
             config.Cmd = schedule.command
             let process = try execProcess(in: record, config: config)
             try FileSystem.writeAtomically(path, bytes: Array(JSONEncoder().encode(process)), mode: 0o600, durable: false)
-            let command = runtimeCommand(record) + ["exec", "--process", path, id]
-            guard let result = try await ProcessRunner.run(command, timeoutNanoseconds: schedule.timeoutNanoseconds, outputLimit: 4096) else {
+            guard let result = try await tasks.runRuntime(record.runtime, ["exec", "--process", path, id],
+                                                         timeoutNanoseconds: schedule.timeoutNanoseconds, outputLimit: 4096) else {
                 let limit = GoDuration.format(nanoseconds: schedule.timeoutNanoseconds)
                 return HealthProbe(start: start, end: .now(), exitCode: -1, output: "Health check exceeded timeout (\(limit))")
             }

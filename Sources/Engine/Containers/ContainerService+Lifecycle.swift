@@ -138,7 +138,7 @@ extension ContainerService {
         try update(record)
         publish("start", record)
         let id = record.id
-        watcher.watch(pid: started.monitorPID) { [self] in Task { await self.monitorExited(id) } }
+        tasks.watch(pid: started.monitorPID) { [self] in Task { await self.monitorExited(id) } }
         for waiter in attachWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
@@ -170,17 +170,12 @@ extension ContainerService {
         if record.config.Tty == true { arguments.append("--tty") }
         if record.config.OpenStdin == true { arguments.append("--stdin") }
         if record.config.StdinOnce == true { arguments.append("--stdin-once") }
-        return try await launcher.launch(arguments: arguments, directory: monitorDirectory(of: record.id))
+        return try await tasks.startMonitor(arguments: arguments, directory: monitorDirectory(of: record.id))
     }
 
     func runtimePath(_ name: String) throws -> String {
         guard let path = configuration.runtimes[name] else { throw EngineError.invalidParameter("unknown runtime \(name)") }
         return path
-    }
-
-    /// `<runtime> --root <state dir>`, ready for a subcommand.
-    func runtimeCommand(_ record: ContainerRecord) -> [String] {
-        [(try? runtimePath(record.runtime)) ?? "/bin/false", "--root", configuration.runtimeRoot(for: record.runtime)]
     }
 
     static func hostName() -> String {
@@ -235,7 +230,7 @@ extension ContainerService {
             record.state.monitorPID = 0
             try? update(record)
             let pid = record.state.pid
-            watcher.watch(pid: pid) { [self] in Task { await self.unmonitoredProcessExited(id) } }
+            tasks.watch(pid: pid) { [self] in Task { await self.unmonitoredProcessExited(id) } }
             return
         } else {
             record.state.exitCode = 255
@@ -250,7 +245,7 @@ extension ContainerService {
         record.state.exitCode = 255
         record.state.error = "monitor died; exit status unknown"
         record.state.finishedAt = .now()
-        _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", id])
+        _ = try? await tasks.runRuntime(record.runtime, ["delete", "--force", id])
         await finishExit(record)
     }
 
@@ -338,7 +333,7 @@ extension ContainerService {
             try update(record, durable: false)
         }
         let name = try Signals.normalize(signal ?? "KILL")
-        let result = try await ProcessRunner.run(runtimeCommand(record) + ["kill", record.id, name])
+        let result = try await tasks.runRuntime(record.runtime, ["kill", record.id, name])
         if result.status != 0, containers[record.id]?.state.isRunning == true {
             throw EngineError.failure("cannot kill container \(record.id): \(result.stderrText)")
         }

@@ -31,7 +31,7 @@ extension ContainerService {
                 let monitor = record.state.monitorPID
                 if monitor > 0, Self.isMonitor(monitor) {
                     let id = record.id
-                    watcher.watch(pid: monitor) { [self] in Task { await self.monitorExited(id) } }
+                    tasks.watch(pid: monitor) { [self] in Task { await self.monitorExited(id) } }
                 } else {
                     await monitorExited(record.id)
                 }
@@ -76,7 +76,7 @@ extension ContainerService {
                                           startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: monitor)
             try? update(record)
             let id = record.id
-            watcher.watch(pid: monitor) { [self] in Task { await self.monitorExited(id) } }
+            tasks.watch(pid: monitor) { [self] in Task { await self.monitorExited(id) } }
             return
         }
         if FileSystem.exists(dir + "/exit.json") {
@@ -87,7 +87,7 @@ extension ContainerService {
         }
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
         if FileSystem.exists(configuration.runtimeRoot(for: record.runtime) + "/" + record.id) {
-            _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
+            _ = try? await tasks.runRuntime(record.runtime, ["delete", "--force", record.id])
         }
         try? update(record)
     }

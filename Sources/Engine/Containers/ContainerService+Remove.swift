@@ -39,7 +39,7 @@ extension ContainerService {
         // The monitor deletes the runtime's state when the container exits; only a container
         // whose monitor died still has some.
         if FileSystem.exists(configuration.runtimeRoot(for: record.runtime) + "/" + record.id) {
-            _ = try? await ProcessRunner.run(runtimeCommand(record) + ["delete", "--force", record.id])
+            _ = try? await tasks.runRuntime(record.runtime, ["delete", "--force", record.id])
         }
         // Out of the way at once, deleted in the background: `docker run --rm` returns as soon as
         // the container is gone, not once its ~25 files and directories are (about 1.3 ms of

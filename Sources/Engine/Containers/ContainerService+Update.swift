@@ -64,7 +64,7 @@ extension ContainerService {
                 let path = monitorDirectory(of: id) + "/resources-\(UInt64.random(in: 0...UInt64.max)).json"
                 defer { unlink(path) }
                 try FileSystem.writeAtomically(path, bytes: Array(JSONEncoder().encode(limits)), mode: 0o600, durable: false)
-                let result = try await ProcessRunner.run(runtimeCommand(record) + ["update", "--resources", path, id])
+                let result = try await tasks.runRuntime(record.runtime, ["update", "--resources", path, id])
                 guard result.status == 0 else {
                     throw EngineError.failure("Cannot update container \(id): \(result.stderrText)")
                 }

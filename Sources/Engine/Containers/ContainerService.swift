@@ -15,8 +15,8 @@ public actor ContainerService {
     /// Where container events go (`docker events`, the restart supervisor).
     public nonisolated let events: EventBus
     let store: ContainerStoreFile
-    let launcher: MonitorLauncher
-    let watcher = ExitWatcher()
+    /// Monitors, exit events and runtime calls.
+    let tasks: ContainerTasks
     let cgroupLock = CgroupLockPrimer()
     var containers: [String: ContainerRecord] = [:]
     var waiters: [String: [Waiter]] = [:]
@@ -33,13 +33,20 @@ public actor ContainerService {
     public internal(set) var startupProblems: [String] = []
 
     public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService, events: EventBus) {
+        self.init(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events,
+                  tasks: RuntimeTasks(configuration: configuration))
+    }
+
+    /// A service acting through `tasks` (a fake in tests).
+    init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService, events: EventBus,
+         tasks: ContainerTasks) {
+        self.tasks = tasks
         self.events = events
         self.configuration = configuration
         self.images = images
         self.snapshots = snapshots
         self.volumes = volumes
         self.store = ContainerStoreFile(root: configuration.containersRoot)
-        self.launcher = MonitorLauncher(monitorPath: configuration.monitorPath)
     }
 
     /// The idmapped-layer namespace for `map`, made once and kept while the daemon runs.
