@@ -43,10 +43,11 @@ public struct DiffWriter: Sendable {
     }
 
     /// Writes every file under `directory` as they are (device nodes stay device nodes), for
-    /// `export` and `import`; `compression` picks the file format (plain by default).
+    /// `export` and `import`; `compression` picks the file format (plain by default). With
+    /// `idMap`, owners are written as that user namespace sees them.
     public func writeArchive(of directory: String, to outputPath: String,
-                             compression: LayerCompression = .plain) throws -> WrittenLayer {
-        try write(directory, to: outputPath, compression: compression, overlay: false, idMap: nil)
+                             compression: LayerCompression = .plain, idMap: IDMap? = nil) throws -> WrittenLayer {
+        try write(directory, to: outputPath, compression: compression, overlay: false, idMap: idMap)
     }
 
     /// Writes the single file system object `name` of directory `parent` (a directory with

@@ -9,6 +9,7 @@ import json
 import os
 import tarfile
 import tempfile
+import time
 
 import docker
 import pytest
@@ -211,3 +212,30 @@ def test_berth_cp_both_ways(daemon, box, tmp_path):
     assert r.returncode != 0 and b"Could not find the file /nope" in r.stderr
     r = daemon.berth("cp", f"{box}:/a", f"{box}:/b")
     assert r.returncode != 0 and b"copying between containers is not supported" in r.stderr
+
+
+def test_export_of_running_and_stopped_containers(daemon, tmp_path):
+    daemon.docker("run", "-d", "--name", "exp", "-v", "exp-vol:/vol", "busybox", "sh", "-c",
+                  "echo changed > /changed; chown 1000:1000 /changed; echo v > /vol/in-volume; rm /bin/sed; exec sleep 300", check=True)
+    try:
+        time.sleep(0.5)
+        for step in ("running", "stopped"):
+            r = daemon.docker("export", "exp")
+            assert r.returncode == 0, r.stderr
+            with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+                names = set(tar.getnames())
+                assert "changed" in names and "bin/busybox" in names and "etc/passwd" in names, step
+                assert "bin/sed" not in names, step
+                assert not any(n.startswith("vol/") for n in names), "volumes are not exported"
+                member = tar.getmember("changed")
+                assert (member.uid, member.gid) == (1000, 1000) and tar.extractfile(member).read() == b"changed\n"
+            daemon.docker("stop", "-t", "0", "exp", check=True)
+        out = tmp_path / "exp.tar"
+        r = daemon.berth("export", "-o", str(out), "exp")
+        assert r.returncode == 0, r.stderr
+        with tarfile.open(out) as tar:
+            assert "changed" in tar.getnames()
+        r = daemon.docker("export", "no-such-container")
+        assert r.returncode != 0 and b"No such container" in r.stderr
+    finally:
+        daemon.docker("rm", "-f", "-v", "exp")

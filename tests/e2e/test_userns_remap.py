@@ -273,5 +273,9 @@ def test_cp_maps_owners_both_ways(remapped, tmp_path):
         with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
             member = tar.getmember("made")
             assert (member.uid, member.gid) == (1000, 1000)
+        # export maps owners back the same way (the image's files are root's inside).
+        r = daemon.docker("export", name)
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+            assert (tar.getmember("made").uid, tar.getmember("bin/busybox").uid) == (1000, 0)
     finally:
         daemon.docker("rm", "-f", name)

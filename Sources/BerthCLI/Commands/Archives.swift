@@ -153,3 +153,28 @@ final class OutputFile {
         if !committed { unlink(temporary) }
     }
 }
+
+/// `berth export`: a container's file system as a tar archive.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a container's filesystem as a tar archive")
+
+    @Option(name: .shortAndLong, help: "Write to a file, instead of STDOUT")
+    var output: String?
+
+    @Argument(help: "Container")
+    var container: String
+
+    func run() throws {
+        if output == nil && Console.isTerminal(STDOUT_FILENO) {
+            throw CLIError.failed("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+        }
+        let response = try Berth.client().send("GET", "/containers/\(Query.escapePath(container))/export")
+        guard let output else {
+            while let bytes = try response.body.next() { try FDIO.write(STDOUT_FILENO, bytes) }
+            return
+        }
+        let file = try OutputFile(path: output)
+        while let bytes = try response.body.next() { try FDIO.write(file.fd, bytes) }
+        try file.commit()
+    }
+}

@@ -8,7 +8,7 @@ struct ContainerGroup: ParsableCommand {
         subcommands: [
             Run.self, Create.self, Start.self, Stop.self, Kill.self, Restart.self, Wait.self,
             ContainerList.self, ContainerRemove.self, ContainerInspectCommand.self, Logs.self, Exec.self,
-            Diff.self, Top.self, Commit.self, Pause.self, Unpause.self, Rename.self, Update.self, Stats.self, ContainerPrune.self, Cp.self,
+            Diff.self, Top.self, Commit.self, Pause.self, Unpause.self, Rename.self, Update.self, Stats.self, ContainerPrune.self, Cp.self, Export.self,
         ])
 }
 

@@ -57,6 +57,15 @@ extension ContainerService {
         }
     }
 
+    /// `GET /containers/{id}/export`: a tar of the container's root file system as the
+    /// container sees it (its image and its changes, without volumes or binds, as docker's),
+    /// owners as seen inside its user namespace.
+    public func export(_ reference: String, to output: String) async throws {
+        try await withFiles(reference) { (files: ContainerFiles, record: ContainerRecord) -> Void in
+            _ = try DiffWriter().writeArchive(of: files.rootfs, to: output, idMap: record.userNamespace)
+        }
+    }
+
     /// `PUT /containers/{id}/archive`: unpacks the tar at `archive` into the directory at
     /// `path` (links followed), with the layer code's safety rules. Files belong to the
     /// container's root unless `copyUIDGID` keeps the archive's owners (mapped into the

@@ -32,6 +32,16 @@ struct ArchiveRoutes {
             }
             return FileStream.response(output, contentType: "application/x-tar", extraHeaders: [try Self.statHeader(stat)], removeAfter: true)
         }
+        router.add(.GET, "/containers/{id}/export") { _, params in
+            let output = "\(temporary)/export-\(UInt64.random(in: 0...UInt64.max)).tar"
+            do {
+                try await containers.export(params["id"] ?? "", to: output)
+            } catch {
+                unlink(output)
+                throw error
+            }
+            return FileStream.response(output, contentType: "application/x-tar", removeAfter: true)
+        }
         router.add(.PUT, "/containers/{id}/archive") { request, params in
             let path = try Self.path(request)
             let done = try await request.body.withFile(in: temporary) { archive in
