@@ -70,6 +70,12 @@ public actor ContainerService {
         throw EngineError.noSuchContainer(reference)
     }
 
+    /// What `inspect` shows, in one call: the record, its directory and its execs' IDs.
+    public func inspect(_ reference: String) throws -> (record: ContainerRecord, directory: String, execIDs: [String]) {
+        let record = try resolve(reference)
+        return (record, directory(of: record.id), execIDs(of: record.id))
+    }
+
     /// All containers (only running and restarting ones unless `all`), newest first.
     public func list(all: Bool) -> [ContainerRecord] {
         containers.values.filter { all || $0.state.isRunning || $0.state.isRestarting }.sorted { $0.created > $1.created }

@@ -20,15 +20,12 @@ struct ResponseWriter {
             headers.add(name: "Content-Type", value: contentType)
             headers.add(name: "Content-Length", value: String(body.count))
             if !keepAlive { headers.add(name: "Connection", value: "close") }
-            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
-            if !body.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+            await writeOnLoop(HTTPResponseHead(version: .http1_1, status: status, headers: headers), body: body)
         case .empty(let status):
             var headers = HTTPHeaders(Self.standardHeaders())
             if status != .notModified && status != .noContent { headers.add(name: "Content-Length", value: "0") }
             if !keepAlive { headers.add(name: "Connection", value: "close") }
-            channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
-            try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
+            await writeOnLoop(HTTPResponseHead(version: .http1_1, status: status, headers: headers), body: [])
         case .stream(let status, let contentType, let extra, let producer):
             var headers = HTTPHeaders(Self.standardHeaders() + extra)
             headers.add(name: "Content-Type", value: contentType)
@@ -55,6 +52,17 @@ struct ResponseWriter {
         case .hijack:
             break
         }
+    }
+
+    /// Head, body and end in one turn of the channel's event loop (one wake-up of it, rather
+    /// than one per part from this thread).
+    private func writeOnLoop(_ head: HTTPResponseHead, body: [UInt8]) async {
+        let channel = self.channel
+        try? await channel.eventLoop.flatSubmit {
+            channel.write(HTTPServerResponsePart.head(head), promise: nil)
+            if !body.isEmpty { channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+            return channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        }.get()
     }
 }
 

@@ -46,9 +46,8 @@ struct ContainerRoutes {
             return .json(.ok, rows)
         }
         router.add(.GET, "/containers/{id}/json") { _, params in
-            let record = try await containers.resolve(params["id"] ?? "")
-            let execIDs = await containers.execIDs(of: record.id)
-            return .json(.ok, ContainerInspect(record, directory: await containers.directory(of: record.id), execIDs: execIDs))
+            let (record, directory, execIDs) = try await containers.inspect(params["id"] ?? "")
+            return .json(.ok, ContainerInspect(record, directory: directory, execIDs: execIDs))
         }
         router.add(.POST, "/containers/{id}/start") { _, params in
             try await containers.start(params["id"] ?? "")
