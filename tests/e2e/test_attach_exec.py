@@ -101,3 +101,20 @@ def test_exec_tty_user_workdir_exit_codes_and_inspect(daemon, runtime):
         assert err.value.status_code == 400
     finally:
         c.remove(force=True)
+
+
+def test_top_with_ps_options(daemon):
+    daemon.docker("run", "-d", "--name", "top-c", "busybox", "sh", "-c", "sleep 300 & sleep 301", check=True)
+    try:
+        r = daemon.docker("top", "top-c", "-eo", "pid,comm")
+        lines = r.stdout.decode().splitlines()
+        assert lines[0].split() == ["PID", "COMMAND"] and len(lines) == 3, r.stdout
+        assert {line.split()[1] for line in lines[1:]} == {"sleep"}
+        top = daemon.client().containers.get("top-c").top(ps_args="-o pid,args")
+        assert top["Titles"] == ["PID", "COMMAND"] and sorted(p[1] for p in top["Processes"]) == ["sleep 300", "sleep 301"]
+        r = daemon.docker("top", "top-c", "-o", "bogus")
+        assert r.returncode != 0 and b"ps failed" in r.stderr
+        r = daemon.docker("top", "no-such-container")
+        assert r.returncode != 0 and b"No such container" in r.stderr
+    finally:
+        daemon.docker("rm", "-f", "top-c")
