@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from berth_testlib import wait_for
+
 from .conftest import RUNTIMES
 
 
@@ -15,14 +17,6 @@ def health(daemon, name):
     return json.loads(daemon.docker("inspect", "-f", "{{json .State.Health}}", name, check=True).stdout)
 
 
-def wait_for(predicate, timeout=20, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

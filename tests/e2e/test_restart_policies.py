@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from berth_testlib import wait_for
+
 from .conftest import RUNTIMES
 
 
@@ -16,14 +18,6 @@ def state(daemon, name):
     return info["State"], info["RestartCount"]
 
 
-def wait_for(predicate, timeout=20, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

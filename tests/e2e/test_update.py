@@ -98,3 +98,15 @@ def test_berth_cli_update_stats_events_df_and_prune(daemon):
     assert b"bcli-stopped" not in daemon.docker("ps", "-a", "--format", "{{.Names}}", check=True).stdout
     r = daemon.berth("image", "prune", "-f")
     assert r.returncode == 0 and b"Total reclaimed space:" in r.stdout, r.stderr
+
+
+def test_berth_cli_bad_input(daemon):
+    for args, message in [(["update", "-m", "lots", "whatever"], b"invalid size: 'lots'"),
+                          (["events", "--since", "yesterday-ish"], b"invalid time"),
+                          (["volume", "inspect", "no-such-vol"], b"get no-such-vol: no such volume"),
+                          (["volume", "create", "--name", "a/b"], b"includes invalid characters"),
+                          (["stats", "--no-stream", "no-such-container"], b"No such container"),
+                          (["update", "--restart", "sometimes", "whatever"], b"unknown policy 'sometimes'")]:
+        r = daemon.berth(*args)
+        assert r.returncode != 0 and message in r.stderr, (args, r.stderr)
+    assert daemon.docker("volume", "ls", "-q", "--filter", "name=a/b", check=True).stdout == b""

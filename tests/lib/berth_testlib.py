@@ -259,3 +259,15 @@ def subordinate_user(name, size):
         yield start
     finally:
         remove_user(name)
+
+
+def wait_for(predicate, timeout=20, step=0.05):
+    """Polls `predicate` until it returns something true (returned) or `timeout` seconds pass
+    (then its last value)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()

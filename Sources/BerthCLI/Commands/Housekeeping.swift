@@ -27,13 +27,7 @@ struct Update: ParsableCommand {
             var pidsLimit: Int64?
             var restartPolicy: RestartPolicyBody?
         }
-        func bytes(_ text: String?, _ flag: String) throws -> Int64? {
-            guard let text else { return nil }
-            if text == "-1" { return -1 }
-            do { return try ByteSize.parseRAM(text) } catch let error as CLIError {
-                throw CLIError.invalidFlag(command: "update", value: text, flag: flag, reason: error.description)
-            }
-        }
+        func bytes(_ text: String?, _ flag: String) throws -> Int64? { try ByteSize.flag(text, flag, command: "update") }
         var body = Body(cpuShares: cpuShares, memory: try bytes(memory, "-m, --memory"), memorySwap: try bytes(memorySwap, "--memory-swap"),
                         memoryReservation: try bytes(memoryReservation, "--memory-reservation"), cpusetCpus: cpusetCpus, pidsLimit: pidsLimit)
         if let cpus { body.nanoCpus = try CPUCount.parseNanoCPUs(cpus) }

@@ -26,12 +26,19 @@ struct Inspect: ParsableCommand {
         if let type, type != "container", type != "image" {
             throw CLIError.failed("\"\(type)\" is not a valid value for --type")
         }
-        let template = try format.map { try InspectTemplate($0) }
         let client = try Berth.client()
+        try Self.printObjects(objects, format: format, missing: { "Error: No such object: \($0)" }) { try lookup(client, $0) }
+    }
+
+    /// Prints the JSON `lookup` finds for each name — an indented array, or `format` applied
+    /// to each — then fails naming (with `missing`) those it did not find.
+    static func printObjects(_ names: [String], format: String?, missing message: (String) -> String,
+                             lookup: (String) throws -> [UInt8]?) throws {
+        let template = try format.map { try InspectTemplate($0) }
         var found: [String] = []
         var missing: [String] = []
-        for name in objects {
-            if let json = try lookup(client, name) {
+        for name in names {
+            if let json = try lookup(name) {
                 found.append(template.map { $0.render(json) } ?? "    " + JSONIndent.indent(json, level: 1))
             } else {
                 missing.append(name)
@@ -42,9 +49,7 @@ struct Inspect: ParsableCommand {
         } else {
             try Console.out(found.isEmpty ? "[]\n" : "[\n" + found.joined(separator: ",\n") + "\n]\n")
         }
-        guard missing.isEmpty else {
-            throw CLIError.failed(missing.map { "Error: No such object: \($0)" }.joined(separator: "\n"))
-        }
+        guard missing.isEmpty else { throw CLIError.failed(missing.map(message).joined(separator: "\n")) }
     }
 
     /// The raw JSON of the container, else the image, named `name`; nil if neither exists.

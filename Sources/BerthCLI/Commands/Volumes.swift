@@ -114,25 +114,13 @@ struct VolumeInspect: ParsableCommand {
     var volumes: [String]
 
     func run() throws {
-        let template = try format.map { try InspectTemplate($0) }
         let client = try Berth.client()
-        var found: [String] = []
-        var missing: [String] = []
-        for name in volumes {
+        try Inspect.printObjects(volumes, format: format, missing: { "Error response from daemon: get \($0): no such volume" }) { name in
             do {
-                let json = try client.call("GET", "/volumes/\(Query.escapePath(name))")
-                found.append(template.map { $0.render(json) } ?? "    " + JSONIndent.indent(json, level: 1))
+                return try client.call("GET", "/volumes/\(Query.escapePath(name))")
             } catch CLIError.daemon(let status, _) where status == 404 {
-                missing.append(name)
+                return nil
             }
-        }
-        if template != nil {
-            try Console.out(found.map { $0 + "\n" }.joined())
-        } else {
-            try Console.out(found.isEmpty ? "[]\n" : "[\n" + found.joined(separator: ",\n") + "\n]\n")
-        }
-        guard missing.isEmpty else {
-            throw CLIError.failed(missing.map { "Error response from daemon: get \($0): no such volume" }.joined(separator: "\n"))
         }
     }
 }

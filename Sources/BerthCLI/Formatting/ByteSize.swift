@@ -3,6 +3,16 @@ import Glibc
 
 /// Byte sizes as docker reads and writes them (`github.com/docker/go-units`).
 enum ByteSize {
+    /// A size flag's value (`-m`, `--memory-swap`, `--shm-size`, …): nil when absent, `-1`
+    /// (unlimited) as is, else `parseRAM`'s; a bad value is docker's invalid-flag error.
+    static func flag(_ text: String?, _ flag: String, command: String) throws -> Int64? {
+        guard let text else { return nil }
+        if text == "-1" { return -1 }
+        do { return try parseRAM(text) } catch let error as CLIError {
+            throw CLIError.invalidFlag(command: command, value: text, flag: flag, reason: error.description)
+        }
+    }
+
     /// Parses a memory size like `RAMInBytes` (`HumanSize.parseRAM`); throws the text docker
     /// prints: `invalid size: 'lots'`.
     static func parseRAM(_ text: String) throws -> Int64 {

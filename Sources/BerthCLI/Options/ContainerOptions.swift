@@ -197,13 +197,7 @@ struct ContainerOptions: ParsableArguments {
 
     /// Namespaces, devices, sysctls, ulimits and the finer limits.
     private func addResourceOptions(to host: inout HostConfigBody, commandName: String) throws {
-        func bytes(_ text: String?, _ flag: String) throws -> Int64? {
-            guard let text else { return nil }
-            if text == "-1" { return -1 }
-            do { return try ByteSize.parseRAM(text) } catch let error as CLIError {
-                throw CLIError.invalidFlag(command: commandName, value: text, flag: flag, reason: error.description)
-            }
-        }
+        func bytes(_ text: String?, _ flag: String) throws -> Int64? { try ByteSize.flag(text, flag, command: commandName) }
         host.pidMode = pid
         host.ipcMode = ipc
         host.utsMode = uts
