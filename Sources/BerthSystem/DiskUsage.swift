@@ -7,25 +7,36 @@ import Glibc
 public enum DiskUsage {
     /// Bytes allocated under `path` (the directory itself excluded).
     public static func bytes(under path: String) throws -> Int64 {
+        try sum(under: path) { Int64($0.st_blocks) * 512 }
+    }
+
+    /// Bytes of regular-file content under `path` (the sum of their sizes; what docker calls a
+    /// layer's size, as opposed to the blocks it occupies).
+    public static func contentBytes(under path: String) throws -> Int64 {
+        try sum(under: path) { ($0.st_mode & S_IFMT) == S_IFREG ? Int64($0.st_size) : 0 }
+    }
+
+    /// `measure` summed over everything under `path`, each hard-linked inode once.
+    private static func sum(under path: String, measure: (stat) -> Int64) throws -> Int64 {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw FileSystemError(operation: "open \(path)", errno: errno) }
         defer { close(fd) }
         var seen = Set<UInt64>()
-        return blocks(fd, seen: &seen) * 512
+        return sum(fd, seen: &seen, measure: measure)
     }
 
-    private static func blocks(_ dir: Int32, seen: inout Set<UInt64>) -> Int64 {
+    private static func sum(_ dir: Int32, seen: inout Set<UInt64>, measure: (stat) -> Int64) -> Int64 {
         var total: Int64 = 0
         for name in names(dir) {
             var st = stat()
             guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             if st.st_nlink > 1 && !seen.insert(UInt64(st.st_ino)).inserted { continue }
-            total += Int64(st.st_blocks)
+            total += measure(st)
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 let sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard sub >= 0 else { continue }
                 defer { close(sub) }
-                total += blocks(sub, seen: &seen)
+                total += sum(sub, seen: &seen, measure: measure)
             }
         }
         return total

@@ -8,11 +8,15 @@ public struct AppliedLayer: Sendable, Equatable {
     public var diffID: Digest
     /// Bytes of the uncompressed tar stream.
     public var uncompressedSize: Int64
+    /// Bytes of file content the layer holds (the sum of its regular files' sizes, hard links
+    /// counted once): docker's layer "size" (`DiffSize`).
+    public var contentSize: Int64
 
     /// A result with the given values.
-    public init(diffID: Digest, uncompressedSize: Int64) {
+    public init(diffID: Digest, uncompressedSize: Int64, contentSize: Int64) {
         self.diffID = diffID
         self.uncompressedSize = uncompressedSize
+        self.contentSize = contentSize
     }
 }
 
@@ -66,14 +70,18 @@ public struct LayerApplier: Sendable {
         let tree = try RootedTree(path: directory)
         var unpacker = EntryUnpacker(tree: tree, reader: reader, limits: limits, options: options)
         var count = 0
+        var contentSize: Int64 = 0
         while let entry = try reader.next() {
             count += 1
             guard count <= limits.maxEntries else { throw LayerError.tooManyEntries(limit: limits.maxEntries) }
+            if archive_entry_hardlink(entry) == nil && archive_entry_filetype(entry) == Glibc.S_IFREG {
+                contentSize += max(0, archive_entry_size(entry))
+            }
             try unpacker.unpack(entry)
         }
         try stream.drain()
         unpacker.finish()
-        return AppliedLayer(diffID: stream.hasher.finalize(), uncompressedSize: stream.hasher.count)
+        return AppliedLayer(diffID: stream.hasher.finalize(), uncompressedSize: stream.hasher.count, contentSize: contentSize)
     }
 }
 

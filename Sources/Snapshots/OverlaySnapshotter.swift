@@ -12,6 +12,8 @@ import OCI
 /// - `layers/<chain-id-hex>/`: the unpacked layer, used directly as an overlay lower directory;
 ///   `layers/tmp-<random>/` while unpacking.
 /// - `chains/<chain-id-hex>`: the parent chain ID (empty for a base layer).
+/// - `sizes/<chain-id-hex>`: the layer's content size in decimal (docker's layer size),
+///   written at unpack; measured and written on first use for layers unpacked without it.
 /// - `containers/<id>/{upper,work,parent}`: a container's writable layer, overlay work
 ///   directory and the chain ID it sits on.
 /// - `empty/`: the lower directory of containers without image layers.
@@ -33,7 +35,7 @@ public struct OverlaySnapshotter: Sendable {
         }
         self.root = root
         self.applier = LayerApplier(limits: limits)
-        for sub in ["", "/layers", "/chains", "/containers", "/empty"] {
+        for sub in ["", "/layers", "/chains", "/sizes", "/containers", "/empty"] {
             try wrap("create", root + sub) { try FileSystem.makeDirectories(root + sub, mode: 0o700) }
         }
     }
@@ -89,6 +91,23 @@ public struct OverlaySnapshotter: Sendable {
         if unlink(chainFile(chainID)) != 0 && errno != ENOENT {
             throw SnapshotError.fileSystem(operation: "remove", path: chainFile(chainID), errno: errno)
         }
+        unlink(sizeFile(chainID))
+    }
+
+    /// Bytes of file content in the layer `chainID` alone (not its parents): docker's layer
+    /// size, the figure `docker images` and `history` add up. Nil when the layer is not unpacked.
+    public func contentSize(chainID: Digest) -> Int64? {
+        if let text = try? FileSystem.readFile(sizeFile(chainID)), let size = Int64(String(decoding: text, as: UTF8.self)) {
+            return size
+        }
+        guard hasLayer(chainID: chainID), let size = try? DiskUsage.contentBytes(under: layerDirectory(chainID)) else { return nil }
+        recordContentSize(size, chainID: chainID)
+        return size
+    }
+
+    /// Best effort: a size that could not be written is measured again when next asked for.
+    private func recordContentSize(_ size: Int64, chainID: Digest) {
+        try? FileSystem.writeAtomically(sizeFile(chainID), bytes: Array(String(size).utf8), mode: 0o600)
     }
 
     /// Creates the container's writable upper and work dirs on top of `chainID` (nil = empty).
@@ -169,6 +188,7 @@ public struct OverlaySnapshotter: Sendable {
             try wrap("write", chainFile(chainID)) {
                 try FileSystem.writeAtomically(chainFile(chainID), bytes: Array((parent?.description ?? "").utf8), mode: 0o600)
             }
+            recordContentSize(applied.contentSize, chainID: chainID)
             // The rename makes the layer trusted: its files must be on disk before it, or a power
             // loss could leave a trusted layer with empty or missing files. One syncfs of the
             // file system costs less than an fsync per file (a layer has thousands).
@@ -189,6 +209,7 @@ public struct OverlaySnapshotter: Sendable {
 
     func layerDirectory(_ chainID: Digest) -> String { "\(root)/layers/\(chainID.encoded)" }
     private func chainFile(_ chainID: Digest) -> String { "\(root)/chains/\(chainID.encoded)" }
+    private func sizeFile(_ chainID: Digest) -> String { "\(root)/sizes/\(chainID.encoded)" }
     func containerDirectory(_ id: String) -> String { "\(root)/containers/\(id)" }
 
     /// Container IDs become path components: only `[A-Za-z0-9_.-]`, not `.` or `..`, at most

@@ -33,6 +33,32 @@ def test_images_lists_repository_tag_and_size(daemon):
     assert "busybox:latest" in r.stdout.decode()
 
 
+def content_size(tar_path):
+    """Bytes of regular-file content in a tar, hard links counted once (docker's layer size)."""
+    with tarfile.open(tar_path) as tar:
+        return sum(member.size for member in tar.getmembers() if member.isreg())
+
+
+def test_image_size_is_the_uncompressed_content_size(daemon, busybox_tar, tmp_path):
+    daemon.docker("import", busybox_tar, "sized:1", check=True)
+    expected = content_size(busybox_tar)
+    info = json.loads(daemon.docker("image", "inspect", "sized:1").stdout)[0]
+    assert info["Size"] == expected
+    listed = daemon.client().images.get("sized:1").attrs["Size"]
+    assert listed == expected
+    cid = daemon.docker("run", "-d", "sized:1", "sh", "-c", "mkdir /data && head -c 100000 /dev/zero > /data/blob",
+                        check=True).stdout.decode().strip()
+    daemon.docker("wait", cid, check=True)
+    daemon.docker("commit", cid, "sized:2", check=True)
+    history = json.loads(daemon.docker("history", "--no-trunc", "--format", "{{json .}}", "sized:2").stdout.splitlines()[0])
+    rows = daemon.client().api.history("sized:2")
+    assert rows[0]["Size"] == 100000 and rows[1]["Size"] == expected
+    assert json.loads(daemon.docker("image", "inspect", "sized:2").stdout)[0]["Size"] == expected + 100000
+    assert history["Size"] == "100kB"
+    daemon.docker("rm", cid, check=True)
+    daemon.docker("rmi", "sized:2", "sized:1", check=True)
+
+
 def test_tag_and_rmi_untag_before_delete(daemon):
     daemon.docker("tag", "busybox", "example/bb:1", check=True)
     both = json.loads(daemon.docker("image", "inspect", "busybox").stdout)[0]["RepoTags"]

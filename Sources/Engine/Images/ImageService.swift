@@ -82,10 +82,20 @@ public actor ImageService {
         try ImageConfig.decode(content.read(record.id))
     }
 
-    /// Total size of an image's layer blobs, as docker reports `Size`.
+    /// An image's size as docker reports `Size`: the content of its layers, uncompressed.
     public func size(of record: ImageRecord) -> Int64 {
-        guard let manifest = try? manifest(of: record) else { return 0 }
-        return manifest.layers.reduce(0) { $0 + $1.size }
+        layerSizes(of: record).reduce(0, +)
+    }
+
+    /// Each layer's size, base first: the bytes of file content it holds once unpacked (docker's
+    /// layer size, which `history` shows), or its compressed blob's size for a layer not unpacked.
+    public func layerSizes(of record: ImageRecord) -> [Int64] {
+        guard let manifest = try? manifest(of: record) else { return [] }
+        let diffIDs = (try? config(of: record))?.rootfs.diff_ids ?? []
+        let chains = diffIDs.count == manifest.layers.count ? chainIDs(of: diffIDs) : []
+        return manifest.layers.enumerated().map { index, layer in
+            (index < chains.count ? snapshots.contentSize(chainID: chains[index]) : nil) ?? layer.size
+        }
     }
 
     /// Ensures the image's layers are unpacked and returns the chain ID of the top layer (nil for
@@ -235,19 +245,19 @@ extension ImageService {
     /// bytes of layer blobs no remaining image refers to.
     public func prune(all: Bool, include: (ImageRecord, [String]) async -> Bool,
                       user: @Sendable (Digest) async -> String?) async -> (removals: [Removal], reclaimed: Int64) {
-        let layersBefore = layerSizes()
+        let layersBefore = layerBlobSizes()
         var removals: [Removal] = []
         for (record, tags) in list() where all || tags.isEmpty {
             guard await user(record.id) == nil, await include(record, tags) else { continue }
             if let removed = try? await remove(record.id.description, force: true, user: user) { removals += removed }
         }
-        let layersAfter = layerSizes()
+        let layersAfter = layerBlobSizes()
         let reclaimed = layersBefore.filter { layersAfter[$0.key] == nil }.values.reduce(0, +)
         return (removals, reclaimed)
     }
 
     /// Every layer blob some image refers to, with its size.
-    private func layerSizes() -> [Digest: Int64] {
+    private func layerBlobSizes() -> [Digest: Int64] {
         var sizes: [Digest: Int64] = [:]
         for record in table.images.values {
             guard let manifest = try? manifest(of: record) else { continue }

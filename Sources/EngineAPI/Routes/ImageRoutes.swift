@@ -48,8 +48,7 @@ struct ImageRoutes {
         router.add(.GET, "/images/{name*}/history") { _, params in
             let record = try await resolveImage(params["name"] ?? "")
             let config = try await images.config(of: record)
-            let manifest = try await images.manifest(of: record)
-            var layerSizes = manifest.layers.map(\.size).makeIterator()
+            var layerSizes = await images.layerSizes(of: record).makeIterator()
             var rows: [HistoryRow] = []
             for step in config.history ?? [] {
                 let size = step.empty_layer == true ? 0 : (layerSizes.next() ?? 0)
