@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "BerthSystem"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "RegistryServer", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem", "LayerArchive", "Snapshots"]),
-        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", "OCI", "BerthSystem", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v5]
 )

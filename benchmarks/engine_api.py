@@ -7,12 +7,15 @@ by the same docker-py code over its own Unix socket, on the same busybox image, 
 
 - throughput: create+start+wait+rm of `true` by 8 parallel clients, containers per second;
 - start 50 detached (`sleep`) one after another, total seconds;
-- with N (100) containers running: `GET /containers/json?all=1` and `inspect`, medians;
-  the daemon's RSS;
+- with N (100) containers running: `GET /containers/json?all=1` and `inspect`, medians,
+  through docker-py and through a thin client (one kept-alive HTTP connection from Python's
+  http.client, so the figure is mostly the daemon's own time); the daemon's RSS;
 - `rm -f` of 50 running containers one after another, total seconds.
 Timing assertions are not tests: this only prints numbers."""
 import argparse
+import http.client
 import os
+import socket
 import shutil
 import statistics
 import subprocess
@@ -36,6 +39,32 @@ def rss_mib(pid):
     return 0.0
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP/1.1 over a Unix socket, kept alive between requests."""
+
+    def __init__(self, path):
+        super().__init__("localhost", timeout=60)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.unix_path)
+
+
+def raw_get_ms(connection, path, times):
+    """Median milliseconds of `times` GETs of `path`, the whole body read each time."""
+    samples = []
+    for _ in range(times):
+        t = time.perf_counter()
+        connection.request("GET", "/v1.44" + path)
+        response = connection.getresponse()
+        body = response.read()
+        samples.append(time.perf_counter() - t)
+        if response.status != 200 or not body:
+            raise RuntimeError(f"GET {path}: {response.status}")
+    return statistics.median(samples) * 1000
+
+
 def wait_for_socket(sock, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -47,7 +76,8 @@ def wait_for_socket(sock, timeout=60):
     raise RuntimeError(f"nothing answered on {sock}")
 
 
-def measure(name, client, pid, count):
+def measure(name, sock, pid, count):
+    client = docker.DockerClient(base_url="unix://" + sock, timeout=120)
     results = {}
     # Warm up.
     for _ in range(3):
@@ -107,6 +137,12 @@ def measure(name, client, pid, count):
         api.inspect_container(c.id)
         inspects.append(time.perf_counter() - t)
     results["inspect (ms)"] = statistics.median(inspects) * 1000
+    connection = UnixHTTPConnection(sock)
+    raw_get_ms(connection, "/_ping", 5)
+    results[f"thin client: GET /containers/json, {count} containers (ms)"] = raw_get_ms(connection, "/containers/json?all=1", 50)
+    results["thin client: inspect (ms)"] = statistics.median(raw_get_ms(connection, f"/containers/{c.id}/json", 1) for c in batch[:50])
+    results["thin client: _ping (ms)"] = raw_get_ms(connection, "/_ping", 50)
+    connection.close()
     # rm -f 50 running, one after another; then the rest.
     started = time.perf_counter()
     for c in batch[:50]:
@@ -135,7 +171,7 @@ def main():
     try:
         daemon.start()
         daemon.docker("import", tar, "bench-busybox", check=True)
-        table["berthd"] = measure("berthd", docker.DockerClient(base_url=daemon.host, timeout=120), daemon.proc.pid, args.count)
+        table["berthd"] = measure("berthd", daemon.host.removeprefix("unix://"), daemon.proc.pid, args.count)
     finally:
         daemon.cleanup()
     if args.with_docker:
@@ -148,7 +184,7 @@ def main():
         try:
             wait_for_socket(sock)
             subprocess.run(["docker", "-H", "unix://" + sock, "import", tar, "bench-busybox"], check=True, capture_output=True)
-            table["dockerd"] = measure("dockerd", docker.DockerClient(base_url="unix://" + sock, timeout=120), proc.pid, args.count)
+            table["dockerd"] = measure("dockerd", sock, proc.pid, args.count)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
@@ -161,7 +197,7 @@ def main():
             wait_for_socket(sock)
             subprocess.run(base + ["import", tar, "bench-busybox"], check=True, capture_output=True)
             try:
-                table["podman service"] = measure("podman", docker.DockerClient(base_url="unix://" + sock, timeout=120), proc.pid, args.count)
+                table["podman service"] = measure("podman", sock, proc.pid, args.count)
             except docker.errors.APIError as e:
                 print(f"# podman's service could not run the workload here: {e.explanation}")
         finally:

@@ -65,9 +65,9 @@ enum FuzzTargets {
         _ = target.version.flatMap(APIVersion.init)
         _ = try? ListFilters(target.query["filters"]?.first ?? text)
         let bytes = Data(data)
-        if let config = try? JSONDecoder().decode(ContainerConfig.self, from: bytes), let host = config.HostConfig {
-            _ = try? SecurityOptions(host.SecurityOpt ?? [])
-            _ = try? SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: false)
+        if let config = try? JSONDecoder().decode(ContainerConfig.self, from: bytes), let spec = try? DockerContainerTranslation.spec(from: config) {
+            _ = try? SecurityOptions(spec.security.securityOpt)
+            _ = try? SecurityDefaults.capabilities(adding: spec.security.capAdd, dropping: spec.security.capDrop, privileged: false)
         }
         _ = try? JSONDecoder().decode(ExecConfig.self, from: bytes)
     }

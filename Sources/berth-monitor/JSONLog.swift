@@ -14,7 +14,7 @@ enum StreamID: UInt8 {
 ///
 /// Guarantees: each chunk read from the container is split at newlines, one entry per line
 /// with its `\n` kept (as docker does); a trailing partial line is an entry of its own. Each
-/// chunk is written with one `write` on an `O_APPEND` descriptor, so entries are never
+/// chunk is written with one `write` per file on an `O_APPEND` descriptor, so entries are never
 /// interleaved. A failing write (disk full) is reported once to the monitor log and does not
 /// stop the monitor: output keeps being drained.
 ///
@@ -46,10 +46,33 @@ final class JSONLog {
 
     deinit { close(fd) }
 
-    /// Appends the entries for one chunk of output.
+    /// Appends the entries for one chunk of output. With a size limit the log is rotated
+    /// between entries wherever the next one would not fit, so a chunk whose entries are larger
+    /// than the limit (a container that wrote faster than the monitor read) spreads over files
+    /// instead of overfilling one; only a single entry larger than the limit fills a file alone.
     func append(_ chunk: ArraySlice<UInt8>, stream: StreamID) {
         let entries = JSONLog.entries(for: chunk, stream: stream)
-        if maxSize > 0 && size > 0 && size + Int64(entries.count) > maxSize { rotate() }
+        guard maxSize > 0 else { return write(entries[...]) }
+        var pending = entries.startIndex
+        var next = pending
+        while next < entries.endIndex {
+            // Escaping leaves a raw newline only at the end of each entry.
+            var end = next
+            while entries[end] != 0x0A { end += 1 }
+            end += 1
+            if size + Int64(end - pending) > maxSize && (size > 0 || next > pending) {
+                if next > pending { write(entries[pending..<next]) }
+                rotate()
+                pending = next
+            }
+            next = end
+        }
+        write(entries[pending..<next])
+    }
+
+    /// Writes entries with one `write`; a failure is reported once.
+    private func write(_ entries: ArraySlice<UInt8>) {
+        guard !entries.isEmpty else { return }
         do {
             try FileSystem.writeAll(fd, entries)
             size += Int64(entries.count)

@@ -97,11 +97,11 @@ struct ServiceFixture {
         service = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events, tasks: tasks)
     }
 
-    func create(_ name: String, _ change: (inout ContainerConfig) -> Void = { _ in }) async throws -> String {
-        var config = ContainerConfig()
-        config.Image = "test:1"
-        change(&config)
-        return try await service.create(name: name, config: config)
+    func create(_ name: String, _ change: (inout ContainerSpec) -> Void = { _ in }) async throws -> String {
+        var spec = ContainerSpec()
+        spec.image = "test:1"
+        change(&spec)
+        return try await service.create(name: name, spec: spec)
     }
 
     /// Polls `condition` for up to two seconds.
@@ -126,7 +126,7 @@ struct ServiceFixture {
     @Test func startLaunchesAMonitorAndItsExitIsAnEvent() async throws {
         let f = try await ServiceFixture()
         let subscription = f.events.subscribe()
-        let id = try await f.create("first") { $0.HostConfig = HostConfig(); $0.HostConfig?.LogConfig = LogConfig(Type: "json-file", Config: ["max-size": "1m", "max-file": "2"]) }
+        let id = try await f.create("first") { $0.log = LogSpec(driver: "json-file", options: ["max-size": "1m", "max-file": "2"]) }
         try await f.service.start(id)
         let monitor = try #require(f.tasks.lastMonitor)
         #expect(monitor.arguments.first == "container" && monitor.arguments.contains("--bundle"))
@@ -153,15 +153,15 @@ struct ServiceFixture {
         try await f.service.pause(id)
         #expect(try await f.service.resolve(id).state.isPaused)
         try await f.service.unpause(id)
-        var change = UpdateConfig()
-        change.Memory = 64 << 20
-        try await f.service.update(id, change)
+        var change = ResourceSpec()
+        change.memory = 64 << 20
+        try await f.service.update(id, limits: change, restartPolicy: nil)
         let calls = f.tasks.runtimeCalls
         #expect(calls.contains(["kill", id, "1"]))
         #expect(calls.contains(["pause", id]) && calls.contains(["resume", id]))
         #expect(calls.contains { $0.first == "update" && $0.last == id && $0.contains("--resources") })
         let record = try await f.service.resolve(id)
-        #expect(record.manuallyStopped == true && record.hostConfig.Memory == 64 << 20)
+        #expect(record.manuallyStopped == true && record.spec.resources.memory == 64 << 20)
         await f.cleanup()
     }
 
@@ -169,7 +169,7 @@ struct ServiceFixture {
         let f = try await ServiceFixture()
         let supervisor = Supervisor(containers: f.service)
         await supervisor.start()
-        let id = try await f.create("third") { $0.HostConfig = HostConfig(); $0.HostConfig?.RestartPolicy = RestartPolicy(Name: "on-failure", MaximumRetryCount: 1) }
+        let id = try await f.create("third") { $0.restartPolicy = .onFailure(maximumRetries: 1) }
         try await f.service.start(id)
         try f.tasks.endLast(exitCode: 1)
         #expect(await f.eventually { f.tasks.monitorCount == 2 })
@@ -184,9 +184,9 @@ struct ServiceFixture {
 
     @Test func volumesAreUsedFromCreateAndReleasedOnRemove() async throws {
         let f = try await ServiceFixture()
-        let id = try await f.create("fourth") { $0.HostConfig = HostConfig(); $0.HostConfig?.Binds = ["data-vol:/data"]; $0.Volumes = ["/anon": EmptyJSON()] }
+        let id = try await f.create("fourth") { $0.storage.binds = ["data-vol:/data"]; $0.storage.volumes = ["/anon"] }
         let record = try await f.service.resolve(id)
-        #expect(record.mounts?.map(\.destination) == ["/data", "/anon"] || record.mounts?.map(\.destination) == ["/anon", "/data"])
+        #expect(record.mounts.map(\.destination) == ["/data", "/anon"] || record.mounts.map(\.destination) == ["/anon", "/data"])
         #expect(await f.volumes.users(of: "data-vol") == [id])
         await #expect(throws: EngineError.self) { try await f.volumes.remove("data-vol", force: false) }
         try await f.service.remove(id, force: false, volumes: true)

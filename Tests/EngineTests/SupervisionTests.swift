@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import BerthSystem
 import OCI
 import Testing
@@ -5,12 +10,14 @@ import Testing
 
 @Suite struct RestartPolicyTests {
     @Test func policiesAreReadAndBadOnesRefused() throws {
-        #expect(try RestartPolicyKind(nil) == .no)
-        #expect(try RestartPolicyKind(RestartPolicy(Name: "on-failure", MaximumRetryCount: 3)) == .onFailure(maximumRetries: 3))
-        #expect(try RestartPolicyKind(RestartPolicy(Name: "unless-stopped", MaximumRetryCount: 0)) == .unlessStopped)
-        #expect(throws: EngineError.self) { try RestartPolicyKind(RestartPolicy(Name: "always", MaximumRetryCount: 1)) }
-        #expect(throws: EngineError.self) { try RestartPolicyKind(RestartPolicy(Name: "on-failure", MaximumRetryCount: -1)) }
-        #expect(throws: EngineError.self) { try RestartPolicyKind(RestartPolicy(Name: "sometimes", MaximumRetryCount: nil)) }
+        #expect(try RestartPolicyKind(name: nil, maximumRetryCount: nil) == .no)
+        let encoded = try JSONEncoder().encode(RestartPolicyKind.onFailure(maximumRetries: 2))
+        #expect(try JSONDecoder().decode(RestartPolicyKind.self, from: encoded) == .onFailure(maximumRetries: 2))
+        #expect(try RestartPolicyKind(name: "on-failure", maximumRetryCount: 3) == .onFailure(maximumRetries: 3))
+        #expect(try RestartPolicyKind(name: "unless-stopped", maximumRetryCount: 0) == .unlessStopped)
+        #expect(throws: EngineError.self) { try RestartPolicyKind(name: "always", maximumRetryCount: 1) }
+        #expect(throws: EngineError.self) { try RestartPolicyKind(name: "on-failure", maximumRetryCount: -1) }
+        #expect(throws: EngineError.self) { try RestartPolicyKind(name: "sometimes", maximumRetryCount: nil) }
     }
 
     @Test func backoffDoublesUpToAMinuteAndResetsAfterALongRun() {

@@ -23,31 +23,6 @@ import Testing
     @Test func unknownModeIsNamed() {
         #expect(throws: EngineError.invalidParameter("invalid mode: fast")) { try MountRequest.bind("data:/x:fast") }
     }
-
-    @Test func mountOptionsOfEachType() throws {
-        var spec = MountSpec(Type: "tmpfs", Source: nil, Target: "/t", ReadOnly: nil)
-        spec.TmpfsOptions = .init(SizeBytes: 1_048_576, Mode: 0o1777)
-        #expect(try MountRequest.mount(spec).tmpfsOptions == ["size=1048576", "mode=1777"])
-        var bind = MountSpec(Type: "bind", Source: "/src", Target: "/b", ReadOnly: true)
-        bind.BindOptions = .init(Propagation: "rslave", NonRecursive: true, CreateMountpoint: nil)
-        let b = try MountRequest.mount(bind)
-        #expect(b.readOnly && !b.recursive && b.propagation == "rslave" && !b.createsBindSource)
-        var volume = MountSpec(Type: "volume", Source: nil, Target: "/v", ReadOnly: nil)
-        volume.VolumeOptions = .init(NoCopy: true, Labels: ["a": "b"], DriverConfig: .init(Name: "local", Options: ["type": "tmpfs", "device": "tmpfs"]), Subpath: nil)
-        let v = try MountRequest.mount(volume)
-        #expect(v.source == nil && !v.copyData && v.volumeLabels == ["a": "b"] && v.volumeOptions["type"] == "tmpfs")
-    }
-
-    @Test func mountFieldsThatDoNotBelongAreRefused() {
-        var tmpfs = MountSpec(Type: "tmpfs", Source: "x", Target: "/t", ReadOnly: nil)
-        #expect(throws: EngineError.self) { try MountRequest.mount(tmpfs) }
-        tmpfs.Source = nil
-        tmpfs.BindOptions = .init(Propagation: nil, NonRecursive: true, CreateMountpoint: nil)
-        #expect(throws: EngineError.self) { try MountRequest.mount(tmpfs) }
-        #expect(throws: EngineError.self) { try MountRequest.mount(MountSpec(Type: "bind", Source: nil, Target: "/b", ReadOnly: nil)) }
-        #expect(throws: EngineError.self) { try MountRequest.mount(MountSpec(Type: "bind", Source: "rel", Target: "/b", ReadOnly: nil)) }
-        #expect(throws: EngineError.self) { try MountRequest.mount(MountSpec(Type: "nfs", Source: nil, Target: "/b", ReadOnly: nil)) }
-    }
 }
 
 @Suite struct VolumeServiceTests {

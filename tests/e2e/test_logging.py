@@ -39,6 +39,22 @@ def test_json_file_rotation_under_a_fast_writer(daemon, runtime):
         daemon.docker("rm", "-f", name)
 
 
+def test_rotation_splits_a_burst_larger_than_the_limit(daemon):
+    # Each empty line becomes a ~70-byte entry: one read of a few KiB of newlines makes
+    # entries several times max-size, which must still be spread over files within the limit.
+    name = "rotate-burst"
+    daemon.docker("run", "-d", "--name", name, "--log-opt", "max-size=16k", "--log-opt", "max-file=2",
+                  "busybox", "sh", "-c", "head -c 60000 /dev/zero | tr '\\0' '\\n'; echo done", check=True)
+    try:
+        assert json.loads(daemon.docker("wait", name, check=True).stdout) == 0
+        files = log_files(daemon, name)
+        assert len(files) == 2, files
+        for f in files:
+            assert 0 < os.path.getsize(f) <= 16 * 1024, (f, os.path.getsize(f))
+        assert daemon.docker("logs", name, check=True).stdout.decode().splitlines()[-1] == "done"
+    finally:
+        daemon.docker("rm", "-f", name)
+
 def test_follow_crosses_rotations_and_local_driver(daemon):
     daemon.docker("run", "-d", "--name", "follow-rot", "--log-opt", "max-size=8k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
                   "sleep 1; i=0; while [ $i -lt 3000 ]; do echo l$i; i=$((i+1)); done", check=True)

@@ -29,16 +29,16 @@ struct BundleWriter {
     /// The bundle's spec; `joins` maps namespace types (`pid`, `ipc`, `uts`) to the paths of
     /// other containers' namespaces to join (`--pid container:<id>`).
     func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String], joins: [String: String] = [:]) throws -> RuntimeSpec {
-        let host = record.hostConfig
-        let hostNetwork = host.NetworkMode == "host"
-        let ipcMode = try HostOptions.ipc(host)
-        let utsMode = try HostOptions.uts(host)
-        let caps = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
-        let security = try SecurityOptions(host.SecurityOpt ?? [])
-        let privileged = host.Privileged ?? false
+        let spec = record.spec
+        let hostNetwork = spec.network.isHost
+        let ipcMode = try HostOptions.ipc(spec)
+        let utsMode = try HostOptions.uts(spec)
+        let privileged = spec.security.privileged
+        let caps = try SecurityDefaults.capabilities(adding: spec.security.capAdd, dropping: spec.security.capDrop, privileged: privileged)
+        let security = try SecurityOptions(spec.security.securityOpt)
         var args = [record.path] + record.args
-        var mounts = defaultMounts(privileged: privileged, ipc: ipcMode, shmSize: host.ShmSize.flatMap { $0 > 0 ? $0 : nil } ?? 67_108_864)
-        if host.Init == true {
+        var mounts = defaultMounts(privileged: privileged, ipc: ipcMode, shmSize: spec.resources.shmSize.flatMap { $0 > 0 ? $0 : nil } ?? 67_108_864)
+        if spec.runsInit {
             guard let initBinary else {
                 throw EngineError.invalidParameter("--init needs a static init binary; install Debian's tini package")
             }
@@ -50,34 +50,36 @@ struct BundleWriter {
             mounts.append(.init(destination: "/etc/" + file, type: "bind", source: containerDirectory + "/" + file, options: ["rbind", "rprivate"]))
         }
         var process = RuntimeSpec.Process(
-            terminal: record.config.Tty ?? false,
+            terminal: spec.process.tty,
             user: .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids),
             args: args,
             env: environment(record, imageEnv: imageEnv, home: user.home),
-            cwd: record.config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/",
+            cwd: spec.process.workingDir.isEmpty ? "/" : spec.process.workingDir,
             capabilities: .init(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
-            rlimits: rlimits(host),
+            rlimits: rlimits(spec.resources.ulimits),
             noNewPrivileges: security.noNewPrivileges)
-        process.oomScoreAdj = host.OomScoreAdj ?? 0
-        if record.config.Tty == true, let size = host.ConsoleSize, size.count == 2, size[0] > 0, size[1] > 0 {
-            process.consoleSize = .init(height: size[0], width: size[1])
+        process.oomScoreAdj = spec.security.oomScoreAdj
+        if spec.process.tty, let size = spec.consoleSize {
+            process.consoleSize = .init(height: size.rows, width: size.columns)
         }
         var namespaces: [RuntimeSpec.Namespace] = []
-        for (type, mode) in [("pid", try HostOptions.pid(host)), ("ipc", ipcMode), ("uts", utsMode)] where mode != .host {
+        for (type, mode) in [("pid", try HostOptions.pid(spec)), ("ipc", ipcMode), ("uts", utsMode)] where mode != .host {
             namespaces.append(.init(type: type, path: joins[type]))
         }
         namespaces.append(.init(type: "mount"))
         if !hostNetwork { namespaces.append(.init(type: "network")) }
-        if (host.CgroupnsMode ?? SecurityDefaults.cgroupNamespaceMode) == "private" { namespaces.append(.init(type: "cgroup")) }
+        if (spec.namespaces.cgroup.isEmpty ? SecurityDefaults.cgroupNamespaceMode : spec.namespaces.cgroup) == "private" {
+            namespaces.append(.init(type: "cgroup"))
+        }
         if record.userNamespace != nil { namespaces.append(.init(type: "user")) }
-        var resources = Self.resources(host)
+        var resources = Self.resources(spec.resources)
         var devices: [RuntimeSpec.Device] = []
-        for mapping in host.Devices ?? [] {
-            let (node, rule) = try HostOptions.device(mapping)
+        for request in spec.security.devices {
+            let (node, rule) = try HostOptions.device(request)
             devices.append(node)
             resources.devices = (resources.devices ?? []) + [rule]
         }
-        resources.devices = (resources.devices ?? []) + (try (host.DeviceCgroupRules ?? []).map(HostOptions.deviceRule))
+        resources.devices = (resources.devices ?? []) + (try spec.security.deviceCgroupRules.map(HostOptions.deviceRule))
         var linux = RuntimeSpec.Linux(
             namespaces: namespaces,
             cgroupsPath: "/berth/\(record.id)",
@@ -95,14 +97,14 @@ struct BundleWriter {
             let highestGroup = record.userNamespace?.highestContainerGID ?? 2_147_483_647
             linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 \(highestGroup)"]
         }
-        if let sysctls = host.Sysctls, !sysctls.isEmpty { linux.sysctl = (linux.sysctl ?? [:]).merging(sysctls) { $1 } }
+        if !spec.security.sysctls.isEmpty { linux.sysctl = (linux.sysctl ?? [:]).merging(spec.security.sysctls) { $1 } }
         return RuntimeSpec(
             process: process,
-            root: .init(path: rootfs, readonly: host.ReadonlyRootfs ?? false),
-            hostname: utsMode == .own ? record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? record.shortID : nil,
+            root: .init(path: rootfs, readonly: spec.storage.readOnlyRootfs),
+            hostname: utsMode == .own ? (spec.hostname.isEmpty ? record.shortID : spec.hostname) : nil,
             mounts: mounts,
             linux: linux,
-            annotations: (host.Annotations ?? [:]).merging(["org.berth.container.name": record.name]) { $1 })
+            annotations: spec.annotations.merging(["org.berth.container.name": record.name]) { $1 })
     }
 
     /// docker's mounts of every container; `/dev/shm` is the host's with `--ipc host`, absent
@@ -127,7 +129,7 @@ struct BundleWriter {
     /// The record's binds, volumes and tmpfs mounts (resolved at create), then `--tmpfs`.
     private func userMounts(_ record: ContainerRecord) -> [RuntimeSpec.Mount] {
         var result: [RuntimeSpec.Mount] = []
-        for mount in record.mounts ?? [] {
+        for mount in record.mounts {
             switch mount.kind {
             case .bind, .volume:
                 var options = [mount.recursive ? "rbind" : "bind"] + Self.access(readOnly: mount.readOnly)
@@ -138,7 +140,7 @@ struct BundleWriter {
                 result.append(.init(destination: mount.destination, type: "tmpfs", source: "tmpfs", options: options))
             }
         }
-        for (target, optionString) in (record.hostConfig.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
+        for (target, optionString) in record.spec.storage.tmpfs.sorted(by: { $0.key < $1.key }) {
             var options = ["nosuid", "nodev", "noexec"]
             options += optionString.split(separator: ",").map(String.init)
             result.append(.init(destination: target, type: "tmpfs", source: "tmpfs", options: options))
@@ -160,49 +162,49 @@ struct BundleWriter {
             env.append(entry)
         }
         set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-        set("HOSTNAME=\(record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? record.shortID)")
+        set("HOSTNAME=\(record.spec.hostname.isEmpty ? record.shortID : record.spec.hostname)")
         imageEnv.forEach(set)
-        (record.config.Env ?? []).filter { $0.contains("=") }.forEach(set)
-        if record.config.Tty == true, !env.contains(where: { $0.hasPrefix("TERM=") }) { set("TERM=xterm") }
+        record.spec.process.env.filter { $0.contains("=") }.forEach(set)
+        if record.spec.process.tty, !env.contains(where: { $0.hasPrefix("TERM=") }) { set("TERM=xterm") }
         if !env.contains(where: { $0.hasPrefix("HOME=") }) { set("HOME=\(home)") }
         return env
     }
 
-    private func rlimits(_ host: HostConfig) -> [RuntimeSpec.Rlimit] {
+    private func rlimits(_ ulimits: [ProcessLimit]) -> [RuntimeSpec.Rlimit] {
         // Set explicitly (a runtime must not guess), to the daemon's own limits: the effective
         // default docker containers get, and never above what the runtime may set (raising a
         // hard limit past the host's is refused — the failure podman shows on this machine).
         var own = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &own)
         var limits: [String: RuntimeSpec.Rlimit] = ["RLIMIT_NOFILE": .init(type: "RLIMIT_NOFILE", hard: UInt64(own.rlim_max), soft: UInt64(own.rlim_cur))]
-        for ulimit in host.Ulimits ?? [] {
-            let type = "RLIMIT_" + ulimit.Name.uppercased()
-            limits[type] = .init(type: type, hard: UInt64(max(0, ulimit.Hard)), soft: UInt64(max(0, ulimit.Soft)))
+        for ulimit in ulimits {
+            let type = "RLIMIT_" + ulimit.name.uppercased()
+            limits[type] = .init(type: type, hard: UInt64(max(0, ulimit.hard)), soft: UInt64(max(0, ulimit.soft)))
         }
         return limits.values.sorted { $0.type < $1.type }
     }
 
-    /// The cgroup limits of `host`, with docker's device rules.
-    static func resources(_ host: HostConfig) -> RuntimeSpec.Resources {
+    /// The cgroup limits of `limits`, with docker's device rules.
+    static func resources(_ limits: ResourceSpec) -> RuntimeSpec.Resources {
         var resources = RuntimeSpec.Resources(devices: SecurityDefaults.deviceRules)
         var memory = RuntimeSpec.Memory()
-        if let limit = host.Memory, limit > 0 { memory.limit = limit }
-        if let swap = host.MemorySwap, swap != 0, memory.limit != nil { memory.swap = swap }
-        if let reservation = host.MemoryReservation, reservation > 0 { memory.reservation = reservation }
-        if let swappiness = host.MemorySwappiness, (0...100).contains(swappiness) { memory.swappiness = UInt64(swappiness) }
-        if host.OomKillDisable == true { memory.disableOOMKiller = true }
+        if let limit = limits.memory, limit > 0 { memory.limit = limit }
+        if let swap = limits.memorySwap, swap != 0, memory.limit != nil { memory.swap = swap }
+        if let reservation = limits.memoryReservation, reservation > 0 { memory.reservation = reservation }
+        if let swappiness = limits.memorySwappiness, (0...100).contains(swappiness) { memory.swappiness = UInt64(swappiness) }
+        if limits.oomKillDisable { memory.disableOOMKiller = true }
         if memory != RuntimeSpec.Memory() { resources.memory = memory }
         var cpu = RuntimeSpec.CPU()
-        if let nano = host.NanoCpus, nano > 0 {
+        if let nano = limits.nanoCpus, nano > 0 {
             cpu.period = 100_000
             cpu.quota = nano * 100_000 / 1_000_000_000
         }
-        if let quota = host.CpuQuota, quota > 0 { cpu.quota = quota }
-        if let period = host.CpuPeriod, period > 0 { cpu.period = UInt64(period) }
-        if let shares = host.CpuShares, shares > 0 { cpu.shares = UInt64(shares) }
-        if let cpus = host.CpusetCpus, !cpus.isEmpty { cpu.cpus = cpus }
+        if let quota = limits.cpuQuota, quota > 0 { cpu.quota = quota }
+        if let period = limits.cpuPeriod, period > 0 { cpu.period = UInt64(period) }
+        if let shares = limits.cpuShares, shares > 0 { cpu.shares = UInt64(shares) }
+        if !limits.cpusetCpus.isEmpty { cpu.cpus = limits.cpusetCpus }
         if cpu != RuntimeSpec.CPU() { resources.cpu = cpu }
-        if let pids = host.PidsLimit, pids > 0 { resources.pids = .init(limit: pids) }
+        if let pids = limits.pidsLimit, pids > 0 { resources.pids = .init(limit: pids) }
         return resources
     }
 }

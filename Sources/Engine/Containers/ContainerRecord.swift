@@ -1,8 +1,8 @@
 import BerthSystem
 import OCI
 
-/// Everything the engine persists about one container, in `containers/<id>/container.json`.
-/// The JSON keeps docker's names where inspect shows the same value.
+/// Everything the engine persists about one container, in `containers/<id>/container.json`:
+/// its spec (Berth's own terms, not docker's JSON), what create resolved, and its state.
 public struct ContainerRecord: Codable, Sendable, Equatable {
     public var id: String
     public var name: String
@@ -11,8 +11,8 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var image: Digest
     /// The image as the user named it.
     public var imageName: String
-    public var config: ContainerConfig
-    public var hostConfig: HostConfig
+    /// What to run and how, completed with the image's defaults at create.
+    public var spec: ContainerSpec
     /// The command actually run: entrypoint + cmd after merging with the image.
     public var path: String
     public var args: [String]
@@ -24,15 +24,33 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     /// The user namespace the container runs in (`berthd --userns-remap`), fixed at create;
     /// nil for the host's.
     public var userNamespace: IDMap?
-    /// Binds, volumes and tmpfs mounts resolved at create; nil in records written before
-    /// Berth resolved them (filled in when the daemon loads them).
-    public var mounts: [MountPoint]? = nil
+    /// Binds, volumes and tmpfs mounts resolved at create.
+    public var mounts: [MountPoint] = []
     /// Set by `stop` and `kill`, cleared by `start`: a container the user stopped is not
     /// restarted by its policy (docker's `HasBeenManuallyStopped`).
     public var manuallyStopped: Bool? = nil
 
+    /// A record of a container as create leaves it (no restarts, not stopped by the user).
+    public init(id: String, name: String, created: Timestamp, image: Digest, imageName: String, spec: ContainerSpec, path: String, args: [String],
+                state: ContainerState, restartCount: Int, runtime: String, parentChainID: Digest?, userNamespace: IDMap? = nil, mounts: [MountPoint] = []) {
+        self.id = id
+        self.name = name
+        self.created = created
+        self.image = image
+        self.imageName = imageName
+        self.spec = spec
+        self.path = path
+        self.args = args
+        self.state = state
+        self.restartCount = restartCount
+        self.runtime = runtime
+        self.parentChainID = parentChainID
+        self.userNamespace = userNamespace
+        self.mounts = mounts
+    }
+
     /// Names of the volumes the container uses.
-    public var volumeNames: [String] { (mounts ?? []).compactMap(\.name) }
+    public var volumeNames: [String] { mounts.compactMap(\.name) }
 
     /// The first 12 hex digits, docker's short ID.
     public var shortID: String { String(id.prefix(12)) }

@@ -109,7 +109,7 @@ extension ContainerService {
         let etcFiles = ["hostname", "hosts", "resolv.conf"].map {
             MountPoint(kind: .bind, source: directory(of: record.id) + "/" + $0, destination: "/etc/" + $0)
         }
-        let files = ContainerFiles(rootfs: rootfs, mounts: etcFiles + (record.mounts ?? []), readOnlyRootfs: record.hostConfig.ReadonlyRootfs ?? false)
+        let files = ContainerFiles(rootfs: rootfs, mounts: etcFiles + record.mounts, readOnlyRootfs: record.spec.storage.readOnlyRootfs)
         func run() async throws -> T {
             do {
                 return try await ProcessRunner.offload { try body(files, record) }

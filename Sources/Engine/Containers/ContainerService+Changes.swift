@@ -96,12 +96,12 @@ extension ContainerService {
         let written = try outcome.get()
         try images.content.importFile(staging + "/layer.tar.gz", expected: written.digest, expectedSize: written.size)
         var defaults = parentConfig.config ?? ContainerDefaults()
-        defaults.Env = record.config.Env
-        defaults.Cmd = record.config.Cmd
-        defaults.Entrypoint = record.config.Entrypoint
-        defaults.WorkingDir = record.config.WorkingDir
-        defaults.User = record.config.User
-        defaults.Labels = record.config.Labels
+        defaults.Env = record.spec.process.env
+        defaults.Cmd = record.spec.process.cmd
+        defaults.Entrypoint = record.spec.process.entrypoint
+        defaults.WorkingDir = record.spec.process.workingDir.isEmpty ? nil : record.spec.process.workingDir
+        defaults.User = record.spec.process.user.isEmpty ? nil : record.spec.process.user
+        defaults.Labels = record.spec.labels
         defaults = try ConfigChanges.apply(changes, to: defaults)
         let now = Timestamp.now().rfc3339Nano
         var config = parentConfig

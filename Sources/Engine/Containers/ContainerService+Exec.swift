@@ -6,53 +6,27 @@ import Foundation
 import BerthSystem
 import OCI
 
-/// The body of `POST /containers/{id}/exec`.
-public struct ExecConfig: Codable, Sendable, Equatable {
-    public var AttachStdin: Bool?
-    public var AttachStdout: Bool?
-    public var AttachStderr: Bool?
-    public var Tty: Bool?
-    public var Env: [String]?
-    public var Cmd: [String]?
-    public var User: String?
-    public var WorkingDir: String?
-    public var Privileged: Bool?
-    public var DetachKeys: String?
+/// What an exec runs, in Berth's terms (the API translates docker's exec body into it).
+public struct ExecSpec: Sendable, Equatable {
+    /// The command; never empty once created.
+    public var cmd: [String] = []
+    /// `KEY=VALUE` entries added to the container's environment.
+    public var env: [String] = []
+    /// Empty: the container's user.
+    public var user = ""
+    /// Empty: the container's working directory.
+    public var workingDir = ""
+    public var tty = false
+    public var attachStdin = false
+    public var attachStdout = false
+    public var attachStderr = false
+    /// Reported back only: an exec gets the container's privileges.
+    public var privileged = false
+    /// The keys that detach a client from the exec (docker's notation); empty: the default.
+    public var detachKeys = ""
 
-    public init() {}
-
-    enum CodingKeys: String, CodingKey {
-        case AttachStdin, AttachStdout, AttachStderr, Tty, Env, Cmd, User, WorkingDir, Privileged, DetachKeys
-        /// docker-py's spelling (dockerd's JSON decoding ignores case).
-        case detachKeys
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        AttachStdin = try c.decodeIfPresent(Bool.self, forKey: .AttachStdin)
-        AttachStdout = try c.decodeIfPresent(Bool.self, forKey: .AttachStdout)
-        AttachStderr = try c.decodeIfPresent(Bool.self, forKey: .AttachStderr)
-        Tty = try c.decodeIfPresent(Bool.self, forKey: .Tty)
-        Env = try c.decodeIfPresent([String].self, forKey: .Env)
-        Cmd = try c.decodeStringOrArray(forKey: .Cmd)
-        User = try c.decodeIfPresent(String.self, forKey: .User)
-        WorkingDir = try c.decodeIfPresent(String.self, forKey: .WorkingDir)
-        Privileged = try c.decodeIfPresent(Bool.self, forKey: .Privileged)
-        DetachKeys = try c.decodeIfPresent(String.self, forKey: .DetachKeys) ?? c.decodeIfPresent(String.self, forKey: .detachKeys)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(AttachStdin, forKey: .AttachStdin)
-        try c.encodeIfPresent(AttachStdout, forKey: .AttachStdout)
-        try c.encodeIfPresent(AttachStderr, forKey: .AttachStderr)
-        try c.encodeIfPresent(Tty, forKey: .Tty)
-        try c.encodeIfPresent(Env, forKey: .Env)
-        try c.encodeIfPresent(Cmd, forKey: .Cmd)
-        try c.encodeIfPresent(User, forKey: .User)
-        try c.encodeIfPresent(WorkingDir, forKey: .WorkingDir)
-        try c.encodeIfPresent(Privileged, forKey: .Privileged)
-        try c.encodeIfPresent(DetachKeys, forKey: .DetachKeys)
+    public init(cmd: [String] = []) {
+        self.cmd = cmd
     }
 }
 
@@ -60,7 +34,7 @@ public struct ExecConfig: Codable, Sendable, Equatable {
 public struct ExecRecord: Sendable, Equatable {
     public var id: String
     public var containerID: String
-    public var config: ExecConfig
+    public var spec: ExecSpec
     public var running: Bool
     public var exitCode: Int32?
     public var pid: Int32
@@ -69,7 +43,7 @@ public struct ExecRecord: Sendable, Equatable {
     public var pendingSize: (rows: Int, columns: Int)?
 
     public static func == (a: ExecRecord, b: ExecRecord) -> Bool {
-        a.id == b.id && a.containerID == b.containerID && a.config == b.config && a.running == b.running
+        a.id == b.id && a.containerID == b.containerID && a.spec == b.spec && a.running == b.running
             && a.exitCode == b.exitCode && a.pid == b.pid && a.started == b.started
             && a.pendingSize?.rows == b.pendingSize?.rows && a.pendingSize?.columns == b.pendingSize?.columns
     }
@@ -77,13 +51,13 @@ public struct ExecRecord: Sendable, Equatable {
 
 extension ContainerService {
     /// `POST /containers/{id}/exec`: records an exec for a running container.
-    public func createExec(_ reference: String, config: ExecConfig) throws -> String {
+    public func createExec(_ reference: String, spec: ExecSpec) throws -> String {
         let record = try resolve(reference)
         try ensureAcceptsExec(record)
-        guard let cmd = config.Cmd, !cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
+        guard !spec.cmd.isEmpty else { throw EngineError.invalidParameter("No exec command specified") }
         let id = Self.newID()
-        execs[id] = ExecRecord(id: id, containerID: record.id, config: config, running: false, exitCode: nil, pid: 0, started: false, pendingSize: nil)
-        publish("exec_create: " + cmd.joined(separator: " "), record, ["execID": id])
+        execs[id] = ExecRecord(id: id, containerID: record.id, spec: spec, running: false, exitCode: nil, pid: 0, started: false, pendingSize: nil)
+        publish("exec_create: " + spec.cmd.joined(separator: " "), record, ["execID": id])
         return id
     }
 
@@ -114,13 +88,13 @@ extension ContainerService {
         try ensureAcceptsExec(container)
         let dir = execDirectory(exec)
         try FileSystem.makeDirectories(dir, mode: 0o700)
-        let process = try execProcess(in: container, config: exec.config)
+        let process = try execProcess(in: container, exec: exec.spec)
         try FileSystem.writeAtomically(dir + "/process.json", bytes: Array(JSONEncoder().encode(process)), mode: 0o600, durable: false)
         var arguments = ["exec", "--runtime", try runtimePath(container.runtime), "--runtime-root", configuration.runtimeRoot(for: container.runtime),
                          "--id", container.id, "--process", dir + "/process.json", "--dir", dir]
-        if exec.config.Tty == true { arguments.append("--tty") }
+        if exec.spec.tty { arguments.append("--tty") }
         // docker closes an exec's stdin when the client's stdin ends.
-        if exec.config.AttachStdin == true { arguments += ["--stdin", "--stdin-once"] }
+        if exec.spec.attachStdin { arguments += ["--stdin", "--stdin-once"] }
         exec.started = true
         execs[id] = exec
         let started: MonitorLauncher.Started
@@ -139,7 +113,7 @@ extension ContainerService {
         exec.running = true
         exec.pid = started.processPID
         execs[id] = exec
-        publish("exec_start: " + (exec.config.Cmd ?? []).joined(separator: " "), container, ["execID": id])
+        publish("exec_start: " + exec.spec.cmd.joined(separator: " "), container, ["execID": id])
         if let size = exec.pendingSize {
             try? await MonitorControl.resize(socket: dir + "/attach.sock", rows: size.rows, columns: size.columns)
         }
@@ -149,18 +123,18 @@ extension ContainerService {
 
     /// The process an exec runs: the container's own (environment, capabilities, limits,
     /// seccomp) with the exec's command, TTY, user, working directory and extra environment.
-    func execProcess(in container: ContainerRecord, config: ExecConfig) throws -> RuntimeSpec.Process {
+    func execProcess(in container: ContainerRecord, exec: ExecSpec) throws -> RuntimeSpec.Process {
         let bundleConfig = directory(of: container.id) + "/bundle/config.json"
         let spec = try JSONDecoder().decode(RuntimeSpec.self, from: Data(FileSystem.readFile(bundleConfig)))
         guard var process = spec.process else { throw EngineError.failure("bundle of \(container.id) has no process") }
-        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(config.User.flatMap { $0.isEmpty ? nil : $0 } ?? container.config.User ?? "",
-                                                                                   groupAdd: container.hostConfig.GroupAdd ?? [])
-        process.args = config.Cmd ?? []
-        process.terminal = config.Tty ?? false
+        let user = try UserResolver(rootfs: directory(of: container.id) + "/rootfs").resolve(exec.user.isEmpty ? container.spec.process.user : exec.user,
+                                                                                   groupAdd: container.spec.security.groupAdd)
+        process.args = exec.cmd
+        process.terminal = exec.tty
         process.user = .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids)
-        if let cwd = config.WorkingDir, !cwd.isEmpty { process.cwd = cwd }
+        if !exec.workingDir.isEmpty { process.cwd = exec.workingDir }
         var env = process.env ?? []
-        for entry in config.Env ?? [] where entry.contains("=") {
+        for entry in exec.env where entry.contains("=") {
             let key = entry.split(separator: "=", maxSplits: 1)[0]
             env.removeAll { $0.split(separator: "=", maxSplits: 1).first == key }
             env.append(entry)

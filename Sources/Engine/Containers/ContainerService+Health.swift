@@ -9,7 +9,7 @@ import Glibc
 extension ContainerService {
     /// The container's health check with defaults filled in; nil when it has none.
     public func healthSchedule(of id: String) -> HealthSchedule? {
-        containers[id].flatMap { HealthSchedule($0.config.Healthcheck) }
+        containers[id].flatMap { HealthSchedule($0.spec.healthcheck) }
     }
 
     /// Runs the health check's command once in the running container (as an exec of its
@@ -21,9 +21,7 @@ extension ContainerService {
         let path = monitorDirectory(of: id) + "/health-\(UInt64.random(in: 0...UInt64.max)).json"
         defer { unlink(path) }
         do {
-            var config = ExecConfig()
-            config.Cmd = schedule.command
-            let process = try execProcess(in: record, config: config)
+            let process = try execProcess(in: record, exec: ExecSpec(cmd: schedule.command))
             try FileSystem.writeAtomically(path, bytes: Array(JSONEncoder().encode(process)), mode: 0o600, durable: false)
             guard let result = try await tasks.runRuntime(record.runtime, ["exec", "--process", path, id],
                                                          timeoutNanoseconds: schedule.timeoutNanoseconds, outputLimit: 4096) else {

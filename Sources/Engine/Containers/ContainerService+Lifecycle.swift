@@ -116,10 +116,10 @@ extension ContainerService {
         let started: MonitorLauncher.Started
         do {
             try await prepareVolumes(of: record, rootfs: rootfs)
-            let user = try UserResolver(rootfs: rootfs).resolve(record.config.User ?? "", groupAdd: record.hostConfig.GroupAdd ?? [])
+            let user = try UserResolver(rootfs: rootfs).resolve(record.spec.process.user, groupAdd: record.spec.security.groupAdd)
             let joins = try namespaceJoins(record)
-            try EtcFiles.write(into: dir, hostname: record.config.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? (record.hostConfig.NetworkMode == "host" ? Self.hostName() : record.shortID),
-                               hostNetwork: record.hostConfig.NetworkMode == "host", owner: record.userNamespace)
+            let hostname = !record.spec.hostname.isEmpty ? record.spec.hostname : record.spec.network.isHost ? Self.hostName() : record.shortID
+            try EtcFiles.write(into: dir, hostname: hostname, hostNetwork: record.spec.network.isHost, owner: record.userNamespace)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
             try bundle.write(record, user: user, imageEnv: [], joins: joins)
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
@@ -134,7 +134,7 @@ extension ContainerService {
         }
         record.state = ContainerState(status: .running, pid: started.processPID, exitCode: 0, error: "", startedAt: .now(), finishedAt: .zero, oomKilled: false, monitorPID: started.monitorPID)
         record.state.restarting = nil
-        if HealthSchedule(record.config.Healthcheck) != nil { record.state.health = .starting }
+        if HealthSchedule(record.spec.healthcheck) != nil { record.state.health = .starting }
         try update(record)
         publish("start", record)
         let id = record.id
@@ -146,7 +146,7 @@ extension ContainerService {
     /// container:<id>`); each must run.
     private func namespaceJoins(_ record: ContainerRecord) throws -> [String: String] {
         var joins: [String: String] = [:]
-        let modes = [("pid", "PID", try HostOptions.pid(record.hostConfig)), ("ipc", "IPC", try HostOptions.ipc(record.hostConfig))]
+        let modes = [("pid", "PID", try HostOptions.pid(record.spec)), ("ipc", "IPC", try HostOptions.ipc(record.spec))]
         for (type, kind, mode) in modes {
             guard case .container(let reference) = mode else { continue }
             let other = try resolve(reference)
@@ -166,10 +166,10 @@ extension ContainerService {
         if record.runtime == EngineConfiguration.builtinRuntimeName { arguments.append("--in-process") }
         let heldClients = attachWaiters[record.id]?.count ?? 0
         if heldClients > 0 { arguments += ["--hold-output", "\(heldClients)"] }
-        arguments += (try LogSettings(record.hostConfig.LogConfig)).monitorArguments
-        if record.config.Tty == true { arguments.append("--tty") }
-        if record.config.OpenStdin == true { arguments.append("--stdin") }
-        if record.config.StdinOnce == true { arguments.append("--stdin-once") }
+        arguments += (try LogSettings(record.spec.log)).monitorArguments
+        if record.spec.process.tty { arguments.append("--tty") }
+        if record.spec.process.openStdin { arguments.append("--stdin") }
+        if record.spec.process.stdinOnce { arguments.append("--stdin-once") }
         return try await tasks.startMonitor(arguments: arguments, directory: monitorDirectory(of: record.id))
     }
 
@@ -192,7 +192,7 @@ extension ContainerService {
     /// an auto-remove container is removed, as docker does.
     private func failedToStart(_ record: ContainerRecord, error: Error) async {
         for waiter in attachWaiters.removeValue(forKey: record.id) ?? [] { waiter.resume(throwing: error) }
-        if record.hostConfig.AutoRemove == true { try? await removeLocked(record.id, force: true, volumes: true) }
+        if record.spec.autoRemove { try? await removeLocked(record.id, force: true, volumes: true) }
     }
 
     // MARK: Attach rendezvous
@@ -211,7 +211,7 @@ extension ContainerService {
                 attachWaiters[record.id, default: []].append(continuation)
             }
         }
-        return (path, record.config.Tty ?? false, record.id)
+        return (path, record.spec.process.tty, record.id)
     }
 
     // MARK: Exit
@@ -257,7 +257,7 @@ extension ContainerService {
         record.state.paused = nil
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
         await volumes.deactivate(container: record.id)
-        if record.hostConfig.AutoRemove == true {
+        if record.spec.autoRemove {
             // The record is about to be removed: no point writing it (a removal that fails
             // persists it as dead).
             containers[record.id] = record
@@ -266,7 +266,7 @@ extension ContainerService {
         }
         publish("die", record, ["exitCode": String(record.state.exitCode)])
         resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
-        if record.hostConfig.AutoRemove == true {
+        if record.spec.autoRemove {
             try? await remove(record.id, force: true, volumes: true)
         }
     }
@@ -361,8 +361,8 @@ extension ContainerService {
         guard record.state.isRunning else { throw EngineError.notModified }
         record.manuallyStopped = true
         try update(record, durable: false)
-        let seconds = timeout ?? record.config.StopTimeout ?? 10
-        let signal = record.config.StopSignal.flatMap { $0.isEmpty ? nil : $0 } ?? "TERM"
+        let seconds = timeout ?? record.spec.stopTimeout ?? 10
+        let signal = record.spec.stopSignal.isEmpty ? "TERM" : record.spec.stopSignal
         defer { if let stopped = containers[id] { publish("stop", stopped) } }
         if seconds != 0 {
             try? await kill(record.id, signal: signal)

@@ -9,29 +9,29 @@ extension ContainerService {
     /// (and the request's) `VOLUME`s, sorted so that a parent is mounted before what lies
     /// inside it. Everything is checked before the first volume is made; each volume is
     /// recorded as used by `id` as it is resolved (a caller that then fails releases them).
-    func planMounts(_ host: HostConfig, volumePaths: [String], for id: String) async throws -> [MountPoint] {
-        var requests = try (host.Binds ?? []).map(MountRequest.bind) + (host.Mounts ?? []).map(MountRequest.mount)
+    func planMounts(_ storage: StorageSpec, for id: String) async throws -> [MountPoint] {
+        var requests = try storage.binds.map(MountRequest.bind) + storage.mounts
         var seen = Set<String>()
         for request in requests where !seen.insert(request.destination).inserted {
             throw EngineError.invalidParameter("Duplicate mount point: \(request.destination)")
         }
         var inherited: [MountPoint] = []
-        for entry in host.VolumesFrom ?? [] {
+        for entry in storage.volumesFrom {
             let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count <= 2, !parts[0].isEmpty else { throw EngineError.invalidParameter("invalid volumes-from: \(entry)") }
             let access = parts.count == 2 ? parts[1] : ""
             guard ["", "ro", "rw"].contains(access) else { throw EngineError.invalidParameter("invalid mode for volumes-from: \(access)") }
             let source = try resolve(parts[0])
-            for var mount in source.mounts ?? [] where seen.insert(mount.destination).inserted {
+            for var mount in source.mounts where seen.insert(mount.destination).inserted {
                 if !access.isEmpty { mount.readOnly = access == "ro" }
                 mount.copyData = false
                 inherited.append(mount)
             }
         }
-        for path in volumePaths where !path.hasPrefix("/") {
+        for path in storage.volumes where !path.hasPrefix("/") {
             throw EngineError.invalidParameter("invalid volume specification: '\(path)': invalid mount config for type \"volume\": invalid mount path: '\(path)' mount path must be absolute")
         }
-        for path in volumePaths.map(Paths.clean).sorted() where path != "/" && seen.insert(path).inserted {
+        for path in storage.volumes.map(Paths.clean).sorted() where path != "/" && seen.insert(path).inserted {
             requests.append(MountRequest(kind: .volume, source: nil, destination: path))
         }
         for request in requests where request.kind == .bind && !request.createsBindSource && !FileSystem.exists(request.source ?? "") {
@@ -68,7 +68,7 @@ extension ContainerService {
     /// `rootfs`: mounts the file systems of volumes that have one and copies the image's
     /// content at the destination into an empty volume (docker's copy-up, unless `nocopy`).
     func prepareVolumes(of record: ContainerRecord, rootfs: String) async throws {
-        for mount in record.mounts ?? [] where mount.kind == .volume {
+        for mount in record.mounts where mount.kind == .volume {
             guard let name = mount.name else { continue }
             try await volumes.activate(name, for: record.id)
             if mount.copyData, FileSystem.listDirectory(mount.source).isEmpty {

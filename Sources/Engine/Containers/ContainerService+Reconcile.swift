@@ -42,18 +42,8 @@ extension ContainerService {
     }
 
     /// Tells the volume service which volumes the container uses (and, while it runs, keeps
-    /// mounted). A record from before mounts were resolved at create gets them resolved now.
+    /// mounted).
     private func registerVolumes(_ record: ContainerRecord) async {
-        var record = record
-        if record.mounts == nil {
-            do {
-                record.mounts = try await planMounts(record.hostConfig, volumePaths: [], for: record.id)
-                try update(record)
-            } catch {
-                startupProblems.append("container \(record.id): cannot resolve its mounts: \(error)")
-                return
-            }
-        }
         do {
             try await volumes.use(record.volumeNames, by: record.id)
             if record.state.isRunning {

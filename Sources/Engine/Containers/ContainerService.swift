@@ -97,7 +97,7 @@ public actor ContainerService {
     public func logFiles(of reference: String) throws -> [String]? {
         let record = try resolve(reference)
         // Checked at create; a record from before a driver existed reads as json-file.
-        let settings = try? LogSettings(record.hostConfig.LogConfig)
+        let settings = try? LogSettings(record.spec.log)
         guard settings?.driver != LogSettings.Driver.none else { return nil }
         let current = logPath(of: record.id)
         return stride(from: (settings?.maxFiles ?? 1) - 1, to: 0, by: -1).map { "\(current).\($0)" } + [current]
@@ -110,80 +110,42 @@ public actor ContainerService {
 
     // MARK: Create
 
-    /// `docker create`: merges `config` with the image's defaults, prepares the container's
-    /// writable layer and records it. Returns the new ID.
-    public func create(name requestedName: String?, config requested: ContainerConfig) async throws -> String {
-        guard let imageName = requested.Image, !imageName.isEmpty else {
+    /// `docker create`: completes `requested` with the image's defaults, checks it, prepares the
+    /// container's writable layer and records it. Returns the new ID.
+    public func create(name requestedName: String?, spec requested: ContainerSpec) async throws -> String {
+        guard !requested.image.isEmpty else {
             throw EngineError.invalidParameter("config must name an image")
         }
         // `run` starts what it creates a few milliseconds later.
         cgroupLock.prime()
-        let image = try await images.resolve(imageName)
+        let image = try await images.resolve(requested.image)
         let imageConfig = try await images.config(of: image)
         let name = try requestedName.flatMap { $0.isEmpty ? nil : try ContainerNames.validate($0) } ?? uniqueRandomName()
         if let holder = containers.values.first(where: { $0.name == name }) {
             throw EngineError.nameInUse(name: name, id: holder.id)
         }
-        var config = requested
-        let defaults = imageConfig.config ?? ContainerDefaults()
-        let host = requested.HostConfig ?? HostConfig()
-        config.HostConfig = nil
-        if config.Entrypoint == nil || config.Entrypoint == [] {
-            config.Entrypoint = requested.Entrypoint == [] ? nil : defaults.Entrypoint
-            if config.Cmd == nil || config.Cmd == [] { config.Cmd = defaults.Cmd }
-        }
-        config.Env = (defaults.Env ?? []) + (requested.Env ?? [])
-        if (config.WorkingDir ?? "").isEmpty { config.WorkingDir = defaults.WorkingDir }
-        if (config.User ?? "").isEmpty { config.User = defaults.User }
-        if config.StopSignal == nil { config.StopSignal = defaults.StopSignal }
-        try HealthSchedule.validate(requested.Healthcheck)
-        config.Healthcheck = HealthSchedule.merge(requested.Healthcheck, image: defaults.Healthcheck)
-        config.Labels = (defaults.Labels ?? [:]).merging(requested.Labels ?? [:]) { $1 }
-        let command = (config.Entrypoint ?? []) + (config.Cmd ?? [])
+        var spec = requested
+        try complete(&spec, imageDefaults: imageConfig.config ?? ContainerDefaults())
+        let command = spec.process.command
         guard let path = command.first else {
             throw EngineError.invalidParameter("no command specified")
         }
-        let runtime = host.Runtime.flatMap { $0.isEmpty ? nil : $0 } ?? configuration.defaultRuntime
-        guard configuration.runtimes[runtime] != nil else {
-            throw EngineError.invalidParameter("unknown or invalid runtime name: \(runtime)")
-        }
-        try validate(host)
-        if try RestartPolicyKind(host.RestartPolicy) != .no, host.AutoRemove == true {
-            throw EngineError.invalidParameter("can't create 'AutoRemove' container with restart policy")
-        }
-        let userNamespace = host.UsernsMode == "host" ? nil : configuration.userNamespaceRemap?.map
-        try HostOptions.validate(host, hostname: requested.Hostname, remapped: userNamespace != nil)
-        _ = try LogSettings(host.LogConfig)
-        if userNamespace != nil {
-            if host.Privileged == true {
-                throw EngineError.invalidParameter("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
-            }
-            if host.NetworkMode == "host" {
-                throw EngineError.invalidParameter("cannot share the host's network namespace when user namespaces are enabled")
-            }
-        }
+        let userNamespace = spec.namespaces.user == "host" ? nil : configuration.userNamespaceRemap?.map
+        try validate(spec, remapped: userNamespace != nil)
         let id = Self.newID()
         let parent = try await images.topChainID(of: image)
-        let volumePaths = Array((defaults.Volumes ?? [:]).keys) + Array((requested.Volumes ?? [:]).keys)
         let mounts: [MountPoint]
         do {
-            mounts = try await planMounts(host, volumePaths: volumePaths, for: id)
+            mounts = try await planMounts(spec.storage, for: id)
         } catch {
             // Anonymous volumes made for it go with it.
             await volumes.release(container: id, removeAnonymous: true)
             throw error
         }
-        var hostConfig = host
-        hostConfig.Runtime = runtime
-        if (hostConfig.NetworkMode ?? "").isEmpty || hostConfig.NetworkMode == "default" { hostConfig.NetworkMode = "none" }
-        if (hostConfig.CgroupnsMode ?? "").isEmpty { hostConfig.CgroupnsMode = SecurityDefaults.cgroupNamespaceMode }
-        if (hostConfig.LogConfig?.Type ?? "").isEmpty {
-            hostConfig.LogConfig = LogConfig(Type: LogSettings.Driver.jsonFile.rawValue, Config: hostConfig.LogConfig?.Config ?? [:])
-        }
         let record = ContainerRecord(
-            id: id, name: name, created: .now(), image: image.id, imageName: imageName,
-            config: config, hostConfig: hostConfig, path: path, args: Array(command.dropFirst()),
-            state: .created, restartCount: 0, runtime: runtime, parentChainID: parent, userNamespace: userNamespace, mounts: mounts)
+            id: id, name: name, created: .now(), image: image.id, imageName: requested.image,
+            spec: spec, path: path, args: Array(command.dropFirst()),
+            state: .created, restartCount: 0, runtime: spec.runtime, parentChainID: parent, userNamespace: userNamespace, mounts: mounts)
         do {
             try FileSystem.makeDirectories(directory(of: id), mode: 0o700)
             if let gid = userNamespace?.hostRootGID {
@@ -205,27 +167,73 @@ public actor ContainerService {
         return id
     }
 
-    func validate(_ host: HostConfig) throws {
-        switch host.NetworkMode ?? "default" {
-        case "", "default", "none", "host": break
+    /// Fills in what the request left to the image (command, environment, user, working
+    /// directory, stop signal, health check, labels, volumes) and to the daemon (runtime,
+    /// network mode, cgroup namespace mode, log driver).
+    private func complete(_ spec: inout ContainerSpec, imageDefaults defaults: ContainerDefaults) throws {
+        if spec.process.entrypoint == nil || spec.process.entrypoint == [] {
+            // `--entrypoint ""` resets the image's entrypoint; a missing one inherits it.
+            spec.process.entrypoint = spec.process.entrypoint == [] ? nil : defaults.Entrypoint
+            if spec.process.cmd == nil || spec.process.cmd == [] { spec.process.cmd = defaults.Cmd }
+        }
+        spec.process.env = (defaults.Env ?? []) + spec.process.env
+        if spec.process.workingDir.isEmpty { spec.process.workingDir = defaults.WorkingDir ?? "" }
+        if spec.process.user.isEmpty { spec.process.user = defaults.User ?? "" }
+        if spec.stopSignal.isEmpty { spec.stopSignal = defaults.StopSignal ?? "" }
+        try HealthSchedule.validate(spec.healthcheck)
+        spec.healthcheck = HealthSchedule.merge(spec.healthcheck, image: defaults.Healthcheck)
+        spec.labels = (defaults.Labels ?? [:]).merging(spec.labels) { $1 }
+        spec.storage.volumes = Array(Set((defaults.Volumes ?? [:]).keys).union(spec.storage.volumes)).sorted()
+        if spec.runtime.isEmpty { spec.runtime = configuration.defaultRuntime }
+        if spec.network.mode.isEmpty || spec.network.mode == "default" { spec.network.mode = "none" }
+        if spec.namespaces.cgroup.isEmpty { spec.namespaces.cgroup = SecurityDefaults.cgroupNamespaceMode }
+        if spec.log.driver.isEmpty { spec.log.driver = LogSettings.Driver.jsonFile.rawValue }
+    }
+
+    /// Checks a completed spec with docker's rules and words; `remapped` is a container in the
+    /// daemon's user namespace.
+    private func validate(_ spec: ContainerSpec, remapped: Bool) throws {
+        guard configuration.runtimes[spec.runtime] != nil else {
+            throw EngineError.invalidParameter("unknown or invalid runtime name: \(spec.runtime)")
+        }
+        try validate(spec.resources)
+        switch spec.network.mode {
+        case "none", "host": break
         case "bridge": throw EngineError.invalidParameter("network bridge is not available yet: use --network none or --network host")
         case let other: throw EngineError.invalidParameter("network \(other) not found")
         }
-        if let memory = host.Memory, memory != 0, memory < 6 * 1024 * 1024 {
-            throw EngineError.invalidParameter("Minimum memory limit allowed is 6MB")
-        }
-        if let nano = host.NanoCpus, nano < 0 || nano > Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 1_000_000_000 {
-            throw EngineError.invalidParameter("Range of CPUs is from 0.01 to \(sysconf(Int32(_SC_NPROCESSORS_ONLN))).00, as there are only \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs available")
-        }
-        _ = try SecurityDefaults.capabilities(adding: host.CapAdd ?? [], dropping: host.CapDrop ?? [], privileged: host.Privileged ?? false)
-        _ = try SecurityOptions(host.SecurityOpt ?? [])
-        switch host.CgroupnsMode ?? "" {
-        case "", "private", "host": break
+        _ = try SecurityDefaults.capabilities(adding: spec.security.capAdd, dropping: spec.security.capDrop, privileged: spec.security.privileged)
+        _ = try SecurityOptions(spec.security.securityOpt)
+        switch spec.namespaces.cgroup {
+        case "private", "host": break
         case let other: throw EngineError.invalidParameter("invalid cgroup namespace mode: \(other)")
         }
-        switch host.UsernsMode ?? "" {
+        switch spec.namespaces.user {
         case "", "host": break
         case let other: throw EngineError.invalidParameter("invalid USER mode: \(other)")
+        }
+        if spec.restartPolicy != .no, spec.autoRemove {
+            throw EngineError.invalidParameter("can't create 'AutoRemove' container with restart policy")
+        }
+        try HostOptions.validate(spec, remapped: remapped)
+        _ = try LogSettings(spec.log)
+        if remapped {
+            if spec.security.privileged {
+                throw EngineError.invalidParameter("privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode")
+            }
+            if spec.network.isHost {
+                throw EngineError.invalidParameter("cannot share the host's network namespace when user namespaces are enabled")
+            }
+        }
+    }
+
+    /// Checks limits with docker's rules and words (at create and update).
+    func validate(_ resources: ResourceSpec) throws {
+        if let memory = resources.memory, memory != 0, memory < 6 * 1024 * 1024 {
+            throw EngineError.invalidParameter("Minimum memory limit allowed is 6MB")
+        }
+        if let nano = resources.nanoCpus, nano < 0 || nano > Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 1_000_000_000 {
+            throw EngineError.invalidParameter("Range of CPUs is from 0.01 to \(sysconf(Int32(_SC_NPROCESSORS_ONLN))).00, as there are only \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs available")
         }
     }
 

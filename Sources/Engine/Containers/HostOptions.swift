@@ -3,7 +3,7 @@ import CBerthSys
 import Glibc
 import OCI
 
-/// The namespace, device, sysctl and OOM settings of `HostConfig`, checked with docker's
+/// The namespace, device, sysctl and OOM settings of a container's spec, checked with docker's
 /// rules and words, and turned into the bundle's pieces.
 enum HostOptions {
     /// A namespace mode: a namespace of its own, the host's, or another container's.
@@ -29,31 +29,32 @@ enum HostOptions {
         }
     }
 
-    static func pid(_ host: HostConfig) throws -> NamespaceMode { try NamespaceMode(host.PidMode, kind: "PID") }
-    static func ipc(_ host: HostConfig) throws -> NamespaceMode { try NamespaceMode(host.IpcMode, kind: "IPC", extra: ["shareable", "none"]) }
+    static func pid(_ spec: ContainerSpec) throws -> NamespaceMode { try NamespaceMode(spec.namespaces.pid, kind: "PID") }
+    static func ipc(_ spec: ContainerSpec) throws -> NamespaceMode { try NamespaceMode(spec.namespaces.ipc, kind: "IPC", extra: ["shareable", "none"]) }
     /// UTS is the host's or the container's own (docker has no `container:` UTS mode).
-    static func uts(_ host: HostConfig) throws -> NamespaceMode {
-        let mode = try NamespaceMode(host.UTSMode, kind: "UTS")
-        if case .container = mode { throw EngineError.invalidParameter("invalid UTS mode: \(host.UTSMode ?? "")") }
+    static func uts(_ spec: ContainerSpec) throws -> NamespaceMode {
+        let mode = try NamespaceMode(spec.namespaces.uts, kind: "UTS")
+        if case .container = mode { throw EngineError.invalidParameter("invalid UTS mode: \(spec.namespaces.uts)") }
         return mode
     }
 
     /// Checks everything at create; `remapped` is a container in the daemon's user namespace.
-    static func validate(_ host: HostConfig, hostname: String?, remapped: Bool) throws {
-        let modes = [("PID", try pid(host)), ("IPC", try ipc(host)), ("UTS", try uts(host))]
+    static func validate(_ spec: ContainerSpec, remapped: Bool) throws {
+        let modes = [("PID", try pid(spec)), ("IPC", try ipc(spec)), ("UTS", try uts(spec))]
         if remapped, let (kind, _) = modes.first(where: { $0.1 == .host }) {
             throw EngineError.invalidParameter("cannot share the host's \(kind) namespace when user namespaces are enabled")
         }
-        if try uts(host) == .host, let hostname, !hostname.isEmpty {
+        if try uts(spec) == .host, !spec.hostname.isEmpty {
             throw EngineError.invalidParameter("Conflicting options: hostname and the UTS mode")
         }
-        if let adjust = host.OomScoreAdj, !(-1000...1000).contains(adjust) {
+        let adjust = spec.security.oomScoreAdj
+        if !(-1000...1000).contains(adjust) {
             throw EngineError.invalidParameter("Invalid value \(adjust), range for oom score adj is [-1000, 1000]")
         }
-        for rule in host.DeviceCgroupRules ?? [] { _ = try deviceRule(rule) }
-        for mapping in host.Devices ?? [] { _ = try device(mapping) }
-        for (key, _) in host.Sysctls ?? [:] {
-            try checkSysctl(key, hostNetwork: host.NetworkMode == "host", hostIPC: try ipc(host) == .host, hostUTS: try uts(host) == .host)
+        for rule in spec.security.deviceCgroupRules { _ = try deviceRule(rule) }
+        for request in spec.security.devices { _ = try device(request) }
+        for key in spec.security.sysctls.keys {
+            try checkSysctl(key, hostNetwork: spec.network.isHost, hostIPC: try ipc(spec) == .host, hostUTS: try uts(spec) == .host)
         }
     }
 
@@ -97,20 +98,20 @@ enum HostOptions {
 
     /// A host device node given with `--device`: the node for the container and the rule
     /// that allows it.
-    static func device(_ mapping: DeviceMapping) throws -> (RuntimeSpec.Device, RuntimeSpec.DeviceRule) {
+    static func device(_ request: DeviceRequest) throws -> (RuntimeSpec.Device, RuntimeSpec.DeviceRule) {
         var st = stat()
-        guard stat(mapping.PathOnHost, &st) == 0 else {
-            throw EngineError.invalidParameter("error gathering device information while adding custom device \"\(mapping.PathOnHost)\": \(String(cString: strerror(errno)).lowercased())")
+        guard stat(request.pathOnHost, &st) == 0 else {
+            throw EngineError.invalidParameter("error gathering device information while adding custom device \"\(request.pathOnHost)\": \(String(cString: strerror(errno)).lowercased())")
         }
         let kind = st.st_mode & S_IFMT
         guard kind == S_IFCHR || kind == S_IFBLK else {
-            throw EngineError.invalidParameter("error gathering device information while adding custom device \"\(mapping.PathOnHost)\": not a device node")
+            throw EngineError.invalidParameter("error gathering device information while adding custom device \"\(request.pathOnHost)\": not a device node")
         }
-        let permissions = mapping.CgroupPermissions.flatMap { $0.isEmpty ? nil : $0 } ?? "rwm"
+        let permissions = request.permissions.isEmpty ? "rwm" : request.permissions
         guard permissions.count <= 3, permissions.allSatisfy({ "rwm".contains($0) }) else {
-            throw EngineError.invalidParameter("invalid device cgroup permissions '\(permissions)' for \(mapping.PathOnHost)")
+            throw EngineError.invalidParameter("invalid device cgroup permissions '\(permissions)' for \(request.pathOnHost)")
         }
-        let target = mapping.PathInContainer.flatMap { $0.isEmpty ? nil : $0 } ?? mapping.PathOnHost
+        let target = request.pathInContainer.isEmpty ? request.pathOnHost : request.pathInContainer
         guard target.hasPrefix("/") else { throw EngineError.invalidParameter("\(target) is not an absolute path") }
         let type = kind == S_IFCHR ? "c" : "b"
         let major = Int64(berth_major(UInt(st.st_rdev)))

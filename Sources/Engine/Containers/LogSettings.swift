@@ -15,14 +15,14 @@ struct LogSettings: Equatable {
     var maxSize: Int64
     var maxFiles: Int
 
-    /// Reads and checks `config` with docker's words.
-    init(_ config: LogConfig?) throws {
-        let name = config?.Type.flatMap { $0.isEmpty ? nil : $0 } ?? Driver.jsonFile.rawValue
+    /// Reads and checks `spec` with docker's words (an empty driver is `json-file`).
+    init(_ spec: LogSpec) throws {
+        let name = spec.driver.isEmpty ? Driver.jsonFile.rawValue : spec.driver
         guard let driver = Driver(rawValue: name) else {
             throw EngineError.invalidParameter("logger: no log driver named '\(name)' is registered")
         }
         self.driver = driver
-        let options = config?.Config ?? [:]
+        let options = spec.options
         let known: Set<String> = driver == .none ? [] : ["max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag", "mode", "max-buffer-size"]
         for key in options.keys.sorted() where !known.contains(key) {
             throw EngineError.invalidParameter("unknown log opt '\(key)' for \(name) log driver")

@@ -2,28 +2,47 @@ import BerthSystem
 
 /// A mount as the user asked for it (`-v`, `--mount`), parsed and checked with docker's rules
 /// and words, before any volume exists. Pure: no file system is touched here.
-struct MountRequest: Equatable {
-    var kind: MountPoint.Kind
+public struct MountRequest: Codable, Sendable, Equatable {
+    public var kind: MountPoint.Kind
     /// Volume name; nil for an anonymous volume. Host path for a bind.
-    var source: String?
-    var destination: String
-    var readOnly = false
-    var mode = ""
-    var propagation = ""
-    var copyData = true
-    var recursive = true
-    var tmpfsOptions: [String] = []
+    public var source: String?
+    /// Absolute and clean.
+    public var destination: String
+    public var readOnly = false
+    public var mode = ""
+    /// Empty: none asked for (`rprivate` for a bind).
+    public var propagation = ""
+    public var copyData = true
+    public var recursive = true
+    /// A tmpfs's size in bytes; nil: the kernel's default.
+    public var tmpfsSize: Int64?
+    /// A tmpfs's permission bits; nil: the kernel's default.
+    public var tmpfsMode: UInt32?
     /// Labels and local-driver options for a volume made by this mount (`--mount`).
-    var volumeLabels: [String: String] = [:]
-    var volumeOptions: [String: String] = [:]
-    /// `-v /missing:/x` makes the host directory, as docker does; `--mount` refuses it.
-    var createsBindSource = false
+    public var volumeLabels: [String: String] = [:]
+    public var volumeOptions: [String: String] = [:]
+    /// `-v /missing:/x` makes the host directory, as docker does; `--mount` refuses it unless
+    /// asked (`bind-create-mountpoint`).
+    public var createsBindSource = false
 
-    static let propagations: Set<String> = ["private", "rprivate", "shared", "rshared", "slave", "rslave"]
+    /// A request of `kind` for `destination`, other fields at their defaults.
+    public init(kind: MountPoint.Kind, source: String?, destination: String) {
+        self.kind = kind
+        self.source = source
+        self.destination = destination
+    }
+
+    /// The propagation modes a bind may ask for.
+    public static let propagations: Set<String> = ["private", "rprivate", "shared", "rshared", "slave", "rslave"]
+
+    /// The options a tmpfs made for this request is mounted with.
+    var tmpfsOptions: [String] {
+        (tmpfsSize.map { ["size=\($0)"] } ?? []) + (tmpfsMode.map { ["mode=" + String($0 & 0o7777, radix: 8)] } ?? [])
+    }
 
     /// `-v` / `HostConfig.Binds`: `[SOURCE:]DESTINATION[:OPTIONS]`. A source starting with `/`
     /// is a host path, any other a volume name; no source is an anonymous volume.
-    static func bind(_ spec: String) throws -> MountRequest {
+    public static func bind(_ spec: String) throws -> MountRequest {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         func invalid(_ reason: String? = nil) -> EngineError {
             EngineError.invalidParameter("invalid volume specification: '\(spec)'" + (reason.map { ": " + $0 } ?? ""))
@@ -67,64 +86,6 @@ struct MountRequest: Equatable {
             request.copyData = false
         }
         request.destination = Paths.clean(destination)
-        return request
-    }
-
-    /// `--mount` / `HostConfig.Mounts`.
-    static func mount(_ spec: MountSpec) throws -> MountRequest {
-        let type = spec.Type ?? "volume"
-        func invalid(_ reason: String) -> EngineError {
-            EngineError.invalidParameter("invalid mount config for type \"\(type)\": \(reason)")
-        }
-        guard spec.Target.hasPrefix("/") else { throw invalid("invalid mount path: '\(spec.Target)' mount path must be absolute") }
-        guard Paths.clean(spec.Target) != "/" else { throw invalid("invalid specification: destination can't be '/'") }
-        let source = spec.Source.flatMap { $0.isEmpty ? nil : $0 }
-        var request: MountRequest
-        switch type {
-        case "bind":
-            guard let source else { throw invalid("field Source must not be empty") }
-            guard source.hasPrefix("/") else { throw invalid("invalid mount path: '\(source)' mount path must be absolute") }
-            guard spec.VolumeOptions == nil else { throw invalid("field VolumeOptions must not be specified") }
-            guard spec.TmpfsOptions == nil else { throw invalid("field TmpfsOptions must not be specified") }
-            request = MountRequest(kind: .bind, source: source, destination: spec.Target, propagation: "rprivate", copyData: false)
-            if let options = spec.BindOptions {
-                if let propagation = options.Propagation, !propagation.isEmpty {
-                    guard propagations.contains(propagation) else { throw invalid("invalid propagation mode: \(propagation)") }
-                    request.propagation = propagation
-                }
-                request.recursive = !(options.NonRecursive ?? false)
-                request.createsBindSource = options.CreateMountpoint ?? false
-            }
-        case "volume":
-            if let source { try Volume.validate(name: source) }
-            guard spec.BindOptions == nil else { throw invalid("field BindOptions must not be specified") }
-            guard spec.TmpfsOptions == nil else { throw invalid("field TmpfsOptions must not be specified") }
-            request = MountRequest(kind: .volume, source: source, destination: spec.Target)
-            if let options = spec.VolumeOptions {
-                guard (options.Subpath ?? "").isEmpty else { throw invalid("volume subpaths are not supported") }
-                request.copyData = !(options.NoCopy ?? false)
-                request.volumeLabels = options.Labels ?? [:]
-                if let driver = options.DriverConfig?.Name, !driver.isEmpty, driver != "local" {
-                    throw EngineError.invalidParameter("error looking up volume plugin \(driver): plugin \"\(driver)\" not found")
-                }
-                request.volumeOptions = options.DriverConfig?.Options ?? [:]
-                try Volume.validate(options: request.volumeOptions)
-            }
-        case "tmpfs":
-            guard source == nil else { throw invalid("field Source must not be specified") }
-            guard spec.BindOptions == nil else { throw invalid("field BindOptions must not be specified") }
-            guard spec.VolumeOptions == nil else { throw invalid("field VolumeOptions must not be specified") }
-            request = MountRequest(kind: .tmpfs, source: nil, destination: spec.Target, copyData: false)
-            if let size = spec.TmpfsOptions?.SizeBytes {
-                guard size >= 0 else { throw invalid("invalid tmpfs size: \(size)") }
-                if size > 0 { request.tmpfsOptions.append("size=\(size)") }
-            }
-            if let mode = spec.TmpfsOptions?.Mode, mode != 0 { request.tmpfsOptions.append("mode=" + String(mode & 0o7777, radix: 8)) }
-        default:
-            throw EngineError.invalidParameter("mount type unknown: \"\(type)\"")
-        }
-        request.readOnly = spec.ReadOnly ?? false
-        request.destination = Paths.clean(spec.Target)
         return request
     }
 }

@@ -2,16 +2,17 @@ import BerthSystem
 
 /// A container's restart policy (`--restart no|on-failure[:N]|always|unless-stopped`), checked
 /// with docker's rules and words.
-public enum RestartPolicyKind: Equatable, Sendable {
+public enum RestartPolicyKind: Equatable, Sendable, Codable {
     case no
     case onFailure(maximumRetries: Int)
     case always
     case unlessStopped
 
-    /// The policy `HostConfig.RestartPolicy` names; 400 in docker's words when it is not one.
-    public init(_ policy: RestartPolicy?) throws {
-        let retries = policy?.MaximumRetryCount ?? 0
-        switch policy?.Name ?? "" {
+    /// The policy named `name` (empty: `no`) with `maximumRetryCount` (only for `on-failure`);
+    /// 400 in docker's words when it is not one.
+    public init(name: String?, maximumRetryCount: Int?) throws {
+        let retries = maximumRetryCount ?? 0
+        switch name ?? "" {
         case "", "no": self = .no
         case "always": self = .always
         case "unless-stopped": self = .unlessStopped
@@ -25,6 +26,35 @@ public enum RestartPolicyKind: Equatable, Sendable {
         if retries != 0 {
             throw EngineError.invalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
         }
+    }
+
+    /// docker's name of the policy.
+    public var name: String {
+        switch self {
+        case .no: "no"
+        case .onFailure: "on-failure"
+        case .always: "always"
+        case .unlessStopped: "unless-stopped"
+        }
+    }
+
+    /// The retries `on-failure` allows (0: unlimited); 0 for the others.
+    public var maximumRetryCount: Int {
+        if case .onFailure(let maximum) = self { return maximum }
+        return 0
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, maximumRetryCount }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(name: c.decode(String.self, forKey: .name), maximumRetryCount: c.decodeIfPresent(Int.self, forKey: .maximumRetryCount))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        if maximumRetryCount != 0 { try c.encode(maximumRetryCount, forKey: .maximumRetryCount) }
     }
 }
 

@@ -40,7 +40,7 @@ public actor Supervisor {
             await health.begin(record.id)
         }
         for record in await containers.list(all: true) where !record.state.isRunning && record.state.status == .exited {
-            guard let policy = try? RestartPolicyKind(record.hostConfig.RestartPolicy) else { continue }
+            let policy = record.spec.restartPolicy
             let pending = record.state.restarting == true
             if pending || RestartBackoff.startsWithDaemon(policy: policy, exitCode: record.state.exitCode,
                                                           manuallyStopped: record.manuallyStopped == true, restartCount: record.restartCount) {
@@ -54,8 +54,8 @@ public actor Supervisor {
     }
 
     private func containerDied(_ id: String) async {
-        guard let record = try? await containers.resolve(id), !record.state.isRunning,
-              let policy = try? RestartPolicyKind(record.hostConfig.RestartPolicy), policy != .no else { return }
+        guard let record = try? await containers.resolve(id), !record.state.isRunning, record.spec.restartPolicy != .no else { return }
+        let policy = record.spec.restartPolicy
         let ran = record.state.finishedAt.nanosecondsSince(record.state.startedAt)
         var backoff = backoffs[id] ?? RestartBackoff()
         guard let delay = backoff.next(policy: policy, exitCode: record.state.exitCode, manuallyStopped: record.manuallyStopped == true,

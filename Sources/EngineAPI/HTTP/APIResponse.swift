@@ -20,9 +20,9 @@ public enum APIResponse: Sendable {
 
     /// A JSON body.
     static func json<T: Encodable>(_ status: HTTPResponseStatus, _ value: T) -> APIResponse {
-        let encoder = JSONEncoder()
-        let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
-        return .data(status, contentType: "application/json", body: body + [0x0a])
+        var body = (try? StreamingJSONEncoder().encode(value)) ?? Array("{}".utf8)
+        body.append(0x0a)
+        return .data(status, contentType: "application/json", body: body)
     }
 }
 
@@ -38,8 +38,9 @@ public struct StreamWriter: Sendable {
 
     /// One JSON object followed by a newline (docker's JSON-lines progress format).
     public func writeJSON<T: Encodable>(_ value: T) async throws {
-        let encoder = JSONEncoder()
-        try await write(Array(try encoder.encode(value)) + [0x0d, 0x0a])
+        var line = try StreamingJSONEncoder().encode(value)
+        line += [0x0d, 0x0a]
+        try await write(line)
     }
 }
 

@@ -24,11 +24,11 @@ struct ContainerSummary: Encodable {
         ImageID = r.image.description
         Command = ([r.path] + r.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
         Created = r.created.seconds
-        Labels = r.config.Labels ?? [:]
+        Labels = r.spec.labels
         State = r.state.word
         Status = Self.status(r.state, now: now)
-        HostConfig = ["NetworkMode": r.hostConfig.NetworkMode ?? "none"]
-        Mounts = (r.mounts ?? []).map(MountInfo.init)
+        HostConfig = ["NetworkMode": r.spec.network.mode]
+        Mounts = r.mounts.map(MountInfo.init)
     }
 
     /// docker's human status: `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
@@ -104,7 +104,7 @@ struct ContainerInspect: Encodable {
     var ProcessLabel = ""
     var AppArmorProfile = ""
     var ExecIDs: [String]?
-    var HostConfig: Engine.HostConfig
+    var HostConfig: EngineAPI.HostConfig
     var GraphDriver = GraphDriverInfo()
     var Mounts: [MountInfo]
     var Config: ContainerConfig
@@ -120,7 +120,7 @@ struct ContainerInspect: Encodable {
             Restarting: r.state.isRestarting, OOMKilled: r.state.oomKilled,
             Dead: r.state.status == .dead, Pid: r.state.pid, ExitCode: r.state.exitCode, Error: r.state.error,
             StartedAt: r.state.startedAt.rfc3339Nano, FinishedAt: r.state.finishedAt.rfc3339Nano,
-            Health: HealthSchedule(r.config.Healthcheck) == nil ? nil : HealthInfo(r.state.health ?? .starting))
+            Health: HealthSchedule(r.spec.healthcheck) == nil ? nil : HealthInfo(r.state.health ?? .starting))
         Image = r.image.description
         ResolvConfPath = directory + "/resolv.conf"
         HostnamePath = directory + "/hostname"
@@ -129,16 +129,10 @@ struct ContainerInspect: Encodable {
         Name = "/" + r.name
         RestartCount = r.restartCount
         ExecIDs = execIDs.isEmpty ? nil : execIDs
-        var host = r.hostConfig
-        if host.LogConfig == nil { host.LogConfig = LogConfig(Type: "json-file", Config: [:]) }
-        if host.ShmSize == nil { host.ShmSize = 67_108_864 }
-        HostConfig = host
-        var config = r.config
-        config.Image = r.imageName
-        if (config.Hostname ?? "").isEmpty { config.Hostname = r.shortID }
-        Config = config
-        Mounts = (r.mounts ?? []).map(MountInfo.init)
-        NetworkSettings = NetworkSettingsInfo(mode: r.hostConfig.NetworkMode ?? "none")
+        HostConfig = DockerContainerTranslation.hostConfig(of: r)
+        Config = DockerContainerTranslation.config(of: r)
+        Mounts = r.mounts.map(MountInfo.init)
+        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode)
     }
 }
 

@@ -21,7 +21,7 @@ struct ContainerRoutes {
             } catch {
                 throw APIError.badRequest("invalid JSON in the container configuration: \(error)")
             }
-            let id = try await containers.create(name: request.query("name"), config: config)
+            let id = try await containers.create(name: request.query("name"), spec: DockerContainerTranslation.spec(from: config))
             return .json(.created, CreateResponse(Id: id))
         }
         router.add(.GET, "/containers/json") { request, _ in
@@ -74,13 +74,14 @@ struct ContainerRoutes {
             return .empty(.noContent)
         }
         router.add(.POST, "/containers/{id}/update") { request, params in
-            let change: UpdateConfig
+            let change: HostConfig
             do {
-                change = try JSONDecoder().decode(UpdateConfig.self, from: Data(request.body.allBytes()))
+                change = try JSONDecoder().decode(HostConfig.self, from: Data(request.body.allBytes()))
             } catch {
                 throw APIError.badRequest("invalid JSON in the update: \(error)")
             }
-            try await containers.update(params["id"] ?? "", change)
+            let (limits, policy) = try DockerContainerTranslation.update(from: change)
+            try await containers.update(params["id"] ?? "", limits: limits, restartPolicy: policy)
             return .json(.ok, ["Warnings": [String]()])
         }
         router.add(.POST, "/containers/{id}/rename") { request, params in
@@ -124,7 +125,7 @@ struct ContainerRoutes {
         guard stdout || stderr else { throw APIError.badRequest("Bad parameters: you must choose at least one stream") }
         let containers = engine.containers
         let record = try await containers.resolve(reference)
-        let tty = record.config.Tty ?? false
+        let tty = record.spec.process.tty
         let tail = request.query("tail").flatMap { $0 == "all" ? nil : Int($0) }
         let timestamps = request.flag("timestamps")
         let follow = request.flag("follow")
@@ -149,7 +150,7 @@ struct ContainerRoutes {
     private func attach(_ request: APIRequest, _ reference: String) async throws -> APIResponse {
         let containers = engine.containers
         let record = try await containers.resolve(reference)
-        let tty = record.config.Tty ?? false
+        let tty = record.spec.process.tty
         let stdin = request.flag("stdin"), stdout = request.flag("stdout"), stderr = request.flag("stderr")
         guard let detach = DetachKeys.bytes(request.query("detachKeys")) else {
             throw APIError.badRequest("Invalid detach keys (\(request.query("detachKeys") ?? "")) provided")

@@ -22,7 +22,7 @@ struct ExecRoutes {
             guard DetachKeys.bytes(config.DetachKeys) != nil else {
                 throw APIError.badRequest("Invalid escape keys (\(config.DetachKeys ?? "")) provided")
             }
-            let id = try await containers.createExec(params["id"] ?? "", config: config)
+            let id = try await containers.createExec(params["id"] ?? "", spec: config.spec)
             return .json(.created, ["Id": id])
         }
         router.add(.POST, "/exec/{id}/start") { request, params in
@@ -43,9 +43,9 @@ struct ExecRoutes {
                 _ = try await containers.startExec(id)
                 return .data(.ok, contentType: "application/json", body: [])
             }
-            let tty = exec.config.Tty ?? false
-            let detach = DetachKeys.bytes(exec.config.DetachKeys) ?? []
-            let hello = "attach stdin=\(exec.config.AttachStdin == true ? 1 : 0) stdout=1 stderr=1 \(DetachKeys.helloWord(detach))\n"
+            let tty = exec.spec.tty
+            let detach = DetachKeys.bytes(exec.spec.detachKeys) ?? []
+            let hello = "attach stdin=\(exec.spec.attachStdin ? 1 : 0) stdout=1 stderr=1 \(DetachKeys.helloWord(detach))\n"
             let multiplexed = !tty && (request.version ?? .current) >= APIVersion(major: 1, minor: 42)
             return .hijack(HijackPlan(
                 connect: { (try await containers.startExec(id), hello) },
@@ -87,13 +87,13 @@ struct ExecInspect: Encodable {
         ID = e.id
         Running = e.running
         ExitCode = e.exitCode
-        let cmd = e.config.Cmd ?? []
-        ProcessConfig = ProcessSettings(tty: e.config.Tty ?? false, entrypoint: cmd.first ?? "", arguments: Array(cmd.dropFirst()), privileged: e.config.Privileged ?? false, user: e.config.User ?? "")
-        OpenStdin = e.config.AttachStdin ?? false
-        OpenStderr = e.config.AttachStderr ?? false
-        OpenStdout = e.config.AttachStdout ?? false
+        let cmd = e.spec.cmd
+        ProcessConfig = ProcessSettings(tty: e.spec.tty, entrypoint: cmd.first ?? "", arguments: Array(cmd.dropFirst()), privileged: e.spec.privileged, user: e.spec.user)
+        OpenStdin = e.spec.attachStdin
+        OpenStderr = e.spec.attachStderr
+        OpenStdout = e.spec.attachStdout
         ContainerID = e.containerID
-        DetachKeys = e.config.DetachKeys ?? ""
+        DetachKeys = e.spec.detachKeys
         Pid = e.pid
     }
 }

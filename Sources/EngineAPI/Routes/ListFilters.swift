@@ -36,14 +36,14 @@ public struct ListFilters {
             switch key {
             case "status": ok = wanted.contains(record.state.word)
             case "health":
-                let status = HealthSchedule(record.config.Healthcheck) == nil ? "none" : (record.state.health ?? .starting).status.rawValue
+                let status = HealthSchedule(record.spec.healthcheck) == nil ? "none" : (record.state.health ?? .starting).status.rawValue
                 ok = wanted.contains(status)
             case "name": ok = wanted.contains { record.name.contains($0.hasPrefix("/") ? String($0.dropFirst()) : $0) }
             case "id": ok = wanted.contains { record.id.hasPrefix($0) }
             case "ancestor": ok = wanted.contains { $0 == record.imageName || record.image.description.hasPrefix($0) || record.image.encoded.hasPrefix($0) }
-            case "label": ok = wanted.allSatisfy { Self.label($0, in: record.config.Labels ?? [:]) }
+            case "label": ok = wanted.allSatisfy { Self.label($0, in: record.spec.labels) }
             case "exited": ok = record.state.status == .exited && wanted.contains(String(record.state.exitCode))
-            case "volume": ok = wanted.contains { v in (record.mounts ?? []).contains { $0.name == v || $0.destination == v } }
+            case "volume": ok = wanted.contains { v in record.mounts.contains { $0.name == v || $0.destination == v } }
             case "before", "since": ok = true
             default: ok = false
             }

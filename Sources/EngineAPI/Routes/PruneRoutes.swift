@@ -16,7 +16,7 @@ struct PruneRoutes {
             if let unknown = filters.unsupportedKeys(["until", "label", "label!"]).first { throw APIError.badRequest("invalid filter '\(unknown)'") }
             let until = try filters.values("until").flatMap(\.first).map { try ListFilters.instant($0, key: "until") }
             let pruned = await containers.prune { record in
-                (until.map { record.created < $0 } ?? true) && Self.labels(record.config.Labels ?? [:], filters)
+                (until.map { record.created < $0 } ?? true) && Self.labels(record.spec.labels, filters)
             }
             return .json(.ok, ContainerPruneBody(ContainersDeleted: pruned.ids.isEmpty ? nil : pruned.ids, SpaceReclaimed: pruned.reclaimed))
         }

@@ -1,3 +1,4 @@
+import Engine
 import OCI
 
 /// A container's configuration as the Docker Engine API carries it (`POST /containers/create`
@@ -54,7 +55,7 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
         StopSignal = try c.decodeIfPresent(String.self, forKey: .StopSignal)
         StopTimeout = try c.decodeIfPresent(Int.self, forKey: .StopTimeout)
         Healthcheck = try c.decodeIfPresent(HealthcheckConfig.self, forKey: .Healthcheck)
-        HostConfig = try c.decodeIfPresent(Engine.HostConfig.self, forKey: .HostConfig)
+        HostConfig = try c.decodeIfPresent(EngineAPI.HostConfig.self, forKey: .HostConfig)
     }
 }
 
@@ -185,6 +186,8 @@ public struct EmptyJSON: Codable, Sendable, Equatable {
 }
 
 extension KeyedDecodingContainer {
+    /// A value docker accepts as a string or an array of strings (`Cmd`, `Entrypoint`): the
+    /// array, a string as a one-element array, nil when absent.
     func decodeStringOrArray(forKey key: Key) throws -> [String]? {
         if let array = try? decodeIfPresent([String].self, forKey: key) { return array }
         if let string = try decodeIfPresent(String.self, forKey: key) { return [string] }

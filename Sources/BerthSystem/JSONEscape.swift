@@ -1,11 +1,22 @@
-/// JSON string escaping for raw container output, which may be any bytes.
+/// JSON string escaping for raw container output, which may be any bytes, and for the API's
+/// responses.
 ///
 /// Guarantees: the result is valid UTF-8 and a valid JSON string body. `"` and `\` are
 /// escaped, control characters become `\n`, `\t`, … or `\u00XX`, and every byte that is not
 /// part of a well-formed UTF-8 sequence becomes `\ufffd` — what Go's encoding/json, and so
 /// docker's json-file driver, writes for the same input.
-enum JSONEscape {
-    static func append(_ bytes: ArraySlice<UInt8>, to out: inout [UInt8]) {
+public enum JSONEscape {
+    /// Appends `bytes` as the body of a JSON string (without the quotes).
+    public static func append(_ bytes: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        appendEscaped(bytes, to: &out)
+    }
+
+    /// `append(_:to:)` for bytes in a buffer (a Swift string's UTF-8, without copying it).
+    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        appendEscaped(bytes, to: &out)
+    }
+
+    private static func appendEscaped<Bytes: RandomAccessCollection>(_ bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8, Bytes.Index == Int {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
@@ -48,7 +59,7 @@ enum JSONEscape {
 
     /// The length (2…4) of the well-formed UTF-8 sequence starting at `index`, or 0 if the
     /// bytes there are not one (RFC 3629 table 3-7: no overlongs, surrogates or > U+10FFFF).
-    private static func validSequenceLength(_ bytes: ArraySlice<UInt8>, at index: Int) -> Int {
+    private static func validSequenceLength<Bytes: RandomAccessCollection>(_ bytes: Bytes, at index: Int) -> Int where Bytes.Element == UInt8, Bytes.Index == Int {
         let lead = bytes[index]
         let length: Int
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
