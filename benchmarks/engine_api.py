@@ -56,7 +56,7 @@ def raw_get_ms(connection, path, times):
     samples = []
     for _ in range(times):
         t = time.perf_counter()
-        connection.request("GET", "/v1.44" + path)
+        connection.request("GET", path)
         response = connection.getresponse()
         body = response.read()
         samples.append(time.perf_counter() - t)

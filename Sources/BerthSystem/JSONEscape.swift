@@ -17,23 +17,32 @@ public enum JSONEscape {
     }
 
     private static func appendEscaped<Bytes: RandomAccessCollection>(_ bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8, Bytes.Index == Int {
+        // Runs of bytes that need nothing are copied whole; most strings are one such run.
         var index = bytes.startIndex
+        var run = index
         while index < bytes.endIndex {
             let byte = bytes[index]
-            if byte < 0x80 {
-                appendASCII(byte, to: &out)
+            if byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
                 index += 1
                 continue
             }
-            let length = validSequenceLength(bytes, at: index)
-            if length == 0 {
-                out.append(contentsOf: replacement)
+            out.append(contentsOf: bytes[run..<index])
+            if byte < 0x80 {
+                appendASCII(byte, to: &out)
                 index += 1
             } else {
-                out.append(contentsOf: bytes[index..<index + length])
-                index += length
+                let length = validSequenceLength(bytes, at: index)
+                if length == 0 {
+                    out.append(contentsOf: replacement)
+                    index += 1
+                } else {
+                    out.append(contentsOf: bytes[index..<index + length])
+                    index += length
+                }
             }
+            run = index
         }
+        out.append(contentsOf: bytes[run..<index])
     }
 
     private static let replacement: [UInt8] = Array("\\ufffd".utf8)

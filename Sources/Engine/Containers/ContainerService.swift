@@ -78,7 +78,9 @@ public actor ContainerService {
 
     /// All containers (only running and restarting ones unless `all`), newest first.
     public func list(all: Bool) -> [ContainerRecord] {
-        containers.values.filter { all || $0.state.isRunning || $0.state.isRestarting }.sorted { $0.created > $1.created }
+        let chosen = containers.values.filter { all || $0.state.isRunning || $0.state.isRestarting }
+        // Positions are sorted, not records: moving a record copies every field of its spec.
+        return chosen.indices.sorted { chosen[$0].created > chosen[$1].created }.map { chosen[$0] }
     }
 
     /// The ID of a container using image `id`, if any.

@@ -58,13 +58,8 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
                     }
                     return
                 }
-                await ResponseWriter(channel: channel).write(response, keepAlive: keepAlive)
+                await ResponseWriter(channel: channel).respond(response, keepAlive: keepAlive)
                 request.body.discard()
-                if keepAlive {
-                    channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-                } else {
-                    channel.close(promise: nil)
-                }
             }
         }
     }
@@ -99,8 +94,7 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let channel = context.channel
         Task {
-            await ResponseWriter(channel: channel).write(.json(failure.status, ["message": failure.message]), keepAlive: false)
-            channel.close(promise: nil)
+            await ResponseWriter(channel: channel).respond(.json(failure.status, ["message": failure.message]), keepAlive: false)
         }
     }
 
