@@ -9,6 +9,8 @@ public struct EngineServices: Sendable {
     public let containers: ContainerService
     /// Named and anonymous volumes.
     public let volumes: VolumeService
+    /// The predefined and user-defined networks.
+    public let networks: NetworkService
     /// What happens to containers, images and volumes (`docker events`).
     public let events: EventBus
     /// Restarts containers by their restart policies.
@@ -48,6 +50,7 @@ public struct EngineServices: Sendable {
         }
         let events = EventBus()
         let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot, events: events)
+        let networks = try NetworkService(root: configuration.networksRoot, events: events)
         let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events)
         await containers.loadAndReconcile()
         let supervisor = Supervisor(containers: containers)
@@ -63,7 +66,7 @@ public struct EngineServices: Sendable {
         let access = configuration.registryAccess
         let puller = ImagePuller(images: images, content: content, snapshots: snapshots, access: access)
         let pusher = ImagePusher(images: images, content: content, access: access)
-        return EngineServices(configuration: configuration, images: images, containers: containers, volumes: volumes, events: events, supervisor: supervisor, puller: puller, pusher: pusher,
+        return EngineServices(configuration: configuration, images: images, containers: containers, volumes: volumes, networks: networks, events: events, supervisor: supervisor, puller: puller, pusher: pusher,
                               referrers: ImageReferrers(access: access), daemonID: id)
     }
 }

@@ -9,6 +9,7 @@ public enum EngineRouter {
         ExecRoutes(engine: engine).register(in: &router)
         ContainerRoutes(engine: engine).register(in: &router)
         VolumeRoutes(engine: engine).register(in: &router)
+        NetworkRoutes(engine: engine).register(in: &router)
         EventRoutes(engine: engine).register(in: &router)
         ArchiveRoutes(engine: engine).register(in: &router)
         StatsRoutes(engine: engine).register(in: &router)

@@ -55,6 +55,8 @@ public struct EngineConfiguration: Sendable {
     public var trashRoot: String { root + "/trash" }
     /// Named volumes, `<name>/_data` each (`VolumeService`).
     public var volumesRoot: String { root + "/volumes" }
+    /// The network table (`networks.json`).
+    public var networksRoot: String { root + "/networks" }
     /// Read-only copies of berth-monitor and berth-runtime (`ProtectedBinaries`).
     public var protectedBinariesRoot: String { root + "/bin" }
     /// The same for their directories under `execRoot`.

@@ -9,6 +9,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
     case noSuchExec(String)
     /// 404: no volume of that name.
     case noSuchVolume(String)
+    /// 404: no network by that id, name or id prefix.
+    case noSuchNetwork(String)
     /// 404: no file at that path in the container.
     case noSuchPath(container: String, path: String)
     /// 403: a write the container's configuration forbids (read-only root or volume).
@@ -39,6 +41,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         case .noSuchImage(let s): return "No such image: \(s)"
         case .noSuchExec(let s): return "No such exec instance: \(s)"
         case .noSuchVolume(let s): return "get \(s): no such volume"
+        case .noSuchNetwork(let s): return "network \(s) not found"
         case .noSuchPath(let container, let path): return "Could not find the file \(path) in container \(container)"
         case .forbidden(let s): return s
         case .nameInUse(let name, let id):

@@ -28,7 +28,7 @@ enum ErrorMapping {
         switch error {
         case let e as EngineError:
             switch e {
-            case .noSuchContainer, .noSuchImage, .noSuchExec, .noSuchVolume, .noSuchPath: return .notFound
+            case .noSuchContainer, .noSuchImage, .noSuchExec, .noSuchVolume, .noSuchNetwork, .noSuchPath: return .notFound
             case .forbidden: return .forbidden
             case .nameInUse, .notRunning, .containerRunning, .imageInUse, .conflict: return .conflict
             case .invalidParameter, .commandNotFound, .commandNotExecutable: return .badRequest

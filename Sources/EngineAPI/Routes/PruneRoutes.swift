@@ -2,7 +2,7 @@ import BerthSystem
 import Engine
 import NIOHTTP1
 
-/// `POST /containers/prune`, `/images/prune`, `/networks/prune`, `/build/prune` and
+/// `POST /containers/prune`, `/images/prune`, `/build/prune` and
 /// `GET /system/df`: housekeeping as docker's `prune` and `system df` commands use it.
 struct PruneRoutes {
     let engine: EngineServices
@@ -39,7 +39,6 @@ struct PruneRoutes {
             return .json(.ok, ImagePruneBody(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: pruned.reclaimed))
         }
         // Berth has no user-defined networks nor a build cache yet: nothing to prune.
-        router.add(.POST, "/networks/prune") { _, _ in .json(.ok, NetworkPruneBody()) }
         router.add(.POST, "/build/prune") { _, _ in .json(.ok, BuildPruneBody()) }
         router.add(.GET, "/system/df") { _, _ in
             let all = await containers.list(all: true)
@@ -95,7 +94,7 @@ struct ImagePruneBody: Encodable {
 }
 
 struct NetworkPruneBody: Encodable {
-    var NetworksDeleted = Nullable<[String]>(nil)
+    var NetworksDeleted: Nullable<[String]>
 }
 
 struct BuildPruneBody: Encodable {

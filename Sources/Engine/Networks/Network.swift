@@ -1,0 +1,90 @@
+import BerthSystem
+
+/// A network as the engine keeps it: the predefined `bridge`, `host` and `none`, and
+/// user-defined bridge networks. Persisted in `<root>/networks/networks.json`.
+public struct Network: Codable, Sendable, Equatable {
+    /// `bridge`, `host` or `null` (the `none` network), as docker names its drivers.
+    public enum Driver: String, Codable, Sendable {
+        case bridge, host, null
+    }
+
+    /// One IPv4 address pool of the network.
+    public struct AddressPool: Codable, Sendable, Equatable {
+        public var subnet: IPv4Subnet
+        public var gateway: IPv4Address
+        /// The part of the subnet containers get addresses from; nil: all of it.
+        public var ipRange: IPv4Subnet?
+
+        public init(subnet: IPv4Subnet, gateway: IPv4Address, ipRange: IPv4Subnet? = nil) {
+            self.subnet = subnet
+            self.gateway = gateway
+            self.ipRange = ipRange
+        }
+    }
+
+    /// 64 hex digits.
+    public var id: String
+    public var name: String
+    public var driver: Driver
+    public var created: Timestamp
+    /// Address pools (bridge networks only).
+    public var pools: [AddressPool]
+    /// No route out: members reach only each other.
+    public var isInternal: Bool
+    public var isAttachable: Bool
+    /// Driver options as given (`com.docker.network.bridge.name`, …).
+    public var options: [String: String]
+    public var labels: [String: String]
+
+    /// The three networks every daemon has and no one may remove.
+    public static let predefinedNames: Set<String> = ["bridge", "host", "none"]
+
+    public var isPredefined: Bool { Self.predefinedNames.contains(name) }
+
+    /// The network's Linux bridge: `berth0` for the default one, `br-<id prefix>` (docker's
+    /// form) for the others unless named by `com.docker.network.bridge.name`.
+    public var bridgeName: String? {
+        guard driver == .bridge else { return nil }
+        if let name = options["com.docker.network.bridge.name"], !name.isEmpty { return name }
+        return name == "bridge" ? "berth0" : "br-" + id.prefix(12)
+    }
+
+    /// Checks a network name as docker does: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+    public static func validate(name: String) throws {
+        let bytes = Array(name.utf8)
+        func alphanumeric(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) }
+        guard let first = bytes.first, alphanumeric(first), bytes.allSatisfy({ alphanumeric($0) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d }) else {
+            throw EngineError.invalidParameter("invalid network name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+    }
+}
+
+/// What `network create` asks for, in Berth's terms (the API translates docker's body).
+public struct NetworkRequest: Sendable, Equatable {
+    /// An address pool as asked: any part may be left to the daemon.
+    public struct Pool: Sendable, Equatable {
+        public var subnet: String?
+        public var gateway: String?
+        public var ipRange: String?
+
+        public init(subnet: String? = nil, gateway: String? = nil, ipRange: String? = nil) {
+            self.subnet = subnet
+            self.gateway = gateway
+            self.ipRange = ipRange
+        }
+    }
+
+    public var name: String
+    /// Empty: `bridge`.
+    public var driver = ""
+    public var pools: [Pool] = []
+    public var isInternal = false
+    public var isAttachable = false
+    public var enableIPv6 = false
+    public var options: [String: String] = [:]
+    public var labels: [String: String] = [:]
+
+    public init(name: String) {
+        self.name = name
+    }
+}

@@ -1,0 +1,173 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthSystem
+import Engine
+import NIOHTTP1
+
+/// `/networks/...`: create, list, inspect, remove and prune networks, in the shapes docker CLI,
+/// docker-py and docker-compose read. Containers cannot join bridge networks yet (issue 9's
+/// data plane), so `connect` and `disconnect` answer 501 saying so.
+struct NetworkRoutes {
+    let engine: EngineServices
+
+    func register(in router: inout Router) {
+        let networks = engine.networks
+        let containers = engine.containers
+        router.add(.POST, "/networks/create") { request, _ in
+            let body: NetworkCreateBody
+            do {
+                body = try JSONDecoder().decode(NetworkCreateBody.self, from: Data(request.body.allBytes()))
+            } catch {
+                throw APIError.badRequest("invalid JSON in the network configuration: \(error)")
+            }
+            let network = try await networks.create(body.request)
+            return .json(.created, ["Id": network.id, "Warning": ""])
+        }
+        router.add(.GET, "/networks") { request, _ in
+            let filters = try ListFilters(request.query("filters"))
+            if let unknown = filters.unsupportedKeys(["name", "id", "label", "label!", "driver", "type", "dangling", "scope"]).first {
+                throw APIError.badRequest("invalid filter '\(unknown)'")
+            }
+            for value in filters.values("type") ?? [] where value != "custom" && value != "builtin" {
+                throw APIError.badRequest("invalid filter: 'type'='\(value)'")
+            }
+            for value in filters.values("dangling") ?? [] { _ = try ListFilters.boolean(value, key: "dangling") }
+            let used = await Self.networksInUse(containers)
+            var rows: [NetworkBody] = []
+            for network in await networks.list() where try Self.matches(network, inUse: used.contains(network.name) || used.contains(network.id), filters) {
+                rows.append(NetworkBody(network))
+            }
+            return .json(.ok, rows)
+        }
+        router.add(.GET, "/networks/{id}") { _, params in
+            .json(.ok, NetworkBody(try await networks.resolve(params["id"] ?? "")))
+        }
+        router.add(.DELETE, "/networks/{id}") { _, params in
+            let network = try await networks.resolve(params["id"] ?? "")
+            let users = await containers.list(all: true).filter { $0.spec.network.mode == network.name || $0.spec.network.mode == network.id }.map(\.id)
+            try await networks.remove(network.id, users: users)
+            return .empty(.noContent)
+        }
+        router.add(.POST, "/networks/prune") { request, _ in
+            let filters = try ListFilters(request.query("filters"))
+            if let unknown = filters.unsupportedKeys(["until", "label", "label!"]).first { throw APIError.badRequest("invalid filter '\(unknown)'") }
+            let until = try filters.values("until").flatMap(\.first).map { try ListFilters.instant($0, key: "until") }
+            let used = await Self.networksInUse(containers)
+            let inUse = Set(await networks.list().filter { used.contains($0.name) || used.contains($0.id) }.map(\.id))
+            let deleted = try await networks.prune(inUse: inUse) { network in
+                (until.map { network.created < $0 } ?? true) && PruneRoutes.labels(network.labels, filters)
+            }
+            return .json(.ok, NetworkPruneBody(NetworksDeleted: Nullable(deleted.isEmpty ? nil : deleted)))
+        }
+        for action in ["connect", "disconnect"] {
+            router.add(.POST, "/networks/{id}/\(action)") { _, params in
+                _ = try await networks.resolve(params["id"] ?? "")
+                throw APIError.notImplemented("network \(action) is not available yet: Berth's containers cannot join bridge networks yet")
+            }
+        }
+    }
+
+    /// The network modes the containers name (`none`, `host`, a network's name or ID).
+    private static func networksInUse(_ containers: ContainerService) async -> Set<String> {
+        Set(await containers.list(all: true).map(\.spec.network.mode))
+    }
+
+    /// docker's network list filters: `name` (substring), `id` (prefix), `label`, `driver`,
+    /// `type` (`custom`/`builtin`), `dangling` (no container uses it; never a predefined one).
+    private static func matches(_ network: Network, inUse: Bool, _ filters: ListFilters) throws -> Bool {
+        if let names = filters.values("name"), !names.contains(where: { network.name.contains($0) }) { return false }
+        if let ids = filters.values("id"), !ids.contains(where: { network.id.hasPrefix($0) }) { return false }
+        if let drivers = filters.values("driver"), !drivers.contains(network.driver.rawValue) { return false }
+        if let types = filters.values("type"), !types.contains(network.isPredefined ? "builtin" : "custom") { return false }
+        if let scopes = filters.values("scope"), !scopes.contains("local") { return false }
+        if let dangling = filters.values("dangling")?.first {
+            let wanted = try ListFilters.boolean(dangling, key: "dangling")
+            if wanted != (!inUse && !network.isPredefined) { return false }
+        }
+        return PruneRoutes.labels(network.labels, filters)
+    }
+}
+
+/// The body of `POST /networks/create`.
+struct NetworkCreateBody: Decodable {
+    struct IPAMBody: Decodable {
+        struct PoolBody: Decodable {
+            var Subnet: String?
+            var IPRange: String?
+            var Gateway: String?
+        }
+        var Driver: String?
+        var Config: [PoolBody]?
+    }
+    var Name: String
+    var Driver: String?
+    var Internal: Bool?
+    var Attachable: Bool?
+    var EnableIPv6: Bool?
+    var IPAM: IPAMBody?
+    var Options: [String: String]?
+    var Labels: [String: String]?
+
+    var request: NetworkRequest {
+        var request = NetworkRequest(name: Name)
+        request.driver = Driver ?? ""
+        request.isInternal = Internal ?? false
+        request.isAttachable = Attachable ?? false
+        request.enableIPv6 = EnableIPv6 ?? false
+        request.pools = (IPAM?.Config ?? []).map { NetworkRequest.Pool(subnet: $0.Subnet, gateway: $0.Gateway, ipRange: $0.IPRange) }
+        request.options = Options ?? [:]
+        request.labels = Labels ?? [:]
+        return request
+    }
+}
+
+/// A network as docker shows it in `network ls` and `network inspect`.
+struct NetworkBody: Encodable {
+    struct IPAMBody: Encodable {
+        struct PoolBody: Encodable {
+            var Subnet: String
+            var Gateway: String
+            var IPRange: String?
+        }
+        var Driver = "default"
+        var Options: [String: String] = [:]
+        var Config: [PoolBody]
+    }
+    var Name: String
+    var Id: String
+    var Created: String
+    var Scope = "local"
+    var Driver: String
+    var EnableIPv4 = true
+    var EnableIPv6 = false
+    var IPAM: IPAMBody
+    var Internal: Bool
+    var Attachable: Bool
+    var Ingress = false
+    var ConfigFrom = ["Network": ""]
+    var ConfigOnly = false
+    /// Containers attached, by ID: none can attach yet.
+    var Containers: [String: String] = [:]
+    var Options: [String: String]
+    var Labels: [String: String]
+
+    init(_ network: Network) {
+        Name = network.name
+        Id = network.id
+        Created = network.created.rfc3339Nano
+        Driver = network.driver.rawValue
+        IPAM = IPAMBody(Config: network.pools.map { IPAMBody.PoolBody(Subnet: $0.subnet.description, Gateway: $0.gateway.description, IPRange: $0.ipRange?.description) })
+        Internal = network.isInternal
+        Attachable = network.isAttachable
+        var options = network.options
+        if network.name == "bridge", let bridge = network.bridgeName {
+            options["com.docker.network.bridge.default_bridge"] = "true"
+            options["com.docker.network.bridge.name"] = bridge
+        }
+        Options = options
+        Labels = network.labels
+    }
+}

@@ -1,0 +1,99 @@
+import BerthSystem
+import Testing
+@testable import Engine
+
+@Suite struct IPv4SubnetTests {
+    @Test func addressesAndSubnetsParseStrictly() {
+        #expect(IPv4Address("172.17.0.1")?.value == 0xAC11_0001)
+        for bad in ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "a.b.c.d", "1.2.3.4 "] {
+            #expect(IPv4Address(bad) == nil, "\(bad)")
+        }
+        #expect(IPv4Subnet("10.1.0.0/16")?.description == "10.1.0.0/16")
+        #expect(IPv4Subnet("10.1.2.3/16")?.description == "10.1.0.0/16")
+        #expect(IPv4Subnet("10.1.2.3/16", strict: true) == nil)
+        for bad in ["10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "/8", "10.0.0.0/8/8"] {
+            #expect(IPv4Subnet(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func overlapContainmentAndFirstHost() throws {
+        let wide = try #require(IPv4Subnet("172.16.0.0/12"))
+        let narrow = try #require(IPv4Subnet("172.18.5.0/24"))
+        let other = try #require(IPv4Subnet("192.168.0.0/20"))
+        #expect(wide.overlaps(narrow) && narrow.overlaps(wide) && !wide.overlaps(other))
+        #expect(wide.covers(narrow) && !narrow.covers(wide))
+        #expect(narrow.firstHost.description == "172.18.5.1" && narrow.last.description == "172.18.5.255")
+        #expect(narrow.contains(IPv4Address("172.18.5.200")!) && !narrow.contains(IPv4Address("172.18.6.1")!))
+    }
+
+    @Test func hostRoutesAreReadWithoutTheDefaultRoute() {
+        let table = """
+        Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+        eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+        eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+        docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
+        """
+        #expect(HostRoutes.ipv4Destinations(table: table).map(\.description) == ["192.0.2.0/24", "172.17.0.0/16"])
+    }
+}
+
+@Suite struct NetworkServiceTests {
+    private func withService(routes: [String] = [], _ body: (NetworkService, String) async throws -> Void) async throws {
+        let root = "/tmp/berth-network-test-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileSystem.removeTree(root) }
+        let subnets = routes.compactMap { IPv4Subnet($0) }
+        try await body(try NetworkService(root: root, hostRoutes: { subnets }), root)
+    }
+
+    @Test func predefinedNetworksExistAndTheBridgeAvoidsHostRoutes() async throws {
+        try await withService(routes: ["172.17.0.0/16"]) { service, root in
+            let names = await service.list().map(\.name)
+            #expect(names == ["bridge", "host", "none"])
+            let bridge = try await service.resolve("bridge")
+            #expect(bridge.pools.first?.subnet.description == "172.18.0.0/16" && bridge.pools.first?.gateway.description == "172.18.0.1")
+            #expect(bridge.bridgeName == "berth0")
+            // Reopened: the same IDs, not new ones.
+            let again = try NetworkService(root: root, hostRoutes: { [] })
+            #expect(try await again.resolve("bridge").id == bridge.id)
+        }
+    }
+
+    @Test func createPicksFreeSubnetsAndRefusesClashes() async throws {
+        try await withService { service, root in
+            let first = try await service.create(NetworkRequest(name: "front"))
+            #expect(first.pools.first?.subnet.description == "172.18.0.0/16")
+            #expect(first.bridgeName == "br-" + first.id.prefix(12))
+            var fixed = NetworkRequest(name: "back")
+            fixed.pools = [.init(subnet: "10.20.0.0/24", gateway: "10.20.0.254", ipRange: "10.20.0.128/25")]
+            let back = try await service.create(fixed)
+            #expect(back.pools == [Network.AddressPool(subnet: IPv4Subnet("10.20.0.0/24")!, gateway: IPv4Address("10.20.0.254")!, ipRange: IPv4Subnet("10.20.0.128/25"))])
+            await #expect(throws: EngineError.conflict("network with name front already exists")) { try await service.create(NetworkRequest(name: "front")) }
+            var overlapping = NetworkRequest(name: "third")
+            overlapping.pools = [.init(subnet: "10.20.0.0/16")]
+            await #expect(throws: EngineError.forbidden("invalid pool request: Pool overlaps with other one on this address space")) { try await service.create(overlapping) }
+            for (subnet, gateway, range) in [("10.30.0.1/24", nil, nil), ("10.30.0.0/24", "10.31.0.1", nil), ("10.30.0.0/24", nil, "10.31.0.0/25"), ("nonsense", nil, nil)] as [(String, String?, String?)] {
+                var bad = NetworkRequest(name: "bad")
+                bad.pools = [.init(subnet: subnet, gateway: gateway, ipRange: range)]
+                await #expect(throws: EngineError.self) { try await service.create(bad) }
+            }
+            await #expect(throws: EngineError.self) { try await service.create(NetworkRequest(name: "-leading-dash")) }
+            // Nothing half-made: the failures left the table as it was.
+            let reopened = try NetworkService(root: root, hostRoutes: { [] })
+            #expect(await reopened.list().map(\.name) == ["bridge", "host", "none", "back", "front"])
+        }
+    }
+
+    @Test func removalRefusesPredefinedAndUsedNetworks() async throws {
+        try await withService { service, _ in
+            let network = try await service.create(NetworkRequest(name: "gone"))
+            await #expect(throws: EngineError.forbidden("bridge is a pre-defined network and cannot be removed")) { try await service.remove("bridge", users: []) }
+            await #expect(throws: EngineError.self) { try await service.remove("gone", users: ["c1"]) }
+            try await service.remove(String(network.id.prefix(6)), users: [])
+            await #expect(throws: EngineError.noSuchNetwork("gone")) { try await service.resolve("gone") }
+            _ = try await service.create(NetworkRequest(name: "kept"))
+            _ = try await service.create(NetworkRequest(name: "pruned"))
+            let kept = try await service.resolve("kept").id
+            #expect(try await service.prune(inUse: [kept]) { _ in true } == ["pruned"])
+        }
+    }
+}

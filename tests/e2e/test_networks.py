@@ -1,0 +1,163 @@
+"""Networks as objects (issue 9's control plane): the predefined bridge/host/none, user-defined
+bridge networks with their address pools, labels and options, list filters, inspect, rm and
+prune, docker's errors for clashes and bad input, events, and the table kept across daemon
+restarts — through the docker CLI, docker-py and berth. Containers cannot join bridge networks
+yet; that refusal is tested too."""
+import json
+import subprocess
+import time
+
+import docker
+import pytest
+
+
+def networks(daemon, *args):
+    return json.loads(daemon.docker("network", "inspect", *args, check=True).stdout)
+
+
+def test_predefined_networks_are_listed_with_docker_shapes(daemon):
+    listed = daemon.docker("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}", check=True).stdout.decode().splitlines()
+    assert {"bridge bridge local", "host host local", "none null local"} <= set(listed)
+    bridge = networks(daemon, "bridge")[0]
+    pool = bridge["IPAM"]["Config"][0]
+    assert pool["Subnet"].endswith("/16") and pool["Gateway"].endswith(".1")
+    assert bridge["Options"]["com.docker.network.bridge.default_bridge"] == "true"
+    assert bridge["Containers"] == {} and bridge["Scope"] == "local" and len(bridge["Id"]) == 64
+    assert networks(daemon, "host")[0]["IPAM"]["Config"] == []
+
+
+def test_create_inspect_filter_and_remove_a_user_network(daemon):
+    r = daemon.docker("network", "create", "--subnet", "10.123.0.0/24", "--gateway", "10.123.0.254", "--ip-range", "10.123.0.128/25",
+                      "--label", "tier=front", "--opt", "com.docker.network.driver.mtu=1400", "--internal", "frontnet")
+    assert r.returncode == 0, r.stderr
+    created_id = r.stdout.decode().strip()
+    try:
+        info = networks(daemon, "frontnet")[0]
+        assert info["Id"] == created_id and info["Driver"] == "bridge" and info["Internal"] is True
+        assert info["IPAM"]["Config"] == [{"Subnet": "10.123.0.0/24", "Gateway": "10.123.0.254", "IPRange": "10.123.0.128/25"}]
+        assert info["Labels"] == {"tier": "front"} and info["Options"]["com.docker.network.driver.mtu"] == "1400"
+        assert networks(daemon, created_id[:10])[0]["Name"] == "frontnet"
+        by = lambda *f: daemon.docker("network", "ls", "-q", "--no-trunc", *f, check=True).stdout.decode().split()
+        assert by("--filter", "label=tier=front") == [created_id]
+        assert by("--filter", "name=frontn") == [created_id]
+        assert created_id in by("--filter", "type=custom") and created_id not in by("--filter", "type=builtin")
+        assert created_id not in by("--filter", "driver=null")
+        assert by("--filter", "dangling=true") == [created_id]
+    finally:
+        r = daemon.docker("network", "rm", "frontnet")
+    assert r.returncode == 0 and r.stdout.decode().strip() == "frontnet"
+    r = daemon.docker("network", "inspect", "frontnet")
+    assert r.returncode != 0 and b"network frontnet not found" in r.stderr
+
+
+def test_a_picked_subnet_avoids_the_others(daemon):
+    daemon.docker("network", "create", "auto-a", check=True)
+    daemon.docker("network", "create", "auto-b", check=True)
+    try:
+        subnets = [networks(daemon, n)[0]["IPAM"]["Config"][0]["Subnet"] for n in ["bridge", "auto-a", "auto-b"]]
+        assert len(set(subnets)) == 3
+        with open("/proc/net/route") as f:
+            routes = [line.split()[1] for line in f.readlines()[1:]]
+        assert all(s.split("/")[0] != "192.0.2.0" for s in subnets)
+        assert routes  # the host's table was there to avoid
+    finally:
+        daemon.docker("network", "rm", "auto-a", "auto-b", check=True)
+
+
+def test_clashes_and_bad_input_get_dockers_answers(daemon):
+    daemon.docker("network", "create", "--subnet", "10.124.0.0/16", "clash", check=True)
+    api = docker.APIClient(base_url=daemon.host, version="1.44")
+    try:
+        r = daemon.docker("network", "create", "clash")
+        assert r.returncode != 0 and b"network with name clash already exists" in r.stderr
+        with pytest.raises(docker.errors.APIError) as e:
+            api.create_network("clash")
+        assert e.value.status_code == 409
+        r = daemon.docker("network", "create", "--subnet", "10.124.5.0/24", "inner")
+        assert r.returncode != 0 and b"Pool overlaps with other one on this address space" in r.stderr
+        for args in (["--subnet", "10.125.0.1/16"], ["--subnet", "10.125.0.0/16", "--gateway", "10.126.0.1"],
+                     ["--subnet", "nonsense"], ["--subnet", "10.125.0.0/16", "--ip-range", "10.127.0.0/24"], ["-d", "overlay"]):
+            r = daemon.docker("network", "create", *args, "badnet")
+            assert r.returncode != 0, args
+        r = daemon.docker("network", "create", "bad name!")
+        assert r.returncode != 0 and b"invalid network name" in r.stderr
+        for name in ["bridge", "host", "none"]:
+            with pytest.raises(docker.errors.APIError) as e:
+                api.remove_network(name)
+            assert e.value.status_code == 403 and "pre-defined network" in str(e.value)
+        with pytest.raises(docker.errors.NotFound):
+            api.inspect_network("no-such-net")
+        status = api._post(api._url("/networks/create"), data=b"{not json").status_code
+        assert status == 400
+        # Nothing half-made by the refusals.
+        names = [n["Name"] for n in api.networks()]
+        assert "badnet" not in names and "inner" not in names and names.count("clash") == 1
+    finally:
+        daemon.docker("network", "rm", "clash", check=True)
+
+
+def test_docker_py_network_objects_and_prune(daemon):
+    client = daemon.client()
+    kept = client.networks.create("py-kept", labels={"keep": "yes"})
+    pruned = client.networks.create("py-pruned", ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.128.0.0/24")]))
+    assert client.networks.get("py-pruned").attrs["IPAM"]["Config"][0]["Subnet"] == "10.128.0.0/24"
+    assert {"py-kept", "py-pruned", "bridge"} <= {n.name for n in client.networks.list()}
+    result = client.networks.prune(filters={"label!": "keep=yes"})
+    assert "py-pruned" in (result["NetworksDeleted"] or []) and "py-kept" not in (result["NetworksDeleted"] or [])
+    assert {n.name for n in client.networks.list()} >= {"bridge", "host", "none", "py-kept"}
+    kept.remove()
+    with pytest.raises(docker.errors.NotFound):
+        client.networks.get(pruned.id)
+
+
+def test_network_events(daemon):
+    since = str(int(time.time()) - 1)
+    daemon.docker("network", "create", "evnet", check=True)
+    daemon.docker("network", "rm", "evnet", check=True)
+    until = str(int(time.time()) + 1)
+    out = daemon.docker("events", "--since", since, "--until", until, "--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}", check=True).stdout.decode()
+    assert "create evnet" in out and "destroy evnet" in out
+
+
+def test_containers_cannot_join_bridge_networks_yet(daemon):
+    daemon.docker("network", "create", "nojoin", check=True)
+    try:
+        r = daemon.docker("create", "--network", "nojoin", "busybox", "true")
+        assert r.returncode != 0 and b"cannot join bridge networks yet" in r.stderr
+        # Through the API: the docker CLI answers a 404 from create by trying to pull.
+        api = docker.APIClient(base_url=daemon.host, version="1.44")
+        with pytest.raises(docker.errors.NotFound) as e:
+            api.create_container("busybox", "true", host_config=api.create_host_config(network_mode="missing-net"))
+        assert "network missing-net not found" in str(e.value)
+        r = daemon.docker("network", "connect", "nojoin", "x")
+        assert r.returncode != 0
+    finally:
+        daemon.docker("network", "rm", "nojoin", check=True)
+
+
+def test_berth_network_commands(daemon):
+    r = daemon.berth("network", "create", "--subnet", "10.129.0.0/24", "--label", "a=b", "berthnet")
+    assert r.returncode == 0, r.stderr
+    try:
+        table = daemon.berth("network", "ls", check=True).stdout.decode()
+        assert "NETWORK ID" in table and "berthnet" in table and "bridge" in table
+        assert daemon.berth("network", "inspect", "-f", "{{json .Labels}}", "berthnet", check=True).stdout.decode().strip() == '{"a":"b"}'
+        r = daemon.berth("network", "rm", "bridge")
+        assert r.returncode != 0 and b"pre-defined network" in r.stderr
+        r = daemon.berth("network", "inspect", "nope-net")
+        assert r.returncode != 0
+    finally:
+        daemon.berth("network", "rm", "berthnet", check=True)
+    assert b"berthnet" not in daemon.berth("network", "ls", "-q", check=True).stdout
+
+
+def test_the_table_survives_a_daemon_restart(fresh_daemon):
+    d = fresh_daemon
+    created = d.docker("network", "create", "--subnet", "10.130.0.0/24", "lasting", check=True).stdout.decode().strip()
+    bridge_id = networks(d, "bridge")[0]["Id"]
+    d.kill9()
+    d.start()
+    assert networks(d, "lasting")[0]["Id"] == created
+    assert networks(d, "bridge")[0]["Id"] == bridge_id
+    r = d.docker("network", "create", "--subnet", "10.130.0.0/25", "again")
+    assert r.returncode != 0 and b"Pool overlaps" in r.stderr
