@@ -50,9 +50,16 @@ public struct EngineServices: Sendable {
         }
         let events = EventBus()
         let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot, events: events)
-        let networks = try NetworkService(root: configuration.networksRoot, events: events)
-        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events)
+        let networks = try NetworkService(root: configuration.networksRoot, sandboxRoot: configuration.networkNamespacesRoot,
+                                          defaultBridge: configuration.defaultBridgeName, events: events)
+        let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events,
+                                          attachments: networks)
         await containers.loadAndReconcile()
+        do {
+            try await networks.prepareBridges()
+        } catch {
+            await containers.reportStartupProblem("networks: \(error)")
+        }
         let supervisor = Supervisor(containers: containers)
         await supervisor.start()
         let idPath = configuration.root + "/engine-id"

@@ -33,6 +33,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("registry-certs-dir"), help: "Extra registry CAs: DIR/<host[:port]>/*.crt (docker's certs.d layout).")
     var registryCertificatesDirectory = "/etc/berth/certs.d"
 
+    @Option(name: [.customShort("b"), .customLong("bridge")], help: "Name of the Linux bridge of the default bridge network (made if missing).")
+    var bridge = "berth0"
+
     @Option(name: .customLong("userns-remap"), help: "Run containers in a user namespace: default (user dockremap), USER[:GROUP] or UID[:GID] with ranges in /etc/subuid and /etc/subgid.")
     var usernsRemap: String?
 
@@ -51,7 +54,7 @@ struct Berthd: AsyncParsableCommand {
             root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
             monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries,
             registryCertificatesDirectory: registryCertificatesDirectory,
-            userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) })
+            userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) }, defaultBridgeName: bridge)
         signal(SIGPIPE, SIG_IGN)
         let engine = try await EngineServices.start(configuration)
         for problem in await engine.containers.startupProblems {

@@ -4,6 +4,7 @@ prune, docker's errors for clashes and bad input, events, and the table kept acr
 restarts — through the docker CLI, docker-py and berth. Containers cannot join bridge networks
 yet; that refusal is tested too."""
 import json
+import os
 import subprocess
 import time
 
@@ -119,20 +120,104 @@ def test_network_events(daemon):
     assert "create evnet" in out and "destroy evnet" in out
 
 
-def test_containers_cannot_join_bridge_networks_yet(daemon):
+def link_names():
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines() if ": " in line}
+
+
+def address_of(daemon, name, network):
+    return json.loads(daemon.docker("inspect", name, check=True).stdout)[0]["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+def http_get(url, timeout=5):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+@pytest.mark.parametrize("runtime", ["berth", "runc"])
+def test_containers_on_a_user_network_reach_each_other_and_the_host_reaches_them(daemon, runtime):
+    net = f"talk-{runtime}"
+    before = link_names()
+    daemon.docker("network", "create", "--subnet", "10.131.0.0/24", net, check=True)
+    try:
+        daemon.docker("run", "-d", "--name", f"srv-{runtime}", "--runtime", runtime, "--hostname", "server", "--network", net,
+                      "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+        ip = address_of(daemon, f"srv-{runtime}", net)
+        assert ip.startswith("10.131.0.") and ip != "10.131.0.1"
+        info = json.loads(daemon.docker("inspect", f"srv-{runtime}", check=True).stdout)[0]["NetworkSettings"]["Networks"][net]
+        assert info["Gateway"] == "10.131.0.1" and info["IPPrefixLen"] == 24
+        assert info["MacAddress"] == "02:42:" + ":".join(f"{int(o):02x}" for o in ip.split("."))
+        members = networks(daemon, net)[0]["Containers"]
+        assert [m["IPv4Address"] for m in members.values()] == [ip + "/24"]
+        r = daemon.docker("run", "--rm", "--runtime", runtime, "--network", net, "busybox",
+                          "sh", "-c", f"for i in 1 2 3 4 5; do wget -qO- http://{ip}:8080/hostname && exit 0; sleep 0.2; done; exit 1")
+        assert r.returncode == 0 and r.stdout == b"server\n", r.stderr
+        hosts = daemon.docker("exec", f"srv-{runtime}", "cat", "/etc/hosts", check=True).stdout.decode()
+        assert f"{ip}\tserver" in hosts
+        assert http_get(f"http://{ip}:8080/hostname") == b"server\n"
+        r = daemon.docker("network", "rm", net)
+        assert r.returncode != 0 and b"has active endpoints" in r.stderr
+    finally:
+        daemon.docker("rm", "-f", f"srv-{runtime}")
+        daemon.docker("network", "rm", net)
+    # The veth pairs, namespaces and the network's bridge are gone.
+    assert link_names() == before
+    assert os.listdir(os.path.join(daemon.exec_root, "netns")) == []
+
+
+def test_addresses_are_given_once_and_freed_when_a_container_stops(daemon):
+    daemon.docker("network", "create", "--subnet", "10.132.0.0/29", "small", check=True)
+    try:
+        ids = [daemon.docker("run", "-d", "--network", "small", "busybox", "sleep", "60", check=True).stdout.decode().strip() for _ in range(5)]
+        addresses = [json.loads(daemon.docker("inspect", i, check=True).stdout)[0]["NetworkSettings"]["Networks"]["small"]["IPAddress"] for i in ids]
+        assert sorted(addresses) == [f"10.132.0.{n}" for n in range(2, 7)]
+        # A /29 has five addresses for containers: the sixth is refused, clearly.
+        r = daemon.docker("run", "-d", "--network", "small", "busybox", "sleep", "60")
+        assert r.returncode != 0 and b"no available IPv4 addresses" in r.stderr
+        daemon.docker("stop", "-t", "0", ids[0], check=True)
+        again = daemon.docker("run", "-d", "--network", "small", "busybox", "sleep", "60", check=True).stdout.decode().strip()
+        assert address_of(daemon, again, "small") == addresses[0]
+        ids.append(again)
+        # The stopped one cannot come back while its address is someone else's and no other is free.
+        r = daemon.docker("start", ids[0])
+        assert r.returncode != 0 and b"no available IPv4 addresses" in r.stderr
+        assert json.loads(daemon.docker("inspect", ids[0], check=True).stdout)[0]["State"]["Running"] is False
+    finally:
+        for cid in daemon.docker("ps", "-aq").stdout.decode().split():
+            info = json.loads(daemon.docker("inspect", cid).stdout)[0]
+            if info["HostConfig"]["NetworkMode"] == "small":
+                daemon.docker("rm", "-f", cid)
+        daemon.docker("network", "rm", "small", check=True)
+
+
+def test_unknown_networks_are_404(daemon):
+    # Through the API: the docker CLI answers a 404 from create by trying to pull.
+    api = docker.APIClient(base_url=daemon.host, version="1.44")
+    with pytest.raises(docker.errors.NotFound) as e:
+        api.create_container("busybox", "true", host_config=api.create_host_config(network_mode="missing-net"))
+    assert "network missing-net not found" in str(e.value)
     daemon.docker("network", "create", "nojoin", check=True)
     try:
-        r = daemon.docker("create", "--network", "nojoin", "busybox", "true")
-        assert r.returncode != 0 and b"cannot join bridge networks yet" in r.stderr
-        # Through the API: the docker CLI answers a 404 from create by trying to pull.
-        api = docker.APIClient(base_url=daemon.host, version="1.44")
-        with pytest.raises(docker.errors.NotFound) as e:
-            api.create_container("busybox", "true", host_config=api.create_host_config(network_mode="missing-net"))
-        assert "network missing-net not found" in str(e.value)
         r = daemon.docker("network", "connect", "nojoin", "x")
         assert r.returncode != 0
     finally:
         daemon.docker("network", "rm", "nojoin", check=True)
+
+
+def test_a_container_keeps_its_network_across_a_daemon_kill(fresh_daemon):
+    d = fresh_daemon
+    d.docker("run", "-d", "--name", "steady", "--network", "bridge", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+    ip = address_of(d, "steady", "bridge")
+    assert http_get(f"http://{ip}:8080/hostname")
+    d.kill9()
+    d.start()
+    assert http_get(f"http://{ip}:8080/hostname")
+    assert address_of(d, "steady", "bridge") == ip
+    other = d.docker("run", "-d", "--network", "bridge", "busybox", "sleep", "30", check=True).stdout.decode().strip()
+    assert address_of(d, other, "bridge") != ip
+    d.docker("rm", "-f", "steady", other, check=True)
+    assert os.listdir(os.path.join(d.exec_root, "netns")) == []
 
 
 def test_berth_network_commands(daemon):

@@ -61,7 +61,9 @@ class Daemon:
         self.socket = os.path.join(self.base, "berth.sock")
         self.host = "unix://" + self.socket
         self.default_runtime = default_runtime
-        self.extra_args = list(extra_args)
+        # A default bridge of its own, so daemons running side by side never share one.
+        self.bridge = "bt" + os.path.basename(self.base)[3:11].replace("_", "0")
+        self.extra_args = ["--bridge", self.bridge, *extra_args]
         self.proc = None
         self.log_path = os.path.join(self.base, "berthd.log")
         self.log_kept = False
@@ -170,8 +172,23 @@ class Daemon:
                     subprocess.run([runtime, "--root", runtime_root, "delete", "--force", cid], capture_output=True)
         for point in sorted(mounts_under(self.base), key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True)
+        for link in self.bridges():
+            subprocess.run(["ip", "link", "delete", link], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
         remove_cgroups("berth")
+
+    def bridges(self):
+        """The Linux bridges of this daemon's bridge networks (those its table names)."""
+        try:
+            with open(os.path.join(self.root, "networks", "networks.json")) as f:
+                table = json.load(f)
+        except (OSError, ValueError):
+            return [self.bridge]
+        names = [self.bridge]
+        for network in table:
+            if network.get("driver") == "bridge":
+                names.append((network.get("options") or {}).get("com.docker.network.bridge.name") or "br-" + network["id"][:12])
+        return sorted(set(names))
 
 
 def remove_cgroups(prefix):

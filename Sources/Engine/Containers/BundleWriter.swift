@@ -67,7 +67,7 @@ struct BundleWriter {
             namespaces.append(.init(type: type, path: joins[type]))
         }
         namespaces.append(.init(type: "mount"))
-        if !hostNetwork { namespaces.append(.init(type: "network")) }
+        if !hostNetwork { namespaces.append(.init(type: "network", path: record.endpoint?.sandbox)) }
         if (spec.namespaces.cgroup.isEmpty ? SecurityDefaults.cgroupNamespaceMode : spec.namespaces.cgroup) == "private" {
             namespaces.append(.init(type: "cgroup"))
         }
@@ -212,9 +212,11 @@ struct BundleWriter {
 /// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`; in a user
 /// namespace (`owner`) they belong to the container's root, who may edit them as in docker.
 enum EtcFiles {
-    static func write(into directory: String, hostname: String, hostNetwork: Bool, owner: IDMap? = nil) throws {
+    static func write(into directory: String, hostname: String, hostNetwork: Bool, address: IPv4Address? = nil, owner: IDMap? = nil) throws {
         try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8), durable: false)
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+        // Its own address under its name, as docker writes it.
+        if let address { hosts += "\(address)\t\(hostname)\n" }
         if hostNetwork, let hostHosts = try? FileSystem.readFile("/etc/hosts") {
             hosts = String(decoding: hostHosts, as: UTF8.self)
         }

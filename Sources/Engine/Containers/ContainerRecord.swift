@@ -26,6 +26,8 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var userNamespace: IDMap?
     /// Binds, volumes and tmpfs mounts resolved at create.
     public var mounts: [MountPoint] = []
+    /// The container's bridge-network endpoint while it runs (nil with `none` or `host`).
+    public var endpoint: NetworkEndpoint? = nil
     /// Set by `stop` and `kill`, cleared by `start`: a container the user stopped is not
     /// restarted by its policy (docker's `HasBeenManuallyStopped`).
     public var manuallyStopped: Bool? = nil

@@ -119,13 +119,20 @@ extension ContainerService {
             let user = try UserResolver(rootfs: rootfs).resolve(record.spec.process.user, groupAdd: record.spec.security.groupAdd)
             let joins = try namespaceJoins(record)
             let hostname = !record.spec.hostname.isEmpty ? record.spec.hostname : record.spec.network.isHost ? Self.hostName() : record.shortID
-            try EtcFiles.write(into: dir, hostname: hostname, hostNetwork: record.spec.network.isHost, owner: record.userNamespace)
+            if let attachments, !["none", "host"].contains(record.spec.network.mode) {
+                record.endpoint = try await attachments.attach(container: record.id, to: record.spec.network.mode)
+                // Recorded before the monitor starts: a daemon killed now still knows what to take down.
+                try update(record, durable: false)
+            }
+            try EtcFiles.write(into: dir, hostname: hostname, hostNetwork: record.spec.network.isHost, address: record.endpoint?.address,
+                               owner: record.userNamespace)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
             try bundle.write(record, user: user, imageEnv: [], joins: joins)
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
         } catch {
             try? snapshots.unmount(rootfs)
             await volumes.deactivate(container: record.id)
+            await detachNetwork(&record)
             record.state.startPending = nil
             record.state.error = "\(error)"
             try? update(record)
@@ -257,6 +264,7 @@ extension ContainerService {
         record.state.paused = nil
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
         await volumes.deactivate(container: record.id)
+        await detachNetwork(&record)
         if record.spec.autoRemove {
             // The record is about to be removed: no point writing it (a removal that fails
             // persists it as dead).
@@ -269,6 +277,13 @@ extension ContainerService {
         if record.spec.autoRemove {
             try? await remove(record.id, force: true, volumes: true)
         }
+    }
+
+    /// Takes the container's network endpoint down, if it has one.
+    func detachNetwork(_ record: inout ContainerRecord) async {
+        guard let endpoint = record.endpoint else { return }
+        await attachments?.detach(endpoint)
+        record.endpoint = nil
     }
 
     /// Whether a process with this PID exists and is not a zombie.

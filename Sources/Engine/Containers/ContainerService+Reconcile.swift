@@ -18,6 +18,8 @@ extension ContainerService {
         startupProblems += problems
         for record in records { containers[record.id] = record }
         sweepLeftovers()
+        // Every recorded address is taken until its container is known to have stopped.
+        for endpoint in records.compactMap(\.endpoint) { await attachments?.register(endpoint) }
         for record in records { await registerVolumes(record) }
         for record in records {
             if record.state.startPending == true, record.state.status == .created || record.state.status == .exited {
@@ -39,6 +41,17 @@ extension ContainerService {
                 break
             }
         }
+        // Endpoints of containers that stopped while no daemon watched (or whose start a crash
+        // cut short) are taken down now.
+        for var record in containers.values where record.endpoint != nil && !record.state.isRunning {
+            await detachNetwork(&record)
+            try? update(record)
+        }
+    }
+
+    /// Adds a problem for `berthd` to report at start-up.
+    public func reportStartupProblem(_ problem: String) {
+        startupProblems.append(problem)
     }
 
     /// Tells the volume service which volumes the container uses (and, while it runs, keeps

@@ -17,6 +17,8 @@ public actor ContainerService {
     let store: ContainerStoreFile
     /// Monitors, exit events and runtime calls.
     let tasks: ContainerTasks
+    /// Bridge networks' endpoints; nil: containers run with `none` or `host` only.
+    let attachments: NetworkAttachments?
     let cgroupLock = CgroupLockPrimer()
     var containers: [String: ContainerRecord] = [:]
     var waiters: [String: [Waiter]] = [:]
@@ -32,15 +34,17 @@ public actor ContainerService {
     /// Problems found while loading state, reported by `berthd` at start-up.
     public internal(set) var startupProblems: [String] = []
 
-    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService, events: EventBus) {
+    public init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService, events: EventBus,
+                attachments: NetworkAttachments? = nil) {
         self.init(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events,
-                  tasks: RuntimeTasks(configuration: configuration))
+                  tasks: RuntimeTasks(configuration: configuration), attachments: attachments)
     }
 
     /// A service acting through `tasks` (a fake in tests).
     init(configuration: EngineConfiguration, images: ImageService, snapshots: OverlaySnapshotter, volumes: VolumeService, events: EventBus,
-         tasks: ContainerTasks) {
+         tasks: ContainerTasks, attachments: NetworkAttachments? = nil) {
         self.tasks = tasks
+        self.attachments = attachments
         self.events = events
         self.configuration = configuration
         self.images = images
@@ -128,6 +132,7 @@ public actor ContainerService {
         }
         var spec = requested
         try complete(&spec, imageDefaults: imageConfig.config ?? ContainerDefaults())
+        spec.network.mode = try await joinableNetworkMode(spec.network.mode)
         let command = spec.process.command
         guard let path = command.first else {
             throw EngineError.invalidParameter("no command specified")
@@ -199,11 +204,6 @@ public actor ContainerService {
             throw EngineError.invalidParameter("unknown or invalid runtime name: \(spec.runtime)")
         }
         try validate(spec.resources)
-        switch spec.network.mode {
-        case "none", "host": break
-        case "bridge": throw EngineError.invalidParameter("network bridge is not available yet: use --network none or --network host")
-        case let other: throw EngineError.invalidParameter("network \(other) not found")
-        }
         _ = try SecurityDefaults.capabilities(adding: spec.security.capAdd, dropping: spec.security.capDrop, privileged: spec.security.privileged)
         _ = try SecurityOptions(spec.security.securityOpt)
         switch spec.namespaces.cgroup {
@@ -226,6 +226,19 @@ public actor ContainerService {
             if spec.network.isHost {
                 throw EngineError.invalidParameter("cannot share the host's network namespace when user namespaces are enabled")
             }
+        }
+    }
+
+    /// `none`, `host`, or the name of a bridge network a container may join (404 when no
+    /// network has that name or ID).
+    private func joinableNetworkMode(_ mode: String) async throws -> String {
+        switch mode {
+        case "none", "host": return mode
+        case let other where other.hasPrefix("container:"):
+            throw EngineError.invalidParameter("--network container:<id> is not supported by Berth yet")
+        default:
+            guard let attachments else { throw EngineError.noSuchNetwork(mode) }
+            return try await attachments.joinableNetworkName(mode)
         }
     }
 

@@ -41,12 +41,16 @@ public struct Network: Codable, Sendable, Equatable {
 
     public var isPredefined: Bool { Self.predefinedNames.contains(name) }
 
-    /// The network's Linux bridge: `berth0` for the default one, `br-<id prefix>` (docker's
-    /// form) for the others unless named by `com.docker.network.bridge.name`.
+    /// The option that names a network's Linux bridge.
+    public static let bridgeNameOption = "com.docker.network.bridge.name"
+
+    /// The network's Linux bridge: as `com.docker.network.bridge.name` says (the default
+    /// network's is set when the table is made: `berth0` unless `berthd --bridge` names
+    /// another), else `br-<id prefix>` as docker names them.
     public var bridgeName: String? {
         guard driver == .bridge else { return nil }
-        if let name = options["com.docker.network.bridge.name"], !name.isEmpty { return name }
-        return name == "bridge" ? "berth0" : "br-" + id.prefix(12)
+        if let name = options[Self.bridgeNameOption], !name.isEmpty { return name }
+        return "br-" + id.prefix(12)
     }
 
     /// Checks a network name as docker does: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -87,4 +91,38 @@ public struct NetworkRequest: Sendable, Equatable {
     public init(name: String) {
         self.name = name
     }
+}
+
+/// A container's place on a bridge network while it runs: its address, the namespace the
+/// engine made and wired for it, and the host end of its veth pair. Kept in the container's
+/// record, so a restarted daemon knows which addresses are taken and what to take down.
+public struct NetworkEndpoint: Codable, Sendable, Equatable {
+    public var networkID: String
+    public var networkName: String
+    /// 64 hex digits, as docker's.
+    public var endpointID: String
+    public var address: IPv4Address
+    public var prefixLength: Int
+    public var gateway: IPv4Address
+    /// `02:42:` and the address's four bytes, as docker makes it.
+    public var macAddress: String
+    /// The pinned network namespace the container joins.
+    public var sandbox: String
+    /// The host end of the veth pair, on the network's bridge.
+    public var hostInterface: String
+}
+
+/// What the container service asks of networking: a network a container may join, and the
+/// endpoint wired for it at start and taken down when it stops. `NetworkService` is the real
+/// one.
+public protocol NetworkAttachments: Sendable {
+    /// The name of the bridge network `reference` names, if a container may join it; 404 when
+    /// there is none.
+    func joinableNetworkName(_ reference: String) async throws -> String
+    /// Makes the container's namespace, veth pair and address on `network`.
+    func attach(container id: String, to network: String) async throws -> NetworkEndpoint
+    /// Takes an endpoint down and frees its address; what is already gone is no error.
+    func detach(_ endpoint: NetworkEndpoint) async
+    /// Marks the address of a container found running at daemon start as taken.
+    func register(_ endpoint: NetworkEndpoint) async
 }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import BerthSystem
+import Glibc
 
 /// The engine's networks: the predefined `bridge`, `host` and `none`, and user-defined bridge
 /// networks with their address pools, kept in `<root>/networks/networks.json` (replaced
@@ -12,11 +13,17 @@ import BerthSystem
 /// Guarantees: names are unique; the subnets of bridge networks never overlap each other; a
 /// subnet the daemon picks overlaps no route of the host either; the predefined networks
 /// cannot be removed, nor a network a container names.
-public actor NetworkService {
+public actor NetworkService: NetworkAttachments {
     private let file: String
     private var networks: [String: Network] = [:]
     private let events: EventBus?
     private let hostRoutes: @Sendable () -> [IPv4Subnet]
+    /// Where containers' network namespaces are pinned; nil: no data plane (tests of the table).
+    private let sandboxRoot: String?
+    /// Addresses in use, by network ID.
+    private var allocated: [String: Set<UInt32>] = [:]
+    /// Bridges made or found since the daemon started.
+    private var readyBridges: Set<String> = []
 
     /// Pools the daemon picks subnets from, in order (docker's defaults): 172.17–31.0.0/16,
     /// then the /20s of 192.168.0.0/16.
@@ -24,10 +31,15 @@ public actor NetworkService {
         + (0..<16).map { IPv4Subnet(address: IPv4Address(0xC0A8_0000 | UInt32($0) << 12), prefixLength: 20) }
 
     /// Opens (creating if needed) the table in `root`, adding the predefined networks a new
-    /// table lacks. `hostRoutes` says which IPv4 destinations the host already routes.
-    public init(root: String, events: EventBus? = nil, hostRoutes: @escaping @Sendable () -> [IPv4Subnet] = { HostRoutes.ipv4Destinations() }) throws {
+    /// table lacks (the default bridge's Linux bridge named `defaultBridge`). `hostRoutes` says
+    /// which IPv4 destinations the host already routes; containers' namespaces are pinned under
+    /// `sandboxRoot`.
+    public init(root: String, sandboxRoot: String? = nil, defaultBridge: String = "berth0", events: EventBus? = nil,
+                hostRoutes: @escaping @Sendable () -> [IPv4Subnet] = { HostRoutes.ipv4Destinations() }) throws {
         try FileSystem.makeDirectories(root, mode: 0o700)
+        if let sandboxRoot { try FileSystem.makeDirectories(sandboxRoot, mode: 0o700) }
         self.file = root + "/networks.json"
+        self.sandboxRoot = sandboxRoot
         self.events = events
         self.hostRoutes = hostRoutes
         var loaded: [String: Network] = [:]
@@ -48,8 +60,9 @@ public actor NetworkService {
                 }
                 pools = [Network.AddressPool(subnet: subnet, gateway: subnet.firstHost)]
             }
+            let options = driver == .bridge ? [Network.bridgeNameOption: defaultBridge] : [:]
             let network = Network(id: ContainerService.newID(), name: name, driver: driver, created: .now(), pools: pools,
-                                  isInternal: false, isAttachable: false, options: [:], labels: [:])
+                                  isInternal: false, isAttachable: false, options: options, labels: [:])
             loaded[network.id] = network
             added = true
         }
@@ -87,15 +100,29 @@ public actor NetworkService {
         case let other:
             throw EngineError.invalidParameter("plugin \"\(other)\" not found: Berth has the bridge driver only")
         }
+        if let bridge = request.options[Network.bridgeNameOption] {
+            guard (1...15).contains(bridge.utf8.count), bridge.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x2f && $0 != 0x3a }) else {
+                throw EngineError.invalidParameter("invalid bridge name \"\(bridge)\": 1 to 15 printable characters without '/' or ':'")
+            }
+        }
         if request.enableIPv6 {
             throw EngineError.invalidParameter("IPv6 networks are not supported by Berth yet")
         }
         let pools = try addressPools(for: request.pools)
         let network = Network(id: ContainerService.newID(), name: request.name, driver: .bridge, created: .now(), pools: pools,
                               isInternal: request.isInternal, isAttachable: request.isAttachable, options: request.options, labels: request.labels)
+        if networks.values.contains(where: { $0.bridgeName == network.bridgeName }) {
+            throw EngineError.conflict("bridge \(network.bridgeName ?? "") is already used by another network")
+        }
+        if sandboxRoot != nil { try prepareBridge(network) }
         var updated = networks
         updated[network.id] = network
-        try Self.save(updated, to: file)
+        do {
+            try Self.save(updated, to: file)
+        } catch {
+            removeBridge(network)
+            throw error
+        }
         networks = updated
         publish("create", network)
         return network
@@ -115,6 +142,7 @@ public actor NetworkService {
         updated[network.id] = nil
         try Self.save(updated, to: file)
         networks = updated
+        removeBridge(network)
         publish("destroy", network)
     }
 
@@ -124,6 +152,123 @@ public actor NetworkService {
         let doomed = networks.values.filter { !$0.isPredefined && !inUse.contains($0.id) && include($0) }.sorted { $0.name < $1.name }
         for network in doomed { try remove(network.id, users: []) }
         return doomed.map(\.name)
+    }
+
+    // MARK: Containers
+
+    public func joinableNetworkName(_ reference: String) throws -> String {
+        let network = try resolve(reference)
+        guard network.driver == .bridge else { throw EngineError.invalidParameter("network \(network.name) is not a bridge network") }
+        guard sandboxRoot != nil else { throw EngineError.invalidParameter("network \(network.name): this daemon has no bridge networking") }
+        return network.name
+    }
+
+    public func attach(container id: String, to reference: String) throws -> NetworkEndpoint {
+        let network = try resolve(reference)
+        guard let sandboxRoot, network.driver == .bridge, let bridge = network.bridgeName, let pool = network.pools.first else {
+            throw EngineError.invalidParameter("network \(network.name) cannot be joined")
+        }
+        let bridgeIndex = try prepareBridge(network)
+        let address = try allocate(in: network.id, pool: pool)
+        let sandbox = sandboxRoot + "/" + id
+        let hostInterface = "veth" + String(UInt32.random(in: 0x1000000...0xfffffff), radix: 16)
+        let gateway = pool.gateway
+        let prefixLength = pool.subnet.prefixLength
+        let routed = !network.isInternal
+        let mtu = network.options["com.docker.network.driver.mtu"].flatMap(UInt32.init)
+        do {
+            NetworkNamespace.remove(at: sandbox)
+            try NetworkNamespace.create(at: sandbox)
+            let namespace = open(sandbox, O_RDONLY | O_CLOEXEC)
+            guard namespace >= 0 else { throw NetlinkError(operation: "open \(sandbox)", errno: errno) }
+            defer { close(namespace) }
+            let link = try Netlink()
+            try link.createVethPair(host: hostInterface, master: bridgeIndex, peer: "eth0", peerMAC: address.containerMAC, namespaceFD: namespace, mtu: mtu)
+            guard let hostIndex = try link.index(of: hostInterface) else { throw NetlinkError(operation: "find \(hostInterface)", errno: ENODEV) }
+            try link.setUp(index: hostIndex, name: hostInterface)
+            try NetworkNamespace.run(in: sandbox) {
+                let inner = try Netlink()
+                guard let eth0 = try inner.index(of: "eth0") else { throw NetlinkError(operation: "find eth0", errno: ENODEV) }
+                try inner.addAddress(address, prefixLength: prefixLength, index: eth0, name: "eth0")
+                try inner.setUp(index: eth0, name: "eth0")
+                if routed { try inner.addDefaultRoute(via: gateway) }
+            }
+        } catch {
+            NetworkNamespace.remove(at: sandbox)
+            deleteLink(hostInterface)
+            allocated[network.id]?.remove(address.value)
+            throw EngineError.failure("cannot connect container \(id) to network \(network.name) (bridge \(bridge)): \(error)")
+        }
+        let mac = address.containerMAC.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
+        return NetworkEndpoint(networkID: network.id, networkName: network.name, endpointID: ContainerService.newID(), address: address,
+                               prefixLength: prefixLength, gateway: gateway, macAddress: mac, sandbox: sandbox, hostInterface: hostInterface)
+    }
+
+    public func detach(_ endpoint: NetworkEndpoint) {
+        NetworkNamespace.remove(at: endpoint.sandbox)
+        deleteLink(endpoint.hostInterface)
+        allocated[endpoint.networkID]?.remove(endpoint.address.value)
+    }
+
+    public func register(_ endpoint: NetworkEndpoint) {
+        allocated[endpoint.networkID, default: []].insert(endpoint.address.value)
+    }
+
+    /// Makes (or finds) the Linux bridges of every bridge network; called once the daemon has
+    /// registered the endpoints of running containers.
+    public func prepareBridges() throws {
+        guard sandboxRoot != nil else { return }
+        for network in networks.values where network.driver == .bridge { try prepareBridge(network) }
+    }
+
+    /// The network's bridge, made with the pool's gateway as its address and up; returns its
+    /// index.
+    @discardableResult
+    private func prepareBridge(_ network: Network) throws -> Int32 {
+        guard let name = network.bridgeName, let pool = network.pools.first else {
+            throw EngineError.failure("network \(network.name) has no bridge or address pool")
+        }
+        do {
+            let link = try Netlink()
+            if readyBridges.contains(name), let index = try link.index(of: name) { return index }
+            if try link.index(of: name) == nil { try link.createBridge(name) }
+            guard let index = try link.index(of: name) else { throw NetlinkError(operation: "find \(name)", errno: ENODEV) }
+            try link.addAddress(pool.gateway, prefixLength: pool.subnet.prefixLength, index: index, name: name)
+            try link.setUp(index: index, name: name)
+            readyBridges.insert(name)
+            return index
+        } catch {
+            throw EngineError.failure("cannot prepare bridge \(name) of network \(network.name): \(error)")
+        }
+    }
+
+    private func removeBridge(_ network: Network) {
+        guard sandboxRoot != nil, let name = network.bridgeName else { return }
+        deleteLink(name)
+        readyBridges.remove(name)
+    }
+
+    private func deleteLink(_ name: String) {
+        guard let link = try? Netlink(), let index = try? link.index(of: name) else { return }
+        try? link.deleteLink(index: index, name: name)
+    }
+
+    /// The first free address of the pool's range (the network address, the gateway and the
+    /// broadcast address are never given out).
+    private func allocate(in networkID: String, pool: Network.AddressPool) throws -> IPv4Address {
+        let range = pool.ipRange ?? pool.subnet
+        let taken = allocated[networkID] ?? []
+        var candidate = range.network.value
+        while candidate <= range.last.value {
+            let address = IPv4Address(candidate)
+            if address != pool.subnet.network, address != pool.subnet.last, address != pool.gateway, !taken.contains(candidate) {
+                allocated[networkID, default: []].insert(candidate)
+                return address
+            }
+            if candidate == UInt32.max { break }
+            candidate += 1
+        }
+        throw EngineError.failure("no available IPv4 addresses on this network's address pools: \(pool.subnet)")
     }
 
     private func addressPools(for requested: [NetworkRequest.Pool]) throws -> [Network.AddressPool] {

@@ -27,10 +27,14 @@ public struct EngineConfiguration: Sendable {
     public var registryCertificatesDirectory: String?
     /// `--userns-remap`: the user namespace containers run in unless they ask for `--userns=host`.
     public var userNamespaceRemap: UserNamespaceRemap?
+    /// The Linux bridge of the default `bridge` network (`berthd --bridge`), named when the
+    /// network table is first made.
+    public var defaultBridgeName: String
 
     public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
                 insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil,
-                userNamespaceRemap: UserNamespaceRemap? = nil) {
+                userNamespaceRemap: UserNamespaceRemap? = nil, defaultBridgeName: String = "berth0") {
+        self.defaultBridgeName = defaultBridgeName
         self.root = root
         self.execRoot = execRoot
         self.runtimes = runtimes
@@ -57,6 +61,8 @@ public struct EngineConfiguration: Sendable {
     public var volumesRoot: String { root + "/volumes" }
     /// The network table (`networks.json`).
     public var networksRoot: String { root + "/networks" }
+    /// Containers' pinned network namespaces.
+    public var networkNamespacesRoot: String { execRoot + "/netns" }
     /// Read-only copies of berth-monitor and berth-runtime (`ProtectedBinaries`).
     public var protectedBinariesRoot: String { root + "/bin" }
     /// The same for their directories under `execRoot`.

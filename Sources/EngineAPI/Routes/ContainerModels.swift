@@ -14,7 +14,7 @@ struct ContainerSummary: Encodable {
     var State: String
     var Status: String
     var HostConfig: [String: String]
-    var NetworkSettings = ["Networks": [String: String]()]
+    var NetworkSettings: [String: [String: NetworkSettingsInfo.EndpointInfo]]
     var Mounts: [MountInfo]
 
     init(_ r: ContainerRecord, now: Timestamp) {
@@ -28,6 +28,7 @@ struct ContainerSummary: Encodable {
         State = r.state.word
         Status = Self.status(r.state, now: now)
         HostConfig = ["NetworkMode": r.spec.network.mode]
+        NetworkSettings = ["Networks": NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint).Networks]
         Mounts = r.mounts.map(MountInfo.init)
     }
 
@@ -132,21 +133,58 @@ struct ContainerInspect: Encodable {
         HostConfig = DockerContainerTranslation.hostConfig(of: r)
         Config = DockerContainerTranslation.config(of: r)
         Mounts = r.mounts.map(MountInfo.init)
-        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode)
+        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint)
     }
 }
 
 struct NetworkSettingsInfo: Encodable {
+    /// One network's entry in `Networks`.
+    struct EndpointInfo: Encodable {
+        var IPAMConfig: [String: String]?
+        var Links: [String]?
+        var Aliases: [String]?
+        var MacAddress = ""
+        var NetworkID = ""
+        var EndpointID = ""
+        var Gateway = ""
+        var IPAddress = ""
+        var IPPrefixLen = 0
+        var IPv6Gateway = ""
+        var GlobalIPv6Address = ""
+        var GlobalIPv6PrefixLen = 0
+        var DNSNames: [String]?
+    }
     var Bridge = ""
     var SandboxID = ""
+    var SandboxKey = ""
     var Ports: [String: String] = [:]
     var IPAddress = ""
+    var IPPrefixLen = 0
     var Gateway = ""
     var MacAddress = ""
-    var Networks: [String: [String: String]]
+    var Networks: [String: EndpointInfo]
 
-    init(mode: String) {
-        Networks = [mode: ["NetworkID": mode, "EndpointID": "", "Gateway": "", "IPAddress": "", "MacAddress": ""]]
+    /// The settings of a container in network mode `mode`, with its endpoint while it runs
+    /// (the top-level address fields are docker's, filled for the default bridge only).
+    init(mode: String, endpoint: NetworkEndpoint?) {
+        var entry = EndpointInfo()
+        if let endpoint {
+            entry.MacAddress = endpoint.macAddress
+            entry.NetworkID = endpoint.networkID
+            entry.EndpointID = endpoint.endpointID
+            entry.Gateway = endpoint.gateway.description
+            entry.IPAddress = endpoint.address.description
+            entry.IPPrefixLen = endpoint.prefixLength
+            SandboxID = endpoint.endpointID
+            SandboxKey = endpoint.sandbox
+            if endpoint.networkName == "bridge" {
+                IPAddress = entry.IPAddress
+                IPPrefixLen = entry.IPPrefixLen
+                Gateway = entry.Gateway
+                MacAddress = entry.MacAddress
+            }
+        }
+        Networks = [mode: entry]
     }
 }
 

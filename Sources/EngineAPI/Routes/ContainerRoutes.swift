@@ -14,7 +14,6 @@ struct ContainerRoutes {
 
     func register(in router: inout Router) {
         let containers = engine.containers
-        let networks = engine.networks
         router.add(.POST, "/containers/create") { request, _ in
             let config: ContainerConfig
             do {
@@ -22,14 +21,7 @@ struct ContainerRoutes {
             } catch {
                 throw APIError.badRequest("invalid JSON in the container configuration: \(error)")
             }
-            let spec = try DockerContainerTranslation.spec(from: config)
-            let mode = spec.network.mode
-            if !["", "default", "none", "host", "bridge"].contains(mode) && !mode.hasPrefix("container:") {
-                // A user-defined network: known (else 404, as docker), but not joinable yet.
-                let network = try await networks.resolve(mode)
-                throw APIError.badRequest("network \(network.name): containers cannot join bridge networks yet; use --network none or --network host")
-            }
-            let id = try await containers.create(name: request.query("name"), spec: spec)
+            let id = try await containers.create(name: request.query("name"), spec: DockerContainerTranslation.spec(from: config))
             return .json(.created, CreateResponse(Id: id))
         }
         router.add(.GET, "/containers/json") { request, _ in

@@ -8,8 +8,8 @@ import Engine
 import NIOHTTP1
 
 /// `/networks/...`: create, list, inspect, remove and prune networks, in the shapes docker CLI,
-/// docker-py and docker-compose read. Containers cannot join bridge networks yet (issue 9's
-/// data plane), so `connect` and `disconnect` answer 501 saying so.
+/// docker-py and docker-compose read. A container joins one network, chosen at create;
+/// `connect` and `disconnect` of a container answer 501 saying so.
 struct NetworkRoutes {
     let engine: EngineServices
 
@@ -43,11 +43,19 @@ struct NetworkRoutes {
             return .json(.ok, rows)
         }
         router.add(.GET, "/networks/{id}") { _, params in
-            .json(.ok, NetworkBody(try await networks.resolve(params["id"] ?? "")))
+            let network = try await networks.resolve(params["id"] ?? "")
+            var body = NetworkBody(network)
+            for record in await containers.list(all: false) {
+                guard let endpoint = record.endpoint, endpoint.networkID == network.id else { continue }
+                body.Containers[record.id] = .init(Name: record.name, EndpointID: endpoint.endpointID, MacAddress: endpoint.macAddress,
+                                                   IPv4Address: "\(endpoint.address)/\(endpoint.prefixLength)")
+            }
+            return .json(.ok, body)
         }
         router.add(.DELETE, "/networks/{id}") { _, params in
             let network = try await networks.resolve(params["id"] ?? "")
-            let users = await containers.list(all: true).filter { $0.spec.network.mode == network.name || $0.spec.network.mode == network.id }.map(\.id)
+            // As docker: running containers hold it; stopped ones do not.
+            let users = await containers.list(all: false).filter { $0.endpoint?.networkID == network.id }.map(\.id)
             try await networks.remove(network.id, users: users)
             return .empty(.noContent)
         }
@@ -65,7 +73,7 @@ struct NetworkRoutes {
         for action in ["connect", "disconnect"] {
             router.add(.POST, "/networks/{id}/\(action)") { _, params in
                 _ = try await networks.resolve(params["id"] ?? "")
-                throw APIError.notImplemented("network \(action) is not available yet: Berth's containers cannot join bridge networks yet")
+                throw APIError.notImplemented("network \(action) is not available yet: a Berth container joins one network, chosen when it is created")
             }
         }
     }
@@ -149,8 +157,16 @@ struct NetworkBody: Encodable {
     var Ingress = false
     var ConfigFrom = ["Network": ""]
     var ConfigOnly = false
-    /// Containers attached, by ID: none can attach yet.
-    var Containers: [String: String] = [:]
+    /// A running container on the network.
+    struct MemberBody: Encodable {
+        var Name: String
+        var EndpointID: String
+        var MacAddress: String
+        var IPv4Address: String
+        var IPv6Address = ""
+    }
+    /// Running containers on the network, by ID (in inspect; empty in the list, as docker's).
+    var Containers: [String: MemberBody] = [:]
     var Options: [String: String]
     var Labels: [String: String]
 
@@ -163,10 +179,7 @@ struct NetworkBody: Encodable {
         Internal = network.isInternal
         Attachable = network.isAttachable
         var options = network.options
-        if network.name == "bridge", let bridge = network.bridgeName {
-            options["com.docker.network.bridge.default_bridge"] = "true"
-            options["com.docker.network.bridge.name"] = bridge
-        }
+        if network.name == "bridge" { options["com.docker.network.bridge.default_bridge"] = "true" }
         Options = options
         Labels = network.labels
     }
