@@ -4,6 +4,7 @@ prune, docker's errors for clashes and bad input, events, and the table kept acr
 restarts — through the docker CLI, docker-py and berth. Containers cannot join bridge networks
 yet; that refusal is tested too."""
 import json
+import socket
 import os
 import subprocess
 import time
@@ -246,3 +247,119 @@ def test_the_table_survives_a_daemon_restart(fresh_daemon):
     assert networks(d, "bridge")[0]["Id"] == bridge_id
     r = d.docker("network", "create", "--subnet", "10.130.0.0/25", "again")
     assert r.returncode != 0 and b"Pool overlaps" in r.stderr
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def nft_table(daemon):
+    return subprocess.run(["nft", "list", "table", "ip", "berth_" + daemon.bridge], capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("runtime", ["berth", "runc"])
+def test_published_ports_answer_on_loopback_and_through_the_gateway(daemon, runtime):
+    port = free_port()
+    name = f"web-{runtime}"
+    daemon.docker("run", "-d", "--name", name, "--runtime", runtime, "--network", "bridge", "--hostname", "webhost",
+                  "-p", f"{port}:8080", "-p", "8081", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+    try:
+        ports = json.loads(daemon.docker("inspect", name, check=True).stdout)[0]["NetworkSettings"]["Ports"]
+        assert ports["8080/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": str(port)}]
+        random_port = int(ports["8081/tcp"][0]["HostPort"])
+        low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+        assert low <= random_port <= high
+        assert daemon.docker("port", name, "8080/tcp", check=True).stdout.decode().strip() == f"0.0.0.0:{port}"
+        assert f"0.0.0.0:{port}->8080/tcp" in daemon.docker("ps", "--filter", f"name={name}", "--format", "{{.Ports}}", check=True).stdout.decode()
+        summary = docker.APIClient(base_url=daemon.host, version="1.44").containers(filters={"name": name})[0]["Ports"]
+        assert {"IP": "0.0.0.0", "PrivatePort": 8080, "PublicPort": port, "Type": "tcp"} in summary
+        for _ in range(20):
+            try:
+                assert http_get(f"http://127.0.0.1:{port}/hostname") == b"webhost\n"
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the published port did not answer on 127.0.0.1")
+        gateway = networks(daemon, "bridge")[0]["IPAM"]["Config"][0]["Gateway"]
+        r = daemon.docker("run", "--rm", "--runtime", runtime, "--network", "bridge", "busybox", "wget", "-qO-", f"http://{gateway}:{port}/hostname")
+        assert r.returncode == 0 and r.stdout == b"webhost\n", r.stderr
+        assert f"dport {port} dnat to" in nft_table(daemon)
+    finally:
+        daemon.docker("rm", "-f", name)
+    assert f"dport {port}" not in nft_table(daemon)
+    with pytest.raises(OSError):
+        http_get(f"http://127.0.0.1:{port}/hostname", timeout=2)
+
+
+def test_a_taken_host_port_is_refused_and_nothing_is_left(daemon):
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    before = link_names()
+    try:
+        r = daemon.docker("run", "-d", "--name", "clash-port", "--network", "bridge", "-p", f"{port}:80", "busybox", "sleep", "30")
+        assert r.returncode != 0 and f"Bind for 0.0.0.0:{port} failed: port is already allocated".encode() in r.stderr
+        assert link_names() == before
+        assert f"dport {port}" not in nft_table(daemon)
+        assert os.listdir(os.path.join(daemon.exec_root, "netns")) == []
+    finally:
+        holder.close()
+        daemon.docker("rm", "-f", "clash-port")
+    api = docker.APIClient(base_url=daemon.host, version="1.44")
+    for bindings in ({"nonsense/tcp": [{"HostPort": "1"}]}, {"80/carrier-pigeon": None}, {"80/tcp": [{"HostPort": "x"}]},
+                     {"80/tcp": [{"HostIp": "not-an-ip", "HostPort": "1"}]}):
+        with pytest.raises(docker.errors.APIError) as e:
+            api.create_container("busybox", "true", host_config={"NetworkMode": "bridge", "PortBindings": bindings})
+        assert e.value.status_code == 400, bindings
+
+
+def test_publish_all_uses_every_exposed_port(daemon):
+    cid = daemon.docker("run", "-d", "--network", "bridge", "--expose", "9000", "--expose", "9001/udp", "-P", "busybox", "sleep", "30",
+                        check=True).stdout.decode().strip()
+    try:
+        ports = json.loads(daemon.docker("inspect", cid, check=True).stdout)[0]["NetworkSettings"]["Ports"]
+        assert set(ports) == {"9000/tcp", "9001/udp"} and all(ports[k][0]["HostPort"].isdigit() for k in ports)
+        assert "9001/udp" in nft_table(daemon).replace(" udp dport ", " 9001/udp ") or "udp dport" in nft_table(daemon)
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_networks_are_isolated_from_each_other(daemon):
+    daemon.docker("network", "create", "--subnet", "10.133.0.0/24", "iso-a", check=True)
+    daemon.docker("network", "create", "--subnet", "10.134.0.0/24", "iso-b", check=True)
+    try:
+        daemon.docker("run", "-d", "--name", "iso-srv", "--network", "iso-b", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+        ip = address_of(daemon, "iso-srv", "iso-b")
+        same = daemon.docker("run", "--rm", "--network", "iso-b", "busybox", "sh", "-c",
+                             f"for i in 1 2 3 4 5; do timeout 3 wget -qO- http://{ip}:8080/hostname && exit 0; sleep 0.2; done; exit 1")
+        assert same.returncode == 0
+        other = daemon.docker("run", "--rm", "--network", "iso-a", "busybox", "sh", "-c", f"timeout 3 wget -qO- http://{ip}:8080/hostname || exit 1")
+        assert other.returncode != 0
+    finally:
+        daemon.docker("rm", "-f", "iso-srv")
+        daemon.docker("network", "rm", "iso-a", "iso-b", check=True)
+
+
+def test_a_published_port_survives_a_daemon_kill(fresh_daemon):
+    d = fresh_daemon
+    port = free_port()
+    d.docker("run", "-d", "--name", "kept-port", "--network", "bridge", "-p", f"{port}:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+    for _ in range(20):
+        try:
+            http_get(f"http://127.0.0.1:{port}/hostname")
+            break
+        except OSError:
+            time.sleep(0.1)
+    d.kill9()
+    assert http_get(f"http://127.0.0.1:{port}/hostname")
+    d.start()
+    assert http_get(f"http://127.0.0.1:{port}/hostname")
+    assert f"dport {port} dnat" in nft_table(d)
+    d.docker("rm", "-f", "kept-port", check=True)
+    assert f"dport {port}" not in nft_table(d)

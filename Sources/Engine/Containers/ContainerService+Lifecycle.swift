@@ -120,7 +120,7 @@ extension ContainerService {
             let joins = try namespaceJoins(record)
             let hostname = !record.spec.hostname.isEmpty ? record.spec.hostname : record.spec.network.isHost ? Self.hostName() : record.shortID
             if let attachments, !["none", "host"].contains(record.spec.network.mode) {
-                record.endpoint = try await attachments.attach(container: record.id, to: record.spec.network.mode)
+                record.endpoint = try await attachments.attach(container: record.id, to: record.spec.network.mode, ports: Self.publishedPorts(record.spec))
                 // Recorded before the monitor starts: a daemon killed now still knows what to take down.
                 try update(record, durable: false)
             }
@@ -277,6 +277,20 @@ extension ContainerService {
         if record.spec.autoRemove {
             try? await remove(record.id, force: true, volumes: true)
         }
+    }
+
+    /// The bindings to publish: those asked for, then with `-P` every other exposed port on a
+    /// free host port.
+    static func publishedPorts(_ spec: ContainerSpec) -> [PortBinding] {
+        var bindings = spec.network.portBindings
+        if spec.network.publishAllPorts {
+            let bound = Set(bindings.map { "\($0.containerPort)/\($0.proto)" })
+            for key in spec.exposedPorts where !bound.contains(key) {
+                guard let (port, proto) = try? PortBinding.parseKey(key) else { continue }
+                bindings.append(PortBinding(containerPort: port, proto: proto))
+            }
+        }
+        return bindings
     }
 
     /// Takes the container's network endpoint down, if it has one.

@@ -191,6 +191,14 @@ public actor ContainerService {
         spec.healthcheck = HealthSchedule.merge(spec.healthcheck, image: defaults.Healthcheck)
         spec.labels = (defaults.Labels ?? [:]).merging(spec.labels) { $1 }
         spec.storage.volumes = Array(Set((defaults.Volumes ?? [:]).keys).union(spec.storage.volumes)).sorted()
+        spec.exposedPorts = Array(Set((defaults.ExposedPorts ?? [:]).keys).union(spec.exposedPorts).union(spec.network.portBindings.map { "\($0.containerPort)/\($0.proto)" })).sorted()
+        for key in spec.exposedPorts { _ = try PortBinding.parseKey(key) }
+        for binding in spec.network.portBindings {
+            _ = try binding.hostPortRange()
+            guard binding.hostIP.isEmpty || binding.hostIP == "0.0.0.0" || IPv4Address(binding.hostIP) != nil else {
+                throw EngineError.invalidParameter("invalid host IP \(binding.hostIP): Berth publishes on IPv4 addresses only")
+            }
+        }
         if spec.runtime.isEmpty { spec.runtime = configuration.defaultRuntime }
         if spec.network.mode.isEmpty || spec.network.mode == "default" { spec.network.mode = "none" }
         if spec.namespaces.cgroup.isEmpty { spec.namespaces.cgroup = SecurityDefaults.cgroupNamespaceMode }

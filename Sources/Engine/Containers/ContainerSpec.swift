@@ -182,11 +182,15 @@ public struct NamespaceSpec: Codable, Sendable, Equatable {
 
 /// The container's network.
 public struct NetworkSpec: Codable, Sendable, Equatable {
-    /// `none` or `host`; filled in at create.
+    /// `none`, `host` or the name of a bridge network; filled in at create.
     public var mode = ""
     public var dns: [String] = []
     /// `host:ip` entries for `/etc/hosts`.
     public var extraHosts: [String] = []
+    /// Ports to publish (`-p`), as given.
+    public var portBindings: [PortBinding] = []
+    /// Publish every exposed port on a free host port (`-P`).
+    public var publishAllPorts = false
 
     public init() {}
 

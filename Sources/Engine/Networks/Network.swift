@@ -110,6 +110,8 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var sandbox: String
     /// The host end of the veth pair, on the network's bridge.
     public var hostInterface: String
+    /// Ports published to the container's address.
+    public var ports: [PublishedPort] = []
 }
 
 /// What the container service asks of networking: a network a container may join, and the
@@ -119,8 +121,9 @@ public protocol NetworkAttachments: Sendable {
     /// The name of the bridge network `reference` names, if a container may join it; 404 when
     /// there is none.
     func joinableNetworkName(_ reference: String) async throws -> String
-    /// Makes the container's namespace, veth pair and address on `network`.
-    func attach(container id: String, to network: String) async throws -> NetworkEndpoint
+    /// Makes the container's namespace, veth pair and address on `network`, and publishes
+    /// `ports` (host ports picked where left open) to it.
+    func attach(container id: String, to network: String, ports: [PortBinding]) async throws -> NetworkEndpoint
     /// Takes an endpoint down and frees its address; what is already gone is no error.
     func detach(_ endpoint: NetworkEndpoint) async
     /// Marks the address of a container found running at daemon start as taken.

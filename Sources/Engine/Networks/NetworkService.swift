@@ -24,6 +24,10 @@ public actor NetworkService: NetworkAttachments {
     private var allocated: [String: Set<UInt32>] = [:]
     /// Bridges made or found since the daemon started.
     private var readyBridges: Set<String> = []
+    /// Endpoints of running containers, by endpoint ID.
+    private var endpoints: [String: NetworkEndpoint] = [:]
+    /// The daemon's nftables table; nil without a data plane.
+    private let firewall: Firewall?
 
     /// Pools the daemon picks subnets from, in order (docker's defaults): 172.17–31.0.0/16,
     /// then the /20s of 192.168.0.0/16.
@@ -40,6 +44,7 @@ public actor NetworkService: NetworkAttachments {
         if let sandboxRoot { try FileSystem.makeDirectories(sandboxRoot, mode: 0o700) }
         self.file = root + "/networks.json"
         self.sandboxRoot = sandboxRoot
+        self.firewall = sandboxRoot == nil ? nil : Firewall(table: "berth_" + String(defaultBridge.map { $0.isLetter || $0.isNumber ? $0 : "_" }))
         self.events = events
         self.hostRoutes = hostRoutes
         var loaded: [String: Network] = [:]
@@ -124,6 +129,7 @@ public actor NetworkService: NetworkAttachments {
             throw error
         }
         networks = updated
+        try? applyFirewall()
         publish("create", network)
         return network
     }
@@ -143,6 +149,7 @@ public actor NetworkService: NetworkAttachments {
         try Self.save(updated, to: file)
         networks = updated
         removeBridge(network)
+        try? applyFirewall()
         publish("destroy", network)
     }
 
@@ -163,7 +170,7 @@ public actor NetworkService: NetworkAttachments {
         return network.name
     }
 
-    public func attach(container id: String, to reference: String) throws -> NetworkEndpoint {
+    public func attach(container id: String, to reference: String, ports: [PortBinding]) throws -> NetworkEndpoint {
         let network = try resolve(reference)
         guard let sandboxRoot, network.driver == .bridge, let bridge = network.bridgeName, let pool = network.pools.first else {
             throw EngineError.invalidParameter("network \(network.name) cannot be joined")
@@ -200,25 +207,62 @@ public actor NetworkService: NetworkAttachments {
             throw EngineError.failure("cannot connect container \(id) to network \(network.name) (bridge \(bridge)): \(error)")
         }
         let mac = address.containerMAC.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
-        return NetworkEndpoint(networkID: network.id, networkName: network.name, endpointID: ContainerService.newID(), address: address,
-                               prefixLength: prefixLength, gateway: gateway, macAddress: mac, sandbox: sandbox, hostInterface: hostInterface)
+        var endpoint = NetworkEndpoint(networkID: network.id, networkName: network.name, endpointID: ContainerService.newID(), address: address,
+                                       prefixLength: prefixLength, gateway: gateway, macAddress: mac, sandbox: sandbox, hostInterface: hostInterface)
+        do {
+            let taken = Set(endpoints.values.flatMap { $0.ports.map { "\($0.proto)/\($0.hostPort)" } })
+            endpoint.ports = try HostPorts.resolve(ports, taken: taken)
+            endpoints[endpoint.endpointID] = endpoint
+            if !endpoint.ports.isEmpty { try applyFirewall() }
+        } catch {
+            endpoints[endpoint.endpointID] = nil
+            detach(endpoint)
+            throw error
+        }
+        return endpoint
     }
 
     public func detach(_ endpoint: NetworkEndpoint) {
         NetworkNamespace.remove(at: endpoint.sandbox)
         deleteLink(endpoint.hostInterface)
         allocated[endpoint.networkID]?.remove(endpoint.address.value)
+        if endpoints.removeValue(forKey: endpoint.endpointID) != nil, !endpoint.ports.isEmpty { try? applyFirewall() }
     }
 
     public func register(_ endpoint: NetworkEndpoint) {
         allocated[endpoint.networkID, default: []].insert(endpoint.address.value)
+        endpoints[endpoint.endpointID] = endpoint
     }
 
-    /// Makes (or finds) the Linux bridges of every bridge network; called once the daemon has
-    /// registered the endpoints of running containers.
+    /// Makes (or finds) the Linux bridges of every bridge network and writes the firewall
+    /// table from what is known now; called once the daemon has registered the endpoints of
+    /// running containers (and taken down those of stopped ones).
     public func prepareBridges() throws {
         guard sandboxRoot != nil else { return }
         for network in networks.values where network.driver == .bridge { try prepareBridge(network) }
+        try applyFirewall()
+    }
+
+    /// Renders the whole table from the networks and the published ports of running
+    /// containers, and replaces it in one transaction.
+    private func applyFirewall() throws {
+        guard let firewall else { return }
+        let bridges = networks.values.filter { $0.driver == .bridge }.sorted { $0.name < $1.name }
+        let segments = bridges.compactMap { network -> Firewall.Segment? in
+            guard let bridge = network.bridgeName, let pool = network.pools.first else { return nil }
+            return Firewall.Segment(bridge: bridge, subnet: pool.subnet, isInternal: network.isInternal)
+        }
+        var forwards: [Firewall.Forward] = []
+        for endpoint in endpoints.values.sorted(by: { $0.endpointID < $1.endpointID }) {
+            guard let bridge = networks[endpoint.networkID]?.bridgeName else { continue }
+            forwards += endpoint.ports.map { Firewall.Forward(port: $0, address: endpoint.address, bridge: bridge) }
+        }
+        try firewall.apply(segments: segments, forwards: forwards)
+    }
+
+    /// Removes the daemon's firewall table (tests and uninstalls; a running daemon rewrites it).
+    public func removeFirewall() throws {
+        try firewall?.remove()
     }
 
     /// The network's bridge, made with the pool's gateway as its address and up; returns its
@@ -235,6 +279,12 @@ public actor NetworkService: NetworkAttachments {
             guard let index = try link.index(of: name) else { throw NetlinkError(operation: "find \(name)", errno: ENODEV) }
             try link.addAddress(pool.gateway, prefixLength: pool.subnet.prefixLength, index: index, name: name)
             try link.setUp(index: index, name: name)
+            // The host's own 127.0.0.1 may reach published ports (DNAT to this bridge): a setting
+            // of Berth's bridge only, not of the host.
+            let setting = open("/proc/sys/net/ipv4/conf/\(name)/route_localnet", O_WRONLY | O_CLOEXEC)
+            guard setting >= 0 else { throw NetlinkError(operation: "open route_localnet of \(name)", errno: errno) }
+            defer { close(setting) }
+            try FileSystem.writeAll(setting, Array("1".utf8))
             readyBridges.insert(name)
             return index
         } catch {

@@ -34,23 +34,33 @@ enum ProcessRunner {
         }
     }
 
-    static func runBlocking(_ arguments: [String]) throws -> Result {
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard berth_pipe2(&outPipe, O_CLOEXEC) == 0, berth_pipe2(&errPipe, O_CLOEXEC) == 0 else {
+    /// Runs `arguments` to completion, `input` (if any) written to its standard input.
+    static func runBlocking(_ arguments: [String], input: [UInt8]? = nil) throws -> Result {
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [-1, -1]
+        guard berth_pipe2(&outPipe, O_CLOEXEC) == 0, berth_pipe2(&errPipe, O_CLOEXEC) == 0, input == nil || berth_pipe2(&inPipe, O_CLOEXEC) == 0 else {
             throw EngineError.failure("pipe: \(String(cString: strerror(errno)))")
         }
-        let pid = spawn(arguments, stdin: -1, stdout: outPipe[1], stderr: errPipe[1], fd3: -1, newSession: false)
+        let pid = spawn(arguments, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1], fd3: -1, newSession: false)
         close(outPipe[1])
         close(errPipe[1])
+        if inPipe[0] >= 0 { close(inPipe[0]) }
         defer { close(outPipe[0]); close(errPipe[0]) }
         guard pid > 0 else {
+            if inPipe[1] >= 0 { close(inPipe[1]) }
             throw EngineError.failure("cannot run \(arguments[0]): \(String(cString: strerror(-pid)))")
         }
-        // Read stderr on another thread so neither pipe can fill up and stall the child.
+        // Feed stdin and read stderr on other threads so no pipe can fill up and stall the child.
         let errFD = errPipe[0]
         let group = DispatchGroup()
         nonisolated(unsafe) var errBytes: [UInt8] = []
         DispatchQueue.global().async(group: group) { errBytes = (try? FileSystem.readAll(errFD)) ?? [] }
+        if let input {
+            let inFD = inPipe[1]
+            DispatchQueue.global().async(group: group) {
+                try? FileSystem.writeAll(inFD, input)
+                close(inFD)
+            }
+        }
         let outBytes = (try? FileSystem.readAll(outPipe[0])) ?? []
         group.wait()
         return Result(status: waitForExit(pid), stdout: outBytes, stderr: errBytes)

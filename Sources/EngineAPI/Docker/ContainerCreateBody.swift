@@ -95,6 +95,10 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var LogConfig: LogConfig?
     public var Dns: [String]?
     public var ExtraHosts: [String]?
+    /// `-p`: host bindings by container port (`80/tcp`); a null list is allowed.
+    public var PortBindings: [String: [PortBindingBody]?]?
+    /// `-P`.
+    public var PublishAllPorts: Bool?
     /// Initial terminal size `[rows, columns]` for a TTY (docker CLI ≥ 20.10 sends it).
     public var ConsoleSize: [UInt]?
     /// `private` (a cgroup namespace of its own) or `host`; empty means the daemon's default.
@@ -116,6 +120,12 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Annotations: [String: String]?
 
     public init() {}
+}
+
+/// An entry of `HostConfig.PortBindings`.
+public struct PortBindingBody: Codable, Sendable, Equatable {
+    public var HostIp: String?
+    public var HostPort: String?
 }
 
 /// `--device PATH_ON_HOST[:PATH_IN_CONTAINER][:PERMISSIONS]`.

@@ -64,6 +64,14 @@ public enum DockerContainerTranslation {
         spec.network.mode = host.NetworkMode ?? ""
         spec.network.dns = host.Dns ?? []
         spec.network.extraHosts = host.ExtraHosts ?? []
+        for (key, bindings) in (host.PortBindings ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let (port, proto) = try PortBinding.parseKey(key)
+            let list = bindings ?? []
+            for binding in list.isEmpty ? [PortBindingBody()] : list {
+                spec.network.portBindings.append(PortBinding(containerPort: port, proto: proto, hostIP: binding.HostIp ?? "", hostPort: binding.HostPort ?? ""))
+            }
+        }
+        spec.network.publishAllPorts = host.PublishAllPorts ?? false
 
         spec.restartPolicy = try RestartPolicyKind(name: host.RestartPolicy?.Name, maximumRetryCount: host.RestartPolicy?.MaximumRetryCount)
         spec.log = LogSpec(driver: host.LogConfig?.Type ?? "", options: host.LogConfig?.Config ?? [:])
@@ -142,6 +150,13 @@ public enum DockerContainerTranslation {
         host.NetworkMode = spec.network.mode
         host.Dns = spec.network.dns
         host.ExtraHosts = spec.network.extraHosts.isEmpty ? nil : spec.network.extraHosts
+        var bindings: [String: [PortBindingBody]?] = [:]
+        for binding in spec.network.portBindings {
+            let key = "\(binding.containerPort)/\(binding.proto)"
+            bindings[key] = ((bindings[key] ?? []) ?? []) + [PortBindingBody(HostIp: binding.hostIP, HostPort: binding.hostPort)]
+        }
+        host.PortBindings = bindings
+        host.PublishAllPorts = spec.network.publishAllPorts
         host.AutoRemove = spec.autoRemove
         host.Privileged = spec.security.privileged
         host.CapAdd = spec.security.capAdd.isEmpty ? nil : spec.security.capAdd

@@ -9,7 +9,7 @@ struct ContainerSummary: Encodable {
     var ImageID: String
     var Command: String
     var Created: Int64
-    var Ports: [String] = []
+    var Ports: [PortRow]
     var Labels: [String: String]
     var State: String
     var Status: String
@@ -28,8 +28,27 @@ struct ContainerSummary: Encodable {
         State = r.state.word
         Status = Self.status(r.state, now: now)
         HostConfig = ["NetworkMode": r.spec.network.mode]
+        Ports = PortRow.rows(exposed: r.spec.exposedPorts, published: r.endpoint?.ports ?? [])
         NetworkSettings = ["Networks": NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint).Networks]
         Mounts = r.mounts.map(MountInfo.init)
+    }
+
+    /// One row of `Ports` in the list: a published port, or an exposed one alone.
+    struct PortRow: Encodable {
+        var IP: String?
+        var PrivatePort: UInt16
+        var PublicPort: UInt16?
+        var `Type`: String
+
+        static func rows(exposed: [String], published: [PublishedPort]) -> [PortRow] {
+            var rows = published.map { PortRow(IP: $0.hostIPText, PrivatePort: $0.containerPort, PublicPort: $0.hostPort, Type: $0.proto) }
+            let shown = Set(published.map { "\($0.containerPort)/\($0.proto)" })
+            for key in exposed where !shown.contains(key) {
+                guard let (port, proto) = try? PortBinding.parseKey(key) else { continue }
+                rows.append(PortRow(IP: nil, PrivatePort: port, PublicPort: nil, Type: proto))
+            }
+            return rows
+        }
     }
 
     /// docker's human status: `Up 5 seconds`, `Exited (3) 2 minutes ago`, `Created`.
@@ -133,7 +152,7 @@ struct ContainerInspect: Encodable {
         HostConfig = DockerContainerTranslation.hostConfig(of: r)
         Config = DockerContainerTranslation.config(of: r)
         Mounts = r.mounts.map(MountInfo.init)
-        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint)
+        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint, exposed: r.spec.exposedPorts)
     }
 }
 
@@ -157,7 +176,8 @@ struct NetworkSettingsInfo: Encodable {
     var Bridge = ""
     var SandboxID = ""
     var SandboxKey = ""
-    var Ports: [String: String] = [:]
+    /// Exposed ports, each with its host bindings while the container runs (null when none).
+    var Ports: [String: Nullable<[[String: String]]>] = [:]
     var IPAddress = ""
     var IPPrefixLen = 0
     var Gateway = ""
@@ -166,7 +186,13 @@ struct NetworkSettingsInfo: Encodable {
 
     /// The settings of a container in network mode `mode`, with its endpoint while it runs
     /// (the top-level address fields are docker's, filled for the default bridge only).
-    init(mode: String, endpoint: NetworkEndpoint?) {
+    init(mode: String, endpoint: NetworkEndpoint?, exposed: [String] = []) {
+        if let endpoint {
+            for key in exposed { Ports[key] = Nullable(nil) }
+            var bound: [String: [[String: String]]] = [:]
+            for port in endpoint.ports { bound["\(port.containerPort)/\(port.proto)", default: []].append(["HostIp": port.hostIPText, "HostPort": String(port.hostPort)]) }
+            for (key, list) in bound { Ports[key] = Nullable(list) }
+        }
         var entry = EndpointInfo()
         if let endpoint {
             entry.MacAddress = endpoint.macAddress
