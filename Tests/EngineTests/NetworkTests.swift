@@ -97,3 +97,38 @@ import Testing
         }
     }
 }
+
+@Suite struct DNSQuestionTests {
+    /// A standard query for `name` of `type`, id 0x1234, recursion desired.
+    private func query(_ name: String, type: UInt16 = 1) -> [UInt8] {
+        var bytes: [UInt8] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") { bytes += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        return bytes + [0, UInt8(type >> 8), UInt8(type & 0xff), 0, 1]
+    }
+
+    @Test func aQuestionIsReadAndAnsweredAuthoritatively() throws {
+        let message = query("web.example")
+        let question = try #require(DNSQuestion(message))
+        #expect(question.name == "web.example" && question.type == 1 && question.end == message.count)
+        let reply = question.reply(to: message, addresses: [IPv4Address("10.0.0.2")!, IPv4Address("10.0.0.3")!])
+        #expect(reply[0] == 0x12 && reply[1] == 0x34 && reply[2] == 0x85 && reply[3] == 0x80 && reply[7] == 2)
+        #expect(Array(reply[message.count..<message.count + 2]) == [0xC0, 0x0C] && Array(reply.suffix(4)) == [10, 0, 0, 3])
+        let missing = question.reply(to: message, addresses: [], nameError: true)
+        #expect(missing[3] == 0x83 && missing[7] == 0 && missing.count == message.count)
+    }
+
+    @Test func malformedOrUnusualMessagesAreIgnored() {
+        var response = query("a")
+        response[2] |= 0x80
+        var twoQuestions = query("a")
+        twoQuestions[5] = 2
+        var longLabel = query("a")
+        longLabel[12] = 64
+        let truncated = Array(query("abc.def").dropLast(3))
+        var pointer = query("a")
+        pointer[12] = 0xC0
+        for message in [[], Array(repeating: 0, count: 11), response, twoQuestions, longLabel, truncated, pointer] {
+            #expect(DNSQuestion(message) == nil)
+        }
+    }
+}

@@ -363,3 +363,61 @@ def test_a_published_port_survives_a_daemon_kill(fresh_daemon):
     assert f"dport {port} dnat" in nft_table(d)
     d.docker("rm", "-f", "kept-port", check=True)
     assert f"dport {port}" not in nft_table(d)
+
+
+def lookup(daemon, network, name):
+    """The addresses busybox nslookup gets for `name` from inside a container on `network`."""
+    r = daemon.docker("run", "--rm", "--network", network, "busybox", "nslookup", "-type=a", name, "127.0.0.11")
+    out = r.stdout.decode()
+    answers = out.split("Name:", 1)[1] if "Name:" in out else ""
+    return r.returncode, [line.split()[-1] for line in answers.splitlines() if line.startswith("Address")]
+
+
+def test_names_and_aliases_resolve_on_a_user_network(daemon):
+    daemon.docker("network", "create", "--subnet", "10.135.0.0/24", "dns-net", check=True)
+    try:
+        daemon.docker("run", "-d", "--name", "dns-a", "--network", "dns-net", "--network-alias", "svc", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+        daemon.docker("run", "-d", "--name", "dns-b", "--network", "dns-net", "--network-alias", "svc", "busybox", "sleep", "60", check=True)
+        a = address_of(daemon, "dns-a", "dns-net")
+        b = address_of(daemon, "dns-b", "dns-net")
+        assert lookup(daemon, "dns-net", "dns-a")[1] == [a]
+        assert lookup(daemon, "dns-net", "DNS-B")[1] == [b]
+        assert sorted(lookup(daemon, "dns-net", "svc")[1]) == sorted([a, b])
+        short = json.loads(daemon.docker("inspect", "dns-a", check=True).stdout)[0]["Id"][:12]
+        assert lookup(daemon, "dns-net", short)[1] == [a]
+        info = json.loads(daemon.docker("inspect", "dns-a", check=True).stdout)[0]["NetworkSettings"]["Networks"]["dns-net"]
+        assert info["Aliases"] == ["svc"] and "dns-a" in info["DNSNames"]
+        r = daemon.docker("run", "--rm", "--network", "dns-net", "busybox", "sh", "-c", "cat /etc/resolv.conf; wget -qO- http://dns-a:8080/hostname")
+        assert r.returncode == 0 and b"nameserver 127.0.0.11" in r.stdout, r.stderr
+        # A container that leaves is gone from the answers at once.
+        daemon.docker("rm", "-f", "dns-b", check=True)
+        assert lookup(daemon, "dns-net", "svc")[1] == [a]
+        assert lookup(daemon, "dns-net", "dns-b")[1] == []
+        # docker-py's networking config carries aliases too.
+        api = docker.APIClient(base_url=daemon.host, version="1.44")
+        created = api.create_container("busybox", ["sleep", "60"], name="dns-c", host_config=api.create_host_config(network_mode="dns-net"),
+                                       networking_config=api.create_networking_config({"dns-net": api.create_endpoint_config(aliases=["other"])}))
+        api.start(created["Id"])
+        assert lookup(daemon, "dns-net", "other")[1] == [address_of(daemon, "dns-c", "dns-net")]
+    finally:
+        daemon.docker("rm", "-f", "dns-a", "dns-b", "dns-c")
+        daemon.docker("network", "rm", "dns-net", check=True)
+
+
+def test_the_default_bridge_has_no_resolver(daemon):
+    r = daemon.docker("run", "--rm", "busybox", "cat", "/etc/resolv.conf", check=True)
+    assert b"127.0.0.11" not in r.stdout
+    assert json.loads(daemon.docker("inspect", "-f", "{{json .HostConfig.NetworkMode}}", daemon.docker("create", "busybox", "true", check=True).stdout.decode().strip(), check=True).stdout) == "bridge"
+
+
+def test_names_resolve_after_a_daemon_kill(fresh_daemon):
+    d = fresh_daemon
+    d.docker("network", "create", "--subnet", "10.136.0.0/24", "dns-kept", check=True)
+    d.docker("run", "-d", "--name", "named", "--network", "dns-kept", "busybox", "sleep", "120", check=True)
+    ip = address_of(d, "named", "dns-kept")
+    d.kill9()
+    d.start()
+    r = d.docker("exec", "named", "nslookup", "-type=a", "named", "127.0.0.11")
+    assert r.returncode == 0 and ip in r.stdout.decode(), r.stdout + r.stderr
+    d.docker("rm", "-f", "named", check=True)
+    d.docker("network", "rm", "dns-kept", check=True)

@@ -212,7 +212,8 @@ struct BundleWriter {
 /// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`; in a user
 /// namespace (`owner`) they belong to the container's root, who may edit them as in docker.
 enum EtcFiles {
-    static func write(into directory: String, hostname: String, hostNetwork: Bool, address: IPv4Address? = nil, owner: IDMap? = nil) throws {
+    static func write(into directory: String, hostname: String, hostNetwork: Bool, address: IPv4Address? = nil, embeddedResolver: Bool = false,
+                      owner: IDMap? = nil) throws {
         try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8), durable: false)
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
         // Its own address under its name, as docker writes it.
@@ -221,12 +222,21 @@ enum EtcFiles {
             hosts = String(decoding: hostHosts, as: UTF8.self)
         }
         try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8), durable: false)
-        try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolvConf(hostNetwork: hostNetwork).utf8), durable: false)
+        let resolv = embeddedResolver ? embeddedResolvConf() : resolvConf(hostNetwork: hostNetwork)
+        try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolv.utf8), durable: false)
         if let uid = owner?.hostRootUID, let gid = owner?.hostRootGID {
             for file in ["hostname", "hosts", "resolv.conf"] where chown(directory + "/" + file, uid, gid) != 0 {
                 throw EngineError.failure("cannot give \(directory)/\(file) to the container's root: \(String(cString: strerror(errno)))")
             }
         }
+    }
+
+    /// On user-defined networks, as docker writes it: the embedded resolver, the host's search
+    /// domains and `ndots:0`.
+    static func embeddedResolvConf() -> String {
+        let host = (try? FileSystem.readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let search = host.split(separator: "\n").filter { $0.hasPrefix("search ") || $0.hasPrefix("domain ") }.map(String.init)
+        return (["nameserver 127.0.0.11"] + search + ["options ndots:0"]).joined(separator: "\n") + "\n"
     }
 
     /// The host's resolv.conf without loopback nameservers (unreachable from another network

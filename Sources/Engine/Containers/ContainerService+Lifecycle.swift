@@ -120,12 +120,13 @@ extension ContainerService {
             let joins = try namespaceJoins(record)
             let hostname = !record.spec.hostname.isEmpty ? record.spec.hostname : record.spec.network.isHost ? Self.hostName() : record.shortID
             if let attachments, !["none", "host"].contains(record.spec.network.mode) {
-                record.endpoint = try await attachments.attach(container: record.id, to: record.spec.network.mode, ports: Self.publishedPorts(record.spec))
+                record.endpoint = try await attachments.attach(container: record.id, to: record.spec.network.mode, ports: Self.publishedPorts(record.spec),
+                                                               names: [record.name, record.shortID] + record.spec.network.aliases)
                 // Recorded before the monitor starts: a daemon killed now still knows what to take down.
                 try update(record, durable: false)
             }
             try EtcFiles.write(into: dir, hostname: hostname, hostNetwork: record.spec.network.isHost, address: record.endpoint?.address,
-                               owner: record.userNamespace)
+                               embeddedResolver: record.endpoint?.usesEmbeddedResolver ?? false, owner: record.userNamespace)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
             try bundle.write(record, user: user, imageEnv: [], joins: joins)
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
@@ -264,7 +265,8 @@ extension ContainerService {
         record.state.paused = nil
         try? snapshots.unmount(directory(of: record.id) + "/rootfs")
         await volumes.deactivate(container: record.id)
-        await detachNetwork(&record)
+        // The endpoint stays in the record until it is taken down below: a daemon killed in
+        // between still knows to take it down.
         if record.spec.autoRemove {
             // The record is about to be removed: no point writing it (a removal that fails
             // persists it as dead).
@@ -274,6 +276,13 @@ extension ContainerService {
         }
         publish("die", record, ["exitCode": String(record.state.exitCode)])
         resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
+        if record.endpoint != nil, var current = containers[record.id], current.endpoint == record.endpoint, !current.state.isRunning {
+            await detachNetwork(&current)
+            if var latest = containers[record.id], latest.endpoint == record.endpoint {
+                latest.endpoint = nil
+                if record.spec.autoRemove { containers[record.id] = latest } else { try? update(latest) }
+            }
+        }
         if record.spec.autoRemove {
             try? await remove(record.id, force: true, volumes: true)
         }

@@ -36,6 +36,7 @@ extension ContainerService {
         containers[record.id] = record
         let dir = directory(of: record.id)
         try? snapshots.unmount(dir + "/rootfs")
+        await detachNetwork(&record)
         // The monitor deletes the runtime's state when the container exits; only a container
         // whose monitor died still has some.
         if FileSystem.exists(configuration.runtimeRoot(for: record.runtime) + "/" + record.id) {

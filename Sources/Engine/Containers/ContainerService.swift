@@ -138,6 +138,14 @@ public actor ContainerService {
             throw EngineError.invalidParameter("no command specified")
         }
         let userNamespace = spec.namespaces.user == "host" ? nil : configuration.userNamespaceRemap?.map
+        if userNamespace != nil && !["none", "host"].contains(spec.network.mode) {
+            // The engine wires namespaces in the host's user namespace, which a runtime already in
+            // the container's cannot join.
+            guard requested.network.mode.isEmpty || requested.network.mode == "default" else {
+                throw EngineError.invalidParameter("bridge networks are not available to containers in the daemon's user namespace (--userns-remap) yet: use --network none or --userns=host")
+            }
+            spec.network.mode = "none"
+        }
         try validate(spec, remapped: userNamespace != nil)
         let id = Self.newID()
         let parent = try await images.topChainID(of: image)
@@ -176,7 +184,8 @@ public actor ContainerService {
 
     /// Fills in what the request left to the image (command, environment, user, working
     /// directory, stop signal, health check, labels, volumes) and to the daemon (runtime,
-    /// network mode, cgroup namespace mode, log driver).
+    /// network mode — `bridge`, as docker's, when the daemon has bridge networking — cgroup
+    /// namespace mode, log driver).
     private func complete(_ spec: inout ContainerSpec, imageDefaults defaults: ContainerDefaults) throws {
         if spec.process.entrypoint == nil || spec.process.entrypoint == [] {
             // `--entrypoint ""` resets the image's entrypoint; a missing one inherits it.
@@ -200,7 +209,7 @@ public actor ContainerService {
             }
         }
         if spec.runtime.isEmpty { spec.runtime = configuration.defaultRuntime }
-        if spec.network.mode.isEmpty || spec.network.mode == "default" { spec.network.mode = "none" }
+        if spec.network.mode.isEmpty || spec.network.mode == "default" { spec.network.mode = attachments == nil ? "none" : "bridge" }
         if spec.namespaces.cgroup.isEmpty { spec.namespaces.cgroup = SecurityDefaults.cgroupNamespaceMode }
         if spec.log.driver.isEmpty { spec.log.driver = LogSettings.Driver.jsonFile.rawValue }
     }

@@ -191,6 +191,9 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public var portBindings: [PortBinding] = []
     /// Publish every exposed port on a free host port (`-P`).
     public var publishAllPorts = false
+    /// More names the container answers to on its network (`--network-alias`, compose's
+    /// service names).
+    public var aliases: [String] = []
 
     public init() {}
 

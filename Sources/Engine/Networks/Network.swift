@@ -112,6 +112,12 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var hostInterface: String
     /// Ports published to the container's address.
     public var ports: [PublishedPort] = []
+    /// The names the network's embedded resolver answers with this address (container name,
+    /// short ID, aliases); empty on the default bridge, which has no resolver (as docker's).
+    public var names: [String] = []
+
+    /// Whether the container asks the embedded resolver (127.0.0.11) for names.
+    public var usesEmbeddedResolver: Bool { networkName != "bridge" }
 }
 
 /// What the container service asks of networking: a network a container may join, and the
@@ -121,9 +127,10 @@ public protocol NetworkAttachments: Sendable {
     /// The name of the bridge network `reference` names, if a container may join it; 404 when
     /// there is none.
     func joinableNetworkName(_ reference: String) async throws -> String
-    /// Makes the container's namespace, veth pair and address on `network`, and publishes
-    /// `ports` (host ports picked where left open) to it.
-    func attach(container id: String, to network: String, ports: [PortBinding]) async throws -> NetworkEndpoint
+    /// Makes the container's namespace, veth pair and address on `network`, publishes `ports`
+    /// (host ports picked where left open) to it and, on a user-defined network, makes `names`
+    /// resolve to it.
+    func attach(container id: String, to network: String, ports: [PortBinding], names: [String]) async throws -> NetworkEndpoint
     /// Takes an endpoint down and frees its address; what is already gone is no error.
     func detach(_ endpoint: NetworkEndpoint) async
     /// Marks the address of a container found running at daemon start as taken.

@@ -1,6 +1,7 @@
 import BerthSystem
 import CBerthSys
 import Glibc
+import Synchronization
 
 /// A container's network namespace made ahead of its start and pinned by a bind mount of its
 /// nsfs file (as `ip netns add` pins one), so the engine can wire it before the runtime joins
@@ -28,15 +29,19 @@ enum NetworkNamespace {
         }
     }
 
-    /// Runs `body` on a thread inside the namespace pinned at `path`.
-    static func run(in path: String, _ body: @escaping @Sendable () throws -> Void) throws {
+    /// Runs `body` on a thread inside the namespace pinned at `path` and returns its result.
+    static func run<T: Sendable>(in path: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
+        let result = Mutex<T?>(nil)
         try onOwnThread {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw NetlinkError(operation: "open \(path)", errno: errno) }
             defer { Glibc.close(fd) }
             guard berth_setns(fd, berth_CLONE_NEWNET) == 0 else { throw NetlinkError(operation: "enter \(path)", errno: errno) }
-            try body()
+            let value = try body()
+            result.withLock { $0 = value }
         }
+        guard let value = result.withLock({ $0 }) else { throw NetlinkError(operation: "run in \(path)", errno: EIO) }
+        return value
     }
 
     /// Unpins and deletes the namespace at `path` (it ends when nothing else holds it); a

@@ -28,6 +28,8 @@ public actor NetworkService: NetworkAttachments {
     private var endpoints: [String: NetworkEndpoint] = [:]
     /// The daemon's nftables table; nil without a data plane.
     private let firewall: Firewall?
+    /// The embedded DNS server of user-defined networks.
+    private let resolver = EmbeddedResolver()
 
     /// Pools the daemon picks subnets from, in order (docker's defaults): 172.17–31.0.0/16,
     /// then the /20s of 192.168.0.0/16.
@@ -170,7 +172,7 @@ public actor NetworkService: NetworkAttachments {
         return network.name
     }
 
-    public func attach(container id: String, to reference: String, ports: [PortBinding]) throws -> NetworkEndpoint {
+    public func attach(container id: String, to reference: String, ports: [PortBinding], names: [String]) throws -> NetworkEndpoint {
         let network = try resolve(reference)
         guard let sandboxRoot, network.driver == .bridge, let bridge = network.bridgeName, let pool = network.pools.first else {
             throw EngineError.invalidParameter("network \(network.name) cannot be joined")
@@ -183,6 +185,7 @@ public actor NetworkService: NetworkAttachments {
         let prefixLength = pool.subnet.prefixLength
         let routed = !network.isInternal
         let mtu = network.options["com.docker.network.driver.mtu"].flatMap(UInt32.init)
+        var resolverSocket: Int32 = -1
         do {
             NetworkNamespace.remove(at: sandbox)
             try NetworkNamespace.create(at: sandbox)
@@ -193,12 +196,14 @@ public actor NetworkService: NetworkAttachments {
             try link.createVethPair(host: hostInterface, master: bridgeIndex, peer: "eth0", peerMAC: address.containerMAC, namespaceFD: namespace, mtu: mtu)
             guard let hostIndex = try link.index(of: hostInterface) else { throw NetlinkError(operation: "find \(hostInterface)", errno: ENODEV) }
             try link.setUp(index: hostIndex, name: hostInterface)
-            try NetworkNamespace.run(in: sandbox) {
+            let wantsResolver = network.name != "bridge"
+            resolverSocket = try NetworkNamespace.run(in: sandbox) { () -> Int32 in
                 let inner = try Netlink()
                 guard let eth0 = try inner.index(of: "eth0") else { throw NetlinkError(operation: "find eth0", errno: ENODEV) }
                 try inner.addAddress(address, prefixLength: prefixLength, index: eth0, name: "eth0")
                 try inner.setUp(index: eth0, name: "eth0")
                 if routed { try inner.addDefaultRoute(via: gateway) }
+                return wantsResolver ? try EmbeddedResolver.openSocket() : -1
             }
         } catch {
             NetworkNamespace.remove(at: sandbox)
@@ -209,29 +214,56 @@ public actor NetworkService: NetworkAttachments {
         let mac = address.containerMAC.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
         var endpoint = NetworkEndpoint(networkID: network.id, networkName: network.name, endpointID: ContainerService.newID(), address: address,
                                        prefixLength: prefixLength, gateway: gateway, macAddress: mac, sandbox: sandbox, hostInterface: hostInterface)
+        endpoint.names = endpoint.usesEmbeddedResolver ? names : []
+        endpoints[endpoint.endpointID] = endpoint
+        if resolverSocket >= 0 {
+            resolver.serve(socket: resolverSocket, network: network.id, endpoint: endpoint.endpointID)
+            publishNames(of: network.id)
+        }
         do {
             let taken = Set(endpoints.values.flatMap { $0.ports.map { "\($0.proto)/\($0.hostPort)" } })
             endpoint.ports = try HostPorts.resolve(ports, taken: taken)
             endpoints[endpoint.endpointID] = endpoint
             if !endpoint.ports.isEmpty { try applyFirewall() }
         } catch {
-            endpoints[endpoint.endpointID] = nil
             detach(endpoint)
+            // Never used: gone now rather than when the kernel gets to it.
+            deleteLink(hostInterface)
             throw error
         }
         return endpoint
     }
 
+    /// Takes an endpoint down once (a second call, or one for an endpoint this daemon does not
+    /// know, does nothing, so an address given out again is never freed by mistake). The
+    /// namespace is unpinned; the kernel removes the veth pair with it, off the caller's path
+    /// (deleting a link waits for an RCU grace period).
     public func detach(_ endpoint: NetworkEndpoint) {
+        guard endpoints.removeValue(forKey: endpoint.endpointID) != nil else { return }
+        resolver.stop(endpoint: endpoint.endpointID)
+        if endpoint.usesEmbeddedResolver { publishNames(of: endpoint.networkID) }
         NetworkNamespace.remove(at: endpoint.sandbox)
-        deleteLink(endpoint.hostInterface)
         allocated[endpoint.networkID]?.remove(endpoint.address.value)
-        if endpoints.removeValue(forKey: endpoint.endpointID) != nil, !endpoint.ports.isEmpty { try? applyFirewall() }
+        if !endpoint.ports.isEmpty { try? applyFirewall() }
     }
 
     public func register(_ endpoint: NetworkEndpoint) {
         allocated[endpoint.networkID, default: []].insert(endpoint.address.value)
         endpoints[endpoint.endpointID] = endpoint
+        // The previous daemon's resolver sockets ended with it: a new one in the same namespace.
+        if endpoint.usesEmbeddedResolver, sandboxRoot != nil, let fd = try? NetworkNamespace.run(in: endpoint.sandbox, { try EmbeddedResolver.openSocket() }) {
+            resolver.serve(socket: fd, network: endpoint.networkID, endpoint: endpoint.endpointID)
+            publishNames(of: endpoint.networkID)
+        }
+    }
+
+    /// Hands the resolver the names of `network`'s running containers.
+    private func publishNames(of network: String) {
+        var table: [String: [IPv4Address]] = [:]
+        for endpoint in endpoints.values where endpoint.networkID == network {
+            for name in endpoint.names { table[name.lowercased(), default: []].append(endpoint.address) }
+        }
+        resolver.setNames(table, network: network)
     }
 
     /// Makes (or finds) the Linux bridges of every bridge network and writes the firewall

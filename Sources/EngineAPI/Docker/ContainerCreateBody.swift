@@ -25,12 +25,13 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var StopTimeout: Int?
     public var Healthcheck: HealthcheckConfig?
     public var HostConfig: HostConfig?
+    public var NetworkingConfig: NetworkingConfigBody?
 
     public init() {}
 
     // Docker accepts `Cmd` and `Entrypoint` as a string or an array.
     enum CodingKeys: String, CodingKey {
-        case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, ExposedPorts, Tty, OpenStdin, StdinOnce, Env, Cmd, Image, Volumes, WorkingDir, Entrypoint, Labels, StopSignal, StopTimeout, Healthcheck, HostConfig
+        case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, ExposedPorts, Tty, OpenStdin, StdinOnce, Env, Cmd, Image, Volumes, WorkingDir, Entrypoint, Labels, StopSignal, StopTimeout, Healthcheck, HostConfig, NetworkingConfig
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,6 +57,7 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
         StopTimeout = try c.decodeIfPresent(Int.self, forKey: .StopTimeout)
         Healthcheck = try c.decodeIfPresent(HealthcheckConfig.self, forKey: .Healthcheck)
         HostConfig = try c.decodeIfPresent(EngineAPI.HostConfig.self, forKey: .HostConfig)
+        NetworkingConfig = try c.decodeIfPresent(NetworkingConfigBody.self, forKey: .NetworkingConfig)
     }
 }
 
@@ -120,6 +122,14 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Annotations: [String: String]?
 
     public init() {}
+}
+
+/// `NetworkingConfig` of a create body: the container's endpoint settings by network name.
+public struct NetworkingConfigBody: Codable, Sendable, Equatable {
+    public struct EndpointBody: Codable, Sendable, Equatable {
+        public var Aliases: [String]?
+    }
+    public var EndpointsConfig: [String: EndpointBody]?
 }
 
 /// An entry of `HostConfig.PortBindings`.

@@ -72,6 +72,11 @@ public enum DockerContainerTranslation {
             }
         }
         spec.network.publishAllPorts = host.PublishAllPorts ?? false
+        // The endpoint settings of the network the container joins (docker's CLI names it; the
+        // SDKs may name the one network they pass).
+        let endpoints = config.NetworkingConfig?.EndpointsConfig ?? [:]
+        let endpoint = endpoints[spec.network.mode] ?? (endpoints.count == 1 ? endpoints.values.first : nil)
+        spec.network.aliases = endpoint?.Aliases ?? []
 
         spec.restartPolicy = try RestartPolicyKind(name: host.RestartPolicy?.Name, maximumRetryCount: host.RestartPolicy?.MaximumRetryCount)
         spec.log = LogSpec(driver: host.LogConfig?.Type ?? "", options: host.LogConfig?.Config ?? [:])

@@ -152,7 +152,7 @@ struct ContainerInspect: Encodable {
         HostConfig = DockerContainerTranslation.hostConfig(of: r)
         Config = DockerContainerTranslation.config(of: r)
         Mounts = r.mounts.map(MountInfo.init)
-        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint, exposed: r.spec.exposedPorts)
+        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint, exposed: r.spec.exposedPorts, aliases: r.spec.network.aliases)
     }
 }
 
@@ -186,7 +186,7 @@ struct NetworkSettingsInfo: Encodable {
 
     /// The settings of a container in network mode `mode`, with its endpoint while it runs
     /// (the top-level address fields are docker's, filled for the default bridge only).
-    init(mode: String, endpoint: NetworkEndpoint?, exposed: [String] = []) {
+    init(mode: String, endpoint: NetworkEndpoint?, exposed: [String] = [], aliases: [String] = []) {
         if let endpoint {
             for key in exposed { Ports[key] = Nullable(nil) }
             var bound: [String: [[String: String]]] = [:]
@@ -201,6 +201,7 @@ struct NetworkSettingsInfo: Encodable {
             entry.Gateway = endpoint.gateway.description
             entry.IPAddress = endpoint.address.description
             entry.IPPrefixLen = endpoint.prefixLength
+            entry.DNSNames = endpoint.names.isEmpty ? nil : endpoint.names
             SandboxID = endpoint.endpointID
             SandboxKey = endpoint.sandbox
             if endpoint.networkName == "bridge" {
@@ -210,6 +211,7 @@ struct NetworkSettingsInfo: Encodable {
                 MacAddress = entry.MacAddress
             }
         }
+        entry.Aliases = aliases.isEmpty ? nil : aliases
         Networks = [mode: entry]
     }
 }
