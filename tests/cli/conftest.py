@@ -71,10 +71,12 @@ def daemon():
     assert BERTHD.exists(), f"build first: swift build --product berthd ({BERTHD} missing)"
     workdir = Path(tempfile.mkdtemp(prefix="berth-cli-test-"))
     sock = workdir / "berth.sock"
+    # A default bridge of its own (removed below with the daemon's firewall table).
+    bridge = "bc" + workdir.name[-8:].replace("_", "0")
     log = open(workdir / "berthd.log", "wb")
     proc = subprocess.Popen(
         [str(BERTHD), "--root", str(workdir / "root"), "--exec-root", str(workdir / "run"),
-         "--host", f"unix://{sock}"],
+         "--host", f"unix://{sock}", "--bridge", bridge],
         stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.time() + 30
@@ -121,6 +123,8 @@ def daemon():
                 pass
         for point in sorted(mounts_under(str(workdir)), key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True)
+        subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
+        subprocess.run(["nft", "delete", "table", "ip", "berth_" + bridge], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
