@@ -421,3 +421,20 @@ def test_names_resolve_after_a_daemon_kill(fresh_daemon):
     assert r.returncode == 0 and ip in r.stdout.decode(), r.stdout + r.stderr
     d.docker("rm", "-f", "named", check=True)
     d.docker("network", "rm", "dns-kept", check=True)
+
+
+def test_add_host_and_dns_settings_reach_the_container_files(daemon):
+    gateway = networks(daemon, "bridge")[0]["IPAM"]["Config"][0]["Gateway"]
+    r = daemon.docker("run", "--rm", "--add-host", "db:10.1.2.3", "--add-host", "gw:host-gateway", "--dns", "10.9.9.9",
+                      "--dns-search", "example.test", "--dns-option", "timeout:2", "busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "10.1.2.3\tdb\n" in out and f"{gateway}\tgw\n" in out
+    assert "nameserver 10.9.9.9\n" in out and "search example.test\n" in out and "options timeout:2\n" in out
+    info = json.loads(daemon.docker("inspect", daemon.docker("create", "--dns", "10.9.9.9", "--dns-search", "a.test", "busybox", "true", check=True).stdout.decode().strip(), check=True).stdout)[0]
+    assert info["HostConfig"]["Dns"] == ["10.9.9.9"] and info["HostConfig"]["DnsSearch"] == ["a.test"]
+    daemon.docker("rm", info["Id"], check=True)
+    api = docker.APIClient(base_url=daemon.host, version="1.44")
+    with pytest.raises(docker.errors.APIError) as e:
+        api.create_container("busybox", "true", host_config={"ExtraHosts": ["no-address"]})
+    assert e.value.status_code == 400 and "add-host" in str(e.value)

@@ -53,3 +53,32 @@ def test_docker_py_stats_one_shot_stream_and_stopped(daemon):
         c.remove(force=True)
     with pytest.raises(docker.errors.NotFound):
         client.api.stats("no-such-container", stream=False)
+
+
+def test_network_counters_of_a_bridged_container(daemon):
+    """eth0's traffic as the container sees it (read from the host end of its veth pair): a
+    container that downloads 200 kB has received far more than it sent. A container without a
+    network of its own has no `networks`, as with docker."""
+    client = daemon.client()
+    server = client.containers.run("busybox", ["sh", "-c", "dd if=/dev/zero of=/tmp/big bs=1k count=200 2>/dev/null; httpd -f -p 8080 -h /tmp"], detach=True)
+    alone = client.containers.run("busybox", ["sleep", "60"], detach=True, network_mode="none")
+    c = None
+    try:
+        server.reload()
+        ip = server.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        c = client.containers.run("busybox", ["sh", "-c", f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO /dev/null http://{ip}:8080/big && break; sleep 0.3; done; sleep 60"], detach=True)
+        deadline = time.time() + 15
+        while True:
+            eth0 = client.api.stats(c.id, stream=False, one_shot=True)["networks"]["eth0"]
+            if eth0["rx_bytes"] > 200_000 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        assert eth0["rx_bytes"] > 200_000 and eth0["tx_bytes"] < eth0["rx_bytes"] // 4, eth0
+        assert eth0["rx_packets"] > 10 and eth0["tx_packets"] > 5, eth0
+        assert "networks" not in client.api.stats(alone.id, stream=False, one_shot=True)
+        r = daemon.docker("stats", "--no-stream", "--format", "{{.NetIO}}", c.id)
+        assert r.returncode == 0 and "kB" in r.stdout.decode(), r.stdout
+    finally:
+        for container in (server, alone, c):
+            if container:
+                container.remove(force=True)

@@ -209,20 +209,37 @@ struct BundleWriter {
     }
 }
 
-/// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`; in a user
-/// namespace (`owner`) they belong to the container's root, who may edit them as in docker.
+/// The files bind-mounted at `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`, written as
+/// docker writes them; in a user namespace (`owner`) they belong to the container's root, who
+/// may edit them as in docker.
 enum EtcFiles {
-    static func write(into directory: String, hostname: String, hostNetwork: Bool, address: IPv4Address? = nil, embeddedResolver: Bool = false,
-                      owner: IDMap? = nil) throws {
-        try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((hostname + "\n").utf8), durable: false)
+    /// What the files say besides the host's own: the container's address on its bridge
+    /// network, whether it asks the embedded resolver, and the user's `--add-host`, `--dns`,
+    /// `--dns-search` and `--dns-option`.
+    struct Settings {
+        var hostname: String
+        var network: NetworkSpec
+        var endpoint: NetworkEndpoint?
+    }
+
+    static func write(into directory: String, _ settings: Settings, owner: IDMap? = nil) throws {
+        let hostNetwork = settings.network.isHost
+        try FileSystem.writeAtomically(directory + "/hostname", bytes: Array((settings.hostname + "\n").utf8), durable: false)
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-        // Its own address under its name, as docker writes it.
-        if let address { hosts += "\(address)\t\(hostname)\n" }
         if hostNetwork, let hostHosts = try? FileSystem.readFile("/etc/hosts") {
             hosts = String(decoding: hostHosts, as: UTF8.self)
         }
+        for entry in settings.network.extraHosts {
+            // `name:address`; `host-gateway` is the gateway of the container's network.
+            guard let colon = entry.firstIndex(of: ":") else { continue }
+            var address = String(entry[entry.index(after: colon)...])
+            if address == "host-gateway" { address = settings.endpoint?.gateway.description ?? "127.0.0.1" }
+            hosts += "\(address)\t\(entry[..<colon])\n"
+        }
+        // Its own address under its name, as docker writes it.
+        if let address = settings.endpoint?.address { hosts += "\(address)\t\(settings.hostname)\n" }
         try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8), durable: false)
-        let resolv = embeddedResolver ? embeddedResolvConf() : resolvConf(hostNetwork: hostNetwork)
+        let resolv = resolvConf(hostNetwork: hostNetwork, embeddedResolver: settings.endpoint?.usesEmbeddedResolver ?? false, network: settings.network)
         try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolv.utf8), durable: false)
         if let uid = owner?.hostRootUID, let gid = owner?.hostRootGID {
             for file in ["hostname", "hosts", "resolv.conf"] where chown(directory + "/" + file, uid, gid) != 0 {
@@ -231,30 +248,47 @@ enum EtcFiles {
         }
     }
 
-    /// On user-defined networks, as docker writes it: the embedded resolver, the host's search
-    /// domains and `ndots:0`.
-    static func embeddedResolvConf() -> String {
-        let host = (try? FileSystem.readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let search = host.split(separator: "\n").filter { $0.hasPrefix("search ") || $0.hasPrefix("domain ") }.map(String.init)
-        return (["nameserver 127.0.0.11"] + search + ["options ndots:0"]).joined(separator: "\n") + "\n"
+    /// `--add-host` entries must be `name:address` (or `name:host-gateway`).
+    static func validate(extraHosts: [String]) throws {
+        for entry in extraHosts {
+            let parts = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1] == "host-gateway" || IPv4Address(parts[1]) != nil || parts[1].contains(":") else {
+                throw EngineError.invalidParameter("invalid IP address in add-host: \"\(entry)\"")
+            }
+        }
     }
 
-    /// The host's resolv.conf without loopback nameservers (unreachable from another network
-    /// namespace); docker's fallback servers when none remain.
-    static func resolvConf(hostNetwork: Bool) -> String {
+    /// docker's resolv.conf: the host's with `--network host`; on user-defined networks the
+    /// embedded resolver with `ndots:0`; else the host's without loopback nameservers (docker's
+    /// fallback servers when none remain). `--dns`, `--dns-search` and `--dns-option` replace
+    /// the host's nameservers, search domains and options.
+    static func resolvConf(hostNetwork: Bool, embeddedResolver: Bool, network: NetworkSpec) -> String {
         let host = (try? FileSystem.readFile("/etc/resolv.conf")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        if hostNetwork { return host }
-        var lines: [String] = []
-        var hasNameserver = false
+        if hostNetwork && network.dns.isEmpty && network.dnsSearch.isEmpty && network.dnsOptions.isEmpty { return host }
+        var nameservers: [String] = []
+        var search: [String] = []
+        var options: [String] = []
         for line in host.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if fields.first == "nameserver" {
-                guard fields.count > 1, !fields[1].hasPrefix("127."), fields[1] != "::1" else { continue }
-                hasNameserver = true
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            switch fields.first {
+            case "nameserver" where fields.count > 1:
+                if hostNetwork || (!fields[1].hasPrefix("127.") && fields[1] != "::1") { nameservers.append(fields[1]) }
+            case "search", "domain": search = Array(fields.dropFirst())
+            case "options": options += fields.dropFirst()
+            default: break
             }
-            lines.append(String(line))
         }
-        if !hasNameserver { lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"] }
+        if !network.dns.isEmpty { nameservers = network.dns }
+        if nameservers.isEmpty { nameservers = ["8.8.8.8", "8.8.4.4"] }
+        if !network.dnsSearch.isEmpty { search = network.dnsSearch }
+        if !network.dnsOptions.isEmpty { options = network.dnsOptions }
+        if embeddedResolver {
+            nameservers = [EmbeddedResolver.address.description]
+            options = ["ndots:0"] + options.filter { !$0.hasPrefix("ndots:") }
+        }
+        var lines = nameservers.map { "nameserver " + $0 }
+        if !search.isEmpty { lines.append("search " + search.joined(separator: " ")) }
+        if !options.isEmpty { lines.append("options " + options.joined(separator: " ")) }
         return lines.joined(separator: "\n") + "\n"
     }
 }

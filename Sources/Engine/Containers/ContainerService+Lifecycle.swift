@@ -125,8 +125,7 @@ extension ContainerService {
                 // Recorded before the monitor starts: a daemon killed now still knows what to take down.
                 try update(record, durable: false)
             }
-            try EtcFiles.write(into: dir, hostname: hostname, hostNetwork: record.spec.network.isHost, address: record.endpoint?.address,
-                               embeddedResolver: record.endpoint?.usesEmbeddedResolver ?? false, owner: record.userNamespace)
+            try EtcFiles.write(into: dir, EtcFiles.Settings(hostname: hostname, network: record.spec.network, endpoint: record.endpoint), owner: record.userNamespace)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
             try bundle.write(record, user: user, imageEnv: [], joins: joins)
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)

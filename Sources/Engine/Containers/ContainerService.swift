@@ -202,6 +202,7 @@ public actor ContainerService {
         spec.storage.volumes = Array(Set((defaults.Volumes ?? [:]).keys).union(spec.storage.volumes)).sorted()
         spec.exposedPorts = Array(Set((defaults.ExposedPorts ?? [:]).keys).union(spec.exposedPorts).union(spec.network.portBindings.map { "\($0.containerPort)/\($0.proto)" })).sorted()
         for key in spec.exposedPorts { _ = try PortBinding.parseKey(key) }
+        try EtcFiles.validate(extraHosts: spec.network.extraHosts)
         for binding in spec.network.portBindings {
             _ = try binding.hostPortRange()
             guard binding.hostIP.isEmpty || binding.hostIP == "0.0.0.0" || IPv4Address(binding.hostIP) != nil else {

@@ -185,6 +185,10 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     /// `none`, `host` or the name of a bridge network; filled in at create.
     public var mode = ""
     public var dns: [String] = []
+    /// `--dns-search` domains; empty: the host's.
+    public var dnsSearch: [String] = []
+    /// `--dns-option` options; empty: the host's.
+    public var dnsOptions: [String] = []
     /// `host:ip` entries for `/etc/hosts`.
     public var extraHosts: [String] = []
     /// Ports to publish (`-p`), as given.

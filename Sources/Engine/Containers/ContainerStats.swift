@@ -26,6 +26,8 @@ public struct StatsSample: Sendable, Equatable {
     public var pidsLimit: UInt64?
     /// Bytes read and written per device: (major, minor, "read" or "write", bytes).
     public var blockIO: [BlockIO] = []
+    /// Traffic of the container's interfaces by name (`eth0`), as the container sees it.
+    public var networks: [String: InterfaceCounters] = [:]
 
     public struct BlockIO: Sendable, Equatable {
         public var major: UInt64
@@ -36,6 +38,31 @@ public struct StatsSample: Sendable, Equatable {
 
     /// A sample with nothing measured (a container that does not run), taken now.
     public static func empty() -> StatsSample { StatsSample(read: .now()) }
+}
+
+/// Packet and byte counters of one network interface.
+public struct InterfaceCounters: Sendable, Equatable {
+    public var rxBytes: UInt64 = 0
+    public var rxPackets: UInt64 = 0
+    public var rxErrors: UInt64 = 0
+    public var rxDropped: UInt64 = 0
+    public var txBytes: UInt64 = 0
+    public var txPackets: UInt64 = 0
+    public var txErrors: UInt64 = 0
+    public var txDropped: UInt64 = 0
+
+    /// The counters of a container's interface read from the host end of its veth pair
+    /// (what the host end receives the container sent); nil when the link is gone.
+    public static func containerSide(ofHostInterface name: String) -> InterfaceCounters? {
+        let base = "/sys/class/net/\(name)/statistics/"
+        func value(_ file: String) -> UInt64? {
+            (try? FileSystem.readFile(base + file)).flatMap { UInt64(String(decoding: $0, as: UTF8.self).trimmed) }
+        }
+        guard let txBytes = value("rx_bytes") else { return nil }
+        return InterfaceCounters(rxBytes: value("tx_bytes") ?? 0, rxPackets: value("tx_packets") ?? 0, rxErrors: value("tx_errors") ?? 0,
+                                 rxDropped: value("tx_dropped") ?? 0, txBytes: txBytes, txPackets: value("rx_packets") ?? 0,
+                                 txErrors: value("rx_errors") ?? 0, txDropped: value("rx_dropped") ?? 0)
+    }
 }
 
 /// Reads `StatsSample`s for a process's cgroups: it finds them in `/proc/<pid>/cgroup` (the

@@ -96,6 +96,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Mounts: [MountSpec]?
     public var LogConfig: LogConfig?
     public var Dns: [String]?
+    public var DnsSearch: [String]?
+    public var DnsOptions: [String]?
     public var ExtraHosts: [String]?
     /// `-p`: host bindings by container port (`80/tcp`); a null list is allowed.
     public var PortBindings: [String: [PortBindingBody]?]?

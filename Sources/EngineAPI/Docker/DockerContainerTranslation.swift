@@ -63,6 +63,8 @@ public enum DockerContainerTranslation {
 
         spec.network.mode = host.NetworkMode ?? ""
         spec.network.dns = host.Dns ?? []
+        spec.network.dnsSearch = host.DnsSearch ?? []
+        spec.network.dnsOptions = host.DnsOptions ?? []
         spec.network.extraHosts = host.ExtraHosts ?? []
         for (key, bindings) in (host.PortBindings ?? [:]).sorted(by: { $0.key < $1.key }) {
             let (port, proto) = try PortBinding.parseKey(key)
@@ -154,6 +156,8 @@ public enum DockerContainerTranslation {
         host.ReadonlyRootfs = spec.storage.readOnlyRootfs
         host.NetworkMode = spec.network.mode
         host.Dns = spec.network.dns
+        host.DnsSearch = spec.network.dnsSearch
+        host.DnsOptions = spec.network.dnsOptions
         host.ExtraHosts = spec.network.extraHosts.isEmpty ? nil : spec.network.extraHosts
         var bindings: [String: [PortBindingBody]?] = [:]
         for binding in spec.network.portBindings {

@@ -20,9 +20,12 @@ struct StatsRoutes {
             return .stream(.ok, contentType: "application/json") { writer in
                 func current() async -> (StatsSample, String, Bool) {
                     guard let now = try? await containers.resolve(id), now.state.isRunning,
-                          let sample = reader.sample(pid: now.state.pid) else {
+                          var sample = reader.sample(pid: now.state.pid) else {
                         let name = (try? await containers.resolve(id))?.name ?? record.name
                         return (.empty(), name, false)
+                    }
+                    if let endpoint = now.endpoint, let counters = InterfaceCounters.containerSide(ofHostInterface: endpoint.hostInterface) {
+                        sample.networks["eth0"] = counters
                     }
                     return (sample, now.name, true)
                 }
@@ -114,6 +117,30 @@ struct StatsBody: Encodable {
     var cpu_stats: CPUStats
     var precpu_stats: CPUStats
     var memory_stats: MemoryStats
+    /// By interface; absent for a container without a network of its own (as docker's).
+    var networks: [String: NetworkStats]?
+
+    struct NetworkStats: Encodable {
+        var rx_bytes: UInt64
+        var rx_packets: UInt64
+        var rx_errors: UInt64
+        var rx_dropped: UInt64
+        var tx_bytes: UInt64
+        var tx_packets: UInt64
+        var tx_errors: UInt64
+        var tx_dropped: UInt64
+
+        init(_ c: InterfaceCounters) {
+            rx_bytes = c.rxBytes
+            rx_packets = c.rxPackets
+            rx_errors = c.rxErrors
+            rx_dropped = c.rxDropped
+            tx_bytes = c.txBytes
+            tx_packets = c.txPackets
+            tx_errors = c.txErrors
+            tx_dropped = c.txDropped
+        }
+    }
 
     init(_ sample: StatsSample, previous: StatsSample?, id: String, name: String) {
         self.name = "/" + name
@@ -128,5 +155,6 @@ struct StatsBody: Encodable {
         memory_stats = measured
             ? MemoryStats(usage: sample.memoryUsage, max_usage: sample.memoryMaxUsage, stats: sample.memoryStats, limit: sample.memoryLimit)
             : MemoryStats()
+        networks = sample.networks.isEmpty ? nil : sample.networks.mapValues(NetworkStats.init)
     }
 }
