@@ -11,6 +11,7 @@ import time
 
 import docker
 import pytest
+from registry_testlib import free_port
 
 
 def networks(daemon, *args):
@@ -247,14 +248,6 @@ def test_the_table_survives_a_daemon_restart(fresh_daemon):
     assert networks(d, "bridge")[0]["Id"] == bridge_id
     r = d.docker("network", "create", "--subnet", "10.130.0.0/25", "again")
     assert r.returncode != 0 and b"Pool overlaps" in r.stderr
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def nft_table(daemon):

@@ -1,7 +1,27 @@
 import BerthSystem
 
+/// A value kept in JSON as its text (`description`), read back with `init?(_:)`.
+public protocol TextCodable: Codable, CustomStringConvertible {
+    init?(_ text: String)
+}
+
+extension TextCodable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a valid \(Self.self): \(text)"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
 /// An IPv4 address as a 32-bit number, written in dotted-quad form.
-public struct IPv4Address: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct IPv4Address: Hashable, Comparable, Sendable, TextCodable {
     public var value: UInt32
 
     public init(_ value: UInt32) {
@@ -26,23 +46,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, Codable, CustomString
     }
 
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
-
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv4Address(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 address: \(text)"))
-        }
-        self = address
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
 }
 
 /// An IPv4 subnet in CIDR form (`172.18.0.0/16`): its network address and prefix length.
-public struct IPv4Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct IPv4Subnet: Hashable, Sendable, TextCodable {
     public var network: IPv4Address
     public var prefixLength: Int
 
@@ -52,9 +59,14 @@ public struct IPv4Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
         self.network = IPv4Address(address.value & Self.mask(prefixLength))
     }
 
+    /// Parses `a.b.c.d/n` (0 ≤ n ≤ 32).
+    public init?(_ text: String) {
+        self.init(text, strict: false)
+    }
+
     /// Parses `a.b.c.d/n` (0 ≤ n ≤ 32). With `strict`, host bits must be zero (docker refuses
     /// `172.18.0.1/16` as a subnet).
-    public init?(_ text: String, strict: Bool = false) {
+    public init?(_ text: String, strict: Bool) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPv4Address(String(parts[0])), let length = Int(parts[1]), (0...32).contains(length),
               parts[1].allSatisfy(\.isASCII) else { return nil }
@@ -87,19 +99,6 @@ public struct IPv4Subnet: Hashable, Sendable, Codable, CustomStringConvertible {
     public var firstHost: IPv4Address { IPv4Address(network.value &+ (prefixLength >= 31 ? 0 : 1)) }
 
     static func mask(_ length: Int) -> UInt32 { length == 0 ? 0 : UInt32.max << UInt32(32 - length) }
-
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let subnet = IPv4Subnet(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 subnet: \(text)"))
-        }
-        self = subnet
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
 }
 
 /// The IPv4 destinations the host routes already (`/proc/net/route`, the default route left
