@@ -93,13 +93,7 @@ struct Save: ParsableCommand {
         for image in images { query.add("names", image) }
         if let format { query.add("format", format) }
         let response = try Berth.client().send("GET", "/images/get", query: query)
-        guard let output else {
-            while let bytes = try response.body.next() { try FDIO.write(STDOUT_FILENO, bytes) }
-            return
-        }
-        let file = try OutputFile(path: output)
-        while let bytes = try response.body.next() { try FDIO.write(file.fd, bytes) }
-        try file.commit()
+        try OutputFile.copy(response, to: output)
     }
 }
 
@@ -141,6 +135,17 @@ final class OutputFile {
         guard fd >= 0 else { throw CLIError.system(operation: "open \(path)", errno: errno) }
     }
 
+    /// Copies the body of `response` to standard output (`path` nil) or into `path` whole.
+    static func copy(_ response: DaemonClient.Response, to path: String?) throws {
+        guard let path else {
+            while let bytes = try response.body.next() { try FDIO.write(STDOUT_FILENO, bytes) }
+            return
+        }
+        let file = try OutputFile(path: path)
+        while let bytes = try response.body.next() { try FDIO.write(file.fd, bytes) }
+        try file.commit()
+    }
+
     /// Flushes the data and moves the file to its final name.
     func commit() throws {
         guard fsync(fd) == 0 else { throw CLIError.system(operation: "write \(path)", errno: errno) }
@@ -169,12 +174,6 @@ struct Export: ParsableCommand {
             throw CLIError.failed("cowardly refusing to save to a terminal. Use the -o flag or redirect")
         }
         let response = try Berth.client().send("GET", "/containers/\(Query.escapePath(container))/export")
-        guard let output else {
-            while let bytes = try response.body.next() { try FDIO.write(STDOUT_FILENO, bytes) }
-            return
-        }
-        let file = try OutputFile(path: output)
-        while let bytes = try response.body.next() { try FDIO.write(file.fd, bytes) }
-        try file.commit()
+        try OutputFile.copy(response, to: output)
     }
 }
