@@ -63,11 +63,6 @@ struct Firewall: Sendable {
         try run(script(segments: segments, forwards: forwards))
     }
 
-    /// Deletes the table (nothing of it is left in the kernel).
-    func remove() throws {
-        try run("table ip \(table) {}\ndelete table ip \(table)\n")
-    }
-
     private func run(_ script: String) throws {
         let result = try ProcessRunner.runBlocking([Self.nft, "-f", "-"], input: Array(script.utf8))
         guard result.status == 0 else {

@@ -292,10 +292,6 @@ public actor NetworkService: NetworkAttachments {
         try firewall.apply(segments: segments, forwards: forwards)
     }
 
-    /// Removes the daemon's firewall table (tests and uninstalls; a running daemon rewrites it).
-    public func removeFirewall() throws {
-        try firewall?.remove()
-    }
 
     /// The network's bridge, made with the pool's gateway as its address and up; returns its
     /// index.
