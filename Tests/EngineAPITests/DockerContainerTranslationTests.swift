@@ -50,6 +50,36 @@ import Testing
         #expect(shown.ExposedPorts?.keys.sorted() == ["80/tcp"] && shown.StopSignal == "SIGUSR1" && shown.StopTimeout == 3)
     }
 
+    @Test func endpointSettingsBecomeJoinsLedByTheModesNetwork() throws {
+        let body = #"""
+        {"Image": "x", "HostConfig": {"NetworkMode": "front", "Links": ["db:database"]},
+         "NetworkingConfig": {"EndpointsConfig": {"back": {"Aliases": ["b"]},
+          "front": {"Aliases": ["web", "www"], "IPAMConfig": {"IPv4Address": "10.1.0.9"}, "Links": ["cache"]}}}}
+        """#
+        let spec = try DockerContainerTranslation.spec(from: JSONDecoder().decode(ContainerConfig.self, from: Data(body.utf8)))
+        #expect(spec.network.mode == "front")
+        #expect(spec.network.joins == [NetworkJoin(network: "front", aliases: ["web", "www"], address: IPv4Address("10.1.0.9")),
+                                       NetworkJoin(network: "back", aliases: ["b"])])
+        #expect(spec.network.links == ["db:database", "cache"])
+        #expect(DockerContainerTranslation.hostConfig(of: record(spec)).Links == ["/db:/c/database", "/cache:/c/cache"])
+
+        // An SDK that names one network and no mode means that network; docker's CLI names the
+        // default network's endpoint `default`.
+        let sdk = try DockerContainerTranslation.spec(from: JSONDecoder().decode(ContainerConfig.self, from: Data(
+            #"{"Image": "x", "NetworkingConfig": {"EndpointsConfig": {"only": {"Aliases": ["a"]}}}}"#.utf8)))
+        #expect(sdk.network.mode == "only" && sdk.network.joins.map(\.network) == ["only"])
+        let cli = try DockerContainerTranslation.spec(from: JSONDecoder().decode(ContainerConfig.self, from: Data(
+            #"{"Image": "x", "HostConfig": {"NetworkMode": "default"}, "NetworkingConfig": {"EndpointsConfig": {"default": {}}}}"#.utf8)))
+        #expect(cli.network.mode == "default" && cli.network.joins.map(\.network) == ["default"])
+
+        let six = try JSONDecoder().decode(NetworkingConfigBody.EndpointBody.self, from: Data(#"{"IPAMConfig": {"IPv6Address": "fd00::2"}}"#.utf8))
+        #expect(try DockerContainerTranslation.join("n", six).address6 == IPv6Address("fd00::2"))
+        for bad in [#"{"IPAMConfig": {"IPv4Address": "10.1.0.300"}}"#, #"{"IPAMConfig": {"IPv6Address": "fd00::zz"}}"#, #"{"IPAMConfig": {"IPv6Address": "10.0.0.1"}}"#] {
+            let endpoint = try JSONDecoder().decode(NetworkingConfigBody.EndpointBody.self, from: Data(bad.utf8))
+            #expect(throws: EngineError.self) { try DockerContainerTranslation.join("n", endpoint) }
+        }
+    }
+
     @Test func anEmptyBodyShowsDockersDefaults() throws {
         let spec = try DockerContainerTranslation.spec(from: JSONDecoder().decode(ContainerConfig.self, from: Data(#"{"Image": "x"}"#.utf8)))
         let host = DockerContainerTranslation.hostConfig(of: record(spec))

@@ -110,10 +110,13 @@ import Testing
         let message = query("web.example")
         let question = try #require(DNSQuestion(message))
         #expect(question.name == "web.example" && question.type == 1 && question.end == message.count)
-        let reply = question.reply(to: message, addresses: [IPv4Address("10.0.0.2")!, IPv4Address("10.0.0.3")!])
+        let reply = question.reply(to: message, records: [IPv4Address("10.0.0.2")!.bytes, IPv4Address("10.0.0.3")!.bytes])
         #expect(reply[0] == 0x12 && reply[1] == 0x34 && reply[2] == 0x85 && reply[3] == 0x80 && reply[7] == 2)
         #expect(Array(reply[message.count..<message.count + 2]) == [0xC0, 0x0C] && Array(reply.suffix(4)) == [10, 0, 0, 3])
-        let missing = question.reply(to: message, addresses: [], nameError: true)
+        let missing = question.reply(to: message, records: [], nameError: true)
+        let six = question.reply(to: message, records: [IPv6Address("fd00::5")!.bytes])
+        #expect(six[7] == 1 && Array(six[message.count + 2..<message.count + 4]) == [0, 28] && six[message.count + 11] == 16)
+        #expect(Array(six.suffix(16)) == IPv6Address("fd00::5")!.bytes)
         #expect(missing[3] == 0x83 && missing[7] == 0 && missing.count == message.count)
     }
 
@@ -130,5 +133,53 @@ import Testing
         for message in [[], Array(repeating: 0, count: 11), response, twoQuestions, longLabel, truncated, pointer] {
             #expect(DNSQuestion(message) == nil)
         }
+    }
+}
+
+@Suite struct IPv6SubnetTests {
+    @Test func addressesParseAndPrintInTheirShortestForm() throws {
+        let address = try #require(IPv6Address("fd00:0:0:0:0:0:0:2"))
+        #expect(address.description == "fd00::2" && address.high == 0xfd00_0000_0000_0000 && address.low == 2)
+        #expect(IPv6Address(bytes: address.bytes) == address && address.advanced(by: UInt64.max).high == 0xfd00_0000_0000_0001)
+        for bad in ["", "10.0.0.1", "fd00::zz", "fd00::1/64", "fd00:::1", String(repeating: "1", count: 60) + ":"] { #expect(IPv6Address(bad) == nil, "\(bad)") }
+    }
+
+    @Test func subnetsContainOverlapAndRefuseHostBitsWhenStrict() throws {
+        let subnet = try #require(IPv6Subnet("fd00:b1::/64", strict: true))
+        #expect(subnet.contains(IPv6Address("fd00:b1::ffff")!) && !subnet.contains(IPv6Address("fd00:b2::1")!))
+        #expect(subnet.firstHost.description == "fd00:b1::1" && subnet.size == UInt64.max)
+        #expect(subnet.overlaps(IPv6Subnet("fd00:b1:0:0:1::/80")!) && !subnet.overlaps(IPv6Subnet("fd00:b2::/64")!))
+        #expect(IPv6Subnet("fd00:b1::1/64", strict: true) == nil && IPv6Subnet("fd00:b1::1/64")?.description == "fd00:b1::/64")
+        #expect(IPv6Subnet("fd00::/129") == nil && IPv6Subnet("fd00::/126")?.size == 4)
+    }
+}
+
+@Suite struct FirewallScriptTests {
+    private let subnet = IPv4Subnet("10.1.0.0/24")!
+
+    @Test func theTableIsReplacedWholeAndBridgeTablesOnlyWhenNeeded() {
+        let firewall = Firewall(table: "berth_t")
+        let plain = firewall.script(segments: [.init(bridge: "br-a", subnet: subnet, isInternal: false)], forwards: [])
+        #expect(plain.hasPrefix("table ip berth_t {}\ndelete table ip berth_t\n"))
+        #expect(plain.contains("ip saddr 10.1.0.0/24 oifname != \"br-a\" masquerade"))
+        // The bridge family's table is always deleted, and made again only for isolated ports.
+        #expect(plain.contains("table bridge berth_t {}\ndelete table bridge berth_t\n") && !plain.contains("table bridge berth_t {\n"))
+        let isolated = firewall.script(segments: [.init(bridge: "br-a", subnet: subnet, isInternal: false, isolatedPorts: ["veth1", "veth2"], masquerades: false)],
+                                       forwards: [])
+        #expect(isolated.contains("iifname { \"veth1\", \"veth2\" } oifname { \"veth1\", \"veth2\" } drop"))
+        #expect(!isolated.contains("ip saddr 10.1.0.0/24 oifname"))
+        let dualStack = firewall.script(segments: [.init(bridge: "br-6", subnet: subnet, subnet6: IPv6Subnet("fd00:b1::/64")!, isInternal: false)],
+                                        forwards: [.init(port: PublishedPort(proto: "tcp", hostIP: nil, hostPort: 8080, containerPort: 80), address: IPv4Address("10.1.0.2")!,
+                                                         address6: IPv6Address("fd00:b1::2")!, bridge: "br-6")])
+        #expect(dualStack.contains("table ip6 berth_t {\n") && dualStack.contains("fib daddr type local tcp dport 8080 dnat to [fd00:b1::2]:80"))
+        #expect(dualStack.contains("ip6 saddr fd00:b1::/64 oifname != \"br-6\" masquerade") && dualStack.contains("dnat to 10.1.0.2:80"))
+        #expect(!plain.contains("table ip6 berth_t {\n") && plain.contains("delete table ip6 berth_t"))
+        let closed = firewall.script(segments: [.init(bridge: "br-i", subnet: subnet, isInternal: true)], forwards: [])
+        #expect(closed.contains("iifname \"br-i\" oifname != \"br-i\" drop") && !closed.contains("ip saddr 10.1.0.0/24 oifname != \"br-i\" masquerade"))
+    }
+
+    @Test func linksParseAsDockerWritesThem() {
+        #expect(ContainerService.parseLink("db:database") == ("db", "database"))
+        #expect(ContainerService.parseLink("/db") == ("db", "db"))
     }
 }

@@ -124,7 +124,8 @@ def daemon():
         for point in sorted(mounts_under(str(workdir)), key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True)
         subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
-        subprocess.run(["nft", "delete", "table", "ip", "berth_" + bridge], capture_output=True)
+        for family in ("ip", "ip6", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, "berth_" + bridge], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

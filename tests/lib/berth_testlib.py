@@ -174,7 +174,8 @@ class Daemon:
             subprocess.run(["umount", "-l", point], capture_output=True)
         for link in self.bridges():
             subprocess.run(["ip", "link", "delete", link], capture_output=True)
-        subprocess.run(["nft", "delete", "table", "ip", "berth_" + self.bridge], capture_output=True)
+        for family in ("ip", "ip6", "bridge"):
+            subprocess.run(["nft", "delete", "table", family, "berth_" + self.bridge], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
         remove_cgroups("berth")
 

@@ -23,6 +23,29 @@ struct ContainerCreateBody: Encodable {
     var stopTimeout: Int?
     var healthcheck: HealthcheckBody?
     var hostConfig = HostConfigBody()
+    var networkingConfig: NetworkingConfigBody?
+}
+
+/// `NetworkingConfig` of the create body: endpoint settings by network name.
+struct NetworkingConfigBody: Encodable {
+    var endpointsConfig: [String: EndpointBody]
+}
+
+/// One network's endpoint settings (create bodies and `network connect`).
+struct EndpointBody: Encodable {
+    /// `IPAMConfig`: static addresses.
+    struct Addresses: Encodable {
+        var iPv4Address: String?
+        var iPv6Address: String?
+
+        /// Nil when neither is given.
+        static func of(_ ipv4: String?, _ ipv6: String?) -> Addresses? {
+            ipv4 == nil && ipv6 == nil ? nil : Addresses(iPv4Address: ipv4, iPv6Address: ipv6)
+        }
+    }
+    var aliases: [String]?
+    var iPAMConfig: Addresses?
+    var links: [String]?
 }
 
 /// `Healthcheck` of the create body (durations in nanoseconds; zero: the image's or the default).
@@ -66,6 +89,10 @@ struct HostConfigBody: Encodable {
     var pidsLimit: Int64?
     var `init`: Bool?
     var networkMode = "default"
+    var links: [String]?
+    var extraHosts: [String]?
+    var dns: [String]?
+    var publishAllPorts: Bool?
     var autoRemove = false
     var capAdd: [String]?
     var capDrop: [String]?

@@ -9,7 +9,8 @@ import ArgumentParser
 struct NetworkGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network", abstract: "Manage networks",
-        subcommands: [NetworkCreate.self, NetworkList.self, NetworkInspect.self, NetworkRemove.self, NetworkPrune.self])
+        subcommands: [NetworkCreate.self, NetworkList.self, NetworkInspect.self, NetworkRemove.self, NetworkPrune.self,
+                      NetworkConnect.self, NetworkDisconnect.self])
 }
 
 /// A network as the daemon sends it (the fields the list shows).
@@ -176,5 +177,54 @@ struct NetworkPrune: ParsableCommand {
         if let deleted = pruned.networksDeleted, !deleted.isEmpty {
             try Console.out("Deleted Networks:\n" + deleted.map { $0 + "\n" }.joined())
         }
+    }
+}
+
+/// `berth network connect NETWORK CONTAINER`.
+struct NetworkConnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "connect", abstract: "Connect a container to a network")
+
+    @Option(name: .long, help: "Add network-scoped alias for the container")
+    var alias: [String] = []
+
+    @Option(name: .long, help: "IPv4 address (e.g., 172.30.100.104)")
+    var ip: String?
+
+    @Option(name: .long, help: "IPv6 address (e.g., 2001:db8::33)")
+    var ip6: String?
+
+    @Option(name: .long, help: "Add link to another container")
+    var link: [String] = []
+
+    @Argument(help: "Network name or ID")
+    var network: String
+
+    @Argument(help: "Container name or ID")
+    var container: String
+
+    func run() throws {
+        struct Body: Encodable { var container: String; var endpointConfig: EndpointBody }
+        let endpoint = EndpointBody(aliases: alias.isEmpty ? nil : alias, iPAMConfig: .of(ip, ip6),
+                                    links: link.isEmpty ? nil : link)
+        _ = try Berth.client().call("POST", "/networks/\(Query.escapePath(network))/connect", body: try DaemonClient.json(Body(container: container, endpointConfig: endpoint)))
+    }
+}
+
+/// `berth network disconnect NETWORK CONTAINER`.
+struct NetworkDisconnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "disconnect", abstract: "Disconnect a container from a network")
+
+    @Flag(name: .shortAndLong, help: "Force the container to disconnect from a network")
+    var force = false
+
+    @Argument(help: "Network name or ID")
+    var network: String
+
+    @Argument(help: "Container name or ID")
+    var container: String
+
+    func run() throws {
+        struct Body: Encodable { var container: String; var force: Bool }
+        _ = try Berth.client().call("POST", "/networks/\(Query.escapePath(network))/disconnect", body: try DaemonClient.json(Body(container: container, force: force)))
     }
 }

@@ -91,8 +91,29 @@ struct ContainerOptions: ParsableArguments {
     @Flag(name: .long, help: "Run an init inside the container that forwards signals and reaps processes")
     var `init` = false
 
-    @Option(name: [.long, .customLong("net")], help: "Connect a container to a network (none, host)")
+    @Option(name: [.long, .customLong("net")], help: "Connect a container to a network (bridge, none, host, container:<id>, or a network's name)")
     var network: String?
+
+    @Option(name: [.customLong("network-alias"), .customLong("net-alias")], help: "Add network-scoped alias for the container")
+    var networkAlias: [String] = []
+
+    @Option(name: .long, help: "IPv4 address (e.g., 172.30.100.104)")
+    var ip: String?
+
+    @Option(name: .long, help: "IPv6 address (e.g., 2001:db8::33)")
+    var ip6: String?
+
+    @Option(name: .long, help: "Add link to another container (name[:alias])")
+    var link: [String] = []
+
+    @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)")
+    var addHost: [String] = []
+
+    @Option(name: .long, help: "Set custom DNS servers")
+    var dns: [String] = []
+
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports")
+    var publishAll = false
 
     @Option(name: .customLong("cap-add"), help: "Add Linux capabilities")
     var capAdd: [String] = []
@@ -359,6 +380,14 @@ struct ContainerOptions: ParsableArguments {
         host.pidsLimit = pidsLimit
         host.`init` = `init` ? true : nil
         host.networkMode = network ?? "default"
+        host.links = link.isEmpty ? nil : link
+        host.extraHosts = addHost.isEmpty ? nil : addHost
+        host.dns = dns.isEmpty ? nil : dns
+        host.publishAllPorts = publishAll ? true : nil
+        if !networkAlias.isEmpty || ip != nil || ip6 != nil {
+            let endpoint = EndpointBody(aliases: networkAlias.isEmpty ? nil : networkAlias, iPAMConfig: .of(ip, ip6))
+            body.networkingConfig = NetworkingConfigBody(endpointsConfig: [network ?? "default": endpoint])
+        }
         host.autoRemove = autoRemove
         host.capAdd = capAdd.isEmpty ? nil : capAdd
         host.capDrop = capDrop.isEmpty ? nil : capDrop

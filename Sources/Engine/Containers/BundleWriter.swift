@@ -18,17 +18,19 @@ struct BundleWriter {
 
     var bundleDirectory: String { containerDirectory + "/bundle" }
 
-    func write(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String], joins: [String: String] = [:]) throws {
-        let spec = try makeSpec(record, user: user, imageEnv: imageEnv, joins: joins)
+    /// Writes the bundle's `config.json`; `baseEnv` is set before the container's own
+    /// variables (which override it): docker's link variables.
+    func write(_ record: ContainerRecord, user: UserResolver.Resolved, baseEnv: [String], joins: [String: String] = [:]) throws {
+        let spec = try makeSpec(record, user: user, baseEnv: baseEnv, joins: joins)
         try FileSystem.makeDirectories(bundleDirectory, mode: 0o700)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileSystem.writeAtomically(bundleDirectory + "/config.json", bytes: Array(encoder.encode(spec)), mode: 0o600, durable: false)
     }
 
-    /// The bundle's spec; `joins` maps namespace types (`pid`, `ipc`, `uts`) to the paths of
-    /// other containers' namespaces to join (`--pid container:<id>`).
-    func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, imageEnv: [String], joins: [String: String] = [:]) throws -> RuntimeSpec {
+    /// The bundle's spec; `joins` maps namespace types (`pid`, `ipc`, `network`) to the paths
+    /// of other containers' namespaces to join (`--pid container:<id>`).
+    func makeSpec(_ record: ContainerRecord, user: UserResolver.Resolved, baseEnv: [String], joins: [String: String] = [:]) throws -> RuntimeSpec {
         let spec = record.spec
         let hostNetwork = spec.network.isHost
         let ipcMode = try HostOptions.ipc(spec)
@@ -53,7 +55,7 @@ struct BundleWriter {
             terminal: spec.process.tty,
             user: .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids),
             args: args,
-            env: environment(record, imageEnv: imageEnv, home: user.home),
+            env: environment(record, baseEnv: baseEnv, home: user.home),
             cwd: spec.process.workingDir.isEmpty ? "/" : spec.process.workingDir,
             capabilities: .init(bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: []),
             rlimits: rlimits(spec.resources.ulimits),
@@ -67,7 +69,7 @@ struct BundleWriter {
             namespaces.append(.init(type: type, path: joins[type]))
         }
         namespaces.append(.init(type: "mount"))
-        if !hostNetwork { namespaces.append(.init(type: "network", path: record.endpoint?.sandbox)) }
+        if !hostNetwork { namespaces.append(.init(type: "network", path: joins["network"] ?? record.networkNamespace)) }
         if (spec.namespaces.cgroup.isEmpty ? SecurityDefaults.cgroupNamespaceMode : spec.namespaces.cgroup) == "private" {
             namespaces.append(.init(type: "cgroup"))
         }
@@ -154,7 +156,7 @@ struct BundleWriter {
         readOnly ? ["ro", "rro"] : ["rw"]
     }
 
-    private func environment(_ record: ContainerRecord, imageEnv: [String], home: String) -> [String] {
+    private func environment(_ record: ContainerRecord, baseEnv: [String], home: String) -> [String] {
         var env: [String] = []
         func set(_ entry: String) {
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
@@ -163,7 +165,7 @@ struct BundleWriter {
         }
         set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         set("HOSTNAME=\(record.spec.hostname.isEmpty ? record.shortID : record.spec.hostname)")
-        imageEnv.forEach(set)
+        baseEnv.forEach(set)
         record.spec.process.env.filter { $0.contains("=") }.forEach(set)
         if record.spec.process.tty, !env.contains(where: { $0.hasPrefix("TERM=") }) { set("TERM=xterm") }
         if !env.contains(where: { $0.hasPrefix("HOME=") }) { set("HOME=\(home)") }
@@ -213,13 +215,15 @@ struct BundleWriter {
 /// docker writes them; in a user namespace (`owner`) they belong to the container's root, who
 /// may edit them as in docker.
 enum EtcFiles {
-    /// What the files say besides the host's own: the container's address on its bridge
-    /// network, whether it asks the embedded resolver, and the user's `--add-host`, `--dns`,
-    /// `--dns-search` and `--dns-option`.
+    /// What the files say besides the host's own: the container's addresses on its bridge
+    /// networks, whether it asks the embedded resolver, the containers it links to, and the
+    /// user's `--add-host`, `--dns`, `--dns-search` and `--dns-option`.
     struct Settings {
         var hostname: String
         var network: NetworkSpec
-        var endpoint: NetworkEndpoint?
+        var endpoints: [NetworkEndpoint] = []
+        /// `--link` targets: their address and the names to give it.
+        var links: [(address: IPv4Address, names: [String])] = []
     }
 
     static func write(into directory: String, _ settings: Settings, owner: IDMap? = nil) throws {
@@ -233,13 +237,17 @@ enum EtcFiles {
             // `name:address`; `host-gateway` is the gateway of the container's network.
             guard let colon = entry.firstIndex(of: ":") else { continue }
             var address = String(entry[entry.index(after: colon)...])
-            if address == "host-gateway" { address = settings.endpoint?.gateway.description ?? "127.0.0.1" }
+            if address == "host-gateway" { address = settings.endpoints.first?.gateway.description ?? "127.0.0.1" }
             hosts += "\(address)\t\(entry[..<colon])\n"
         }
-        // Its own address under its name, as docker writes it.
-        if let address = settings.endpoint?.address { hosts += "\(address)\t\(settings.hostname)\n" }
+        for link in settings.links { hosts += "\(link.address)\t\(link.names.joined(separator: " "))\n" }
+        // Its own addresses under its name, as docker writes them.
+        for endpoint in settings.endpoints {
+            hosts += "\(endpoint.address)\t\(settings.hostname)\n"
+            if let ipv6 = endpoint.ipv6 { hosts += "\(ipv6.address)\t\(settings.hostname)\n" }
+        }
         try FileSystem.writeAtomically(directory + "/hosts", bytes: Array(hosts.utf8), durable: false)
-        let resolv = resolvConf(hostNetwork: hostNetwork, embeddedResolver: settings.endpoint?.usesEmbeddedResolver ?? false, network: settings.network)
+        let resolv = resolvConf(hostNetwork: hostNetwork, embeddedResolver: settings.endpoints.contains(where: \.usesEmbeddedResolver), network: settings.network)
         try FileSystem.writeAtomically(directory + "/resolv.conf", bytes: Array(resolv.utf8), durable: false)
         if let uid = owner?.hostRootUID, let gid = owner?.hostRootGID {
             for file in ["hostname", "hosts", "resolv.conf"] where chown(directory + "/" + file, uid, gid) != 0 {

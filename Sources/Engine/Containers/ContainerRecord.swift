@@ -26,8 +26,12 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     public var userNamespace: IDMap?
     /// Binds, volumes and tmpfs mounts resolved at create.
     public var mounts: [MountPoint] = []
-    /// The container's bridge-network endpoint while it runs (nil with `none` or `host`).
-    public var endpoint: NetworkEndpoint? = nil
+    /// The container's bridge-network endpoints while it runs, in the order it joined them
+    /// (none with `none`, `host` or `container:<id>`).
+    public var endpoints: [NetworkEndpoint] = []
+    /// The pinned network namespace of the current run of a bridge-network container (kept
+    /// while it runs, even with every network disconnected).
+    public var networkNamespace: String? = nil
     /// Set by `stop` and `kill`, cleared by `start`: a container the user stopped is not
     /// restarted by its policy (docker's `HasBeenManuallyStopped`).
     public var manuallyStopped: Bool? = nil

@@ -119,15 +119,22 @@ extension ContainerService {
             let user = try UserResolver(rootfs: rootfs).resolve(record.spec.process.user, groupAdd: record.spec.security.groupAdd)
             let joins = try namespaceJoins(record)
             let hostname = !record.spec.hostname.isEmpty ? record.spec.hostname : record.spec.network.isHost ? Self.hostName() : record.shortID
-            if let attachments, !["none", "host"].contains(record.spec.network.mode) {
-                record.endpoint = try await attachments.attach(container: record.id, to: record.spec.network.mode, ports: Self.publishedPorts(record.spec),
-                                                               names: [record.name, record.shortID] + record.spec.network.aliases)
+            if let attachments, record.spec.network.isBridged {
                 // Recorded before the monitor starts: a daemon killed now still knows what to take down.
+                let sandbox = try await attachments.makeSandbox(for: record.id)
+                record.networkNamespace = sandbox
                 try update(record, durable: false)
+                let ports = Self.publishedPorts(record.spec)
+                for (index, join) in record.spec.network.joins.enumerated() {
+                    let request = EndpointRequest(network: join.network, ports: index == 0 ? ports : [], names: Self.endpointNames(record, join),
+                                                  address: join.address, address6: join.address6)
+                    record.endpoints.append(try await attachments.attach(container: record.id, in: sandbox, request))
+                    try update(record, durable: false)
+                }
             }
-            try EtcFiles.write(into: dir, EtcFiles.Settings(hostname: hostname, network: record.spec.network, endpoint: record.endpoint), owner: record.userNamespace)
+            try writeEtcFiles(of: record, hostname: hostname, into: dir)
             let bundle = BundleWriter(containerDirectory: dir, rootfs: rootfs, initBinary: Self.initBinary())
-            try bundle.write(record, user: user, imageEnv: [], joins: joins)
+            try bundle.write(record, user: user, baseEnv: try linkEnvironment(of: record), joins: joins)
             started = try await launchMonitor(for: record, bundle: bundle.bundleDirectory)
         } catch {
             try? snapshots.unmount(rootfs)
@@ -162,6 +169,7 @@ extension ContainerService {
             }
             joins[type] = "/proc/\(other.state.pid)/ns/\(type)"
         }
+        if let path = try sharedNetworkNamespace(record) { joins["network"] = path }
         return joins
     }
 
@@ -275,10 +283,11 @@ extension ContainerService {
         }
         publish("die", record, ["exitCode": String(record.state.exitCode)])
         resumeWaiters(record.id, conditions: [.notRunning, .nextExit], result: WaitResult(statusCode: record.state.exitCode, error: nil))
-        if record.endpoint != nil, var current = containers[record.id], current.endpoint == record.endpoint, !current.state.isRunning {
+        if let sandbox = record.networkNamespace, var current = containers[record.id], current.networkNamespace == sandbox, !current.state.isRunning {
             await detachNetwork(&current)
-            if var latest = containers[record.id], latest.endpoint == record.endpoint {
-                latest.endpoint = nil
+            if var latest = containers[record.id], latest.networkNamespace == sandbox {
+                latest.endpoints = []
+                latest.networkNamespace = nil
                 if record.spec.autoRemove { containers[record.id] = latest } else { try? update(latest) }
             }
         }
@@ -301,11 +310,11 @@ extension ContainerService {
         return bindings
     }
 
-    /// Takes the container's network endpoint down, if it has one.
+    /// Takes the network namespace of the container's run down with its endpoints.
     func detachNetwork(_ record: inout ContainerRecord) async {
-        guard let endpoint = record.endpoint else { return }
-        await attachments?.detach(endpoint)
-        record.endpoint = nil
+        if let sandbox = record.networkNamespace { await attachments?.release(sandbox: sandbox) }
+        record.endpoints = []
+        record.networkNamespace = nil
     }
 
     /// Whether a process with this PID exists and is not a zombie.

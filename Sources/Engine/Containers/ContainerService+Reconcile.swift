@@ -19,7 +19,7 @@ extension ContainerService {
         for record in records { containers[record.id] = record }
         sweepLeftovers()
         // Every recorded address is taken until its container is known to have stopped.
-        for endpoint in records.compactMap(\.endpoint) { await attachments?.register(endpoint) }
+        for endpoint in records.flatMap(\.endpoints) { await attachments?.register(endpoint) }
         for record in records { await registerVolumes(record) }
         for record in records {
             if record.state.startPending == true, record.state.status == .created || record.state.status == .exited {
@@ -43,10 +43,11 @@ extension ContainerService {
         }
         // Endpoints of containers that stopped while no daemon watched (or whose start a crash
         // cut short) are taken down now.
-        for var record in containers.values where record.endpoint != nil && !record.state.isRunning {
+        for var record in containers.values where record.networkNamespace != nil && !record.state.isRunning {
             await detachNetwork(&record)
             try? update(record)
         }
+        await attachments?.sweepSandboxes(keeping: Set(containers.values.compactMap(\.networkNamespace)))
     }
 
     /// Adds a problem for `berthd` to report at start-up.

@@ -132,19 +132,20 @@ public actor ContainerService {
         }
         var spec = requested
         try complete(&spec, imageDefaults: imageConfig.config ?? ContainerDefaults())
-        spec.network.mode = try await joinableNetworkMode(spec.network.mode)
+        try await completeNetwork(&spec)
         let command = spec.process.command
         guard let path = command.first else {
             throw EngineError.invalidParameter("no command specified")
         }
         let userNamespace = spec.namespaces.user == "host" ? nil : configuration.userNamespaceRemap?.map
-        if userNamespace != nil && !["none", "host"].contains(spec.network.mode) {
+        if userNamespace != nil && spec.network.isBridged {
             // The engine wires namespaces in the host's user namespace, which a runtime already in
             // the container's cannot join.
             guard requested.network.mode.isEmpty || requested.network.mode == "default" else {
                 throw EngineError.invalidParameter("bridge networks are not available to containers in the daemon's user namespace (--userns-remap) yet: use --network none or --userns=host")
             }
             spec.network.mode = "none"
+            spec.network.joins = []
         }
         try validate(spec, remapped: userNamespace != nil)
         let id = Self.newID()
@@ -249,11 +250,11 @@ public actor ContainerService {
 
     /// `none`, `host`, or the name of a bridge network a container may join (404 when no
     /// network has that name or ID).
-    private func joinableNetworkMode(_ mode: String) async throws -> String {
+    func joinableNetworkMode(_ mode: String) async throws -> String {
         switch mode {
         case "none", "host": return mode
         case let other where other.hasPrefix("container:"):
-            throw EngineError.invalidParameter("--network container:<id> is not supported by Berth yet")
+            throw EngineError.invalidParameter("\(other) is a network mode, not a network")
         default:
             guard let attachments else { throw EngineError.noSuchNetwork(mode) }
             return try await attachments.joinableNetworkName(mode)

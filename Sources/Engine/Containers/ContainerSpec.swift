@@ -195,14 +195,47 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     public var portBindings: [PortBinding] = []
     /// Publish every exposed port on a free host port (`-P`).
     public var publishAllPorts = false
-    /// More names the container answers to on its network (`--network-alias`, compose's
-    /// service names).
-    public var aliases: [String] = []
+    /// `--link target[:alias]`, as given.
+    public var links: [String] = []
+    /// The bridge networks the container joins at start, the one `mode` names first, then
+    /// those connected later (`network connect`); empty with `none`, `host` and
+    /// `container:<id>`.
+    public var joins: [NetworkJoin] = []
 
     public init() {}
 
     /// Whether the container uses the host's network namespace.
     public var isHost: Bool { mode == "host" }
+
+    /// The container whose network namespace this one shares (`container:<id>`), if any.
+    public var sharedContainer: String? {
+        mode.hasPrefix("container:") ? String(mode.dropFirst("container:".count)) : nil
+    }
+
+    /// Whether the container joins bridge networks (rather than `none`, `host` or another
+    /// container's namespace).
+    public var isBridged: Bool { !["none", "host", ""].contains(mode) && sharedContainer == nil }
+}
+
+/// One bridge network a container joins and what it asks of it there (docker's endpoint
+/// settings).
+public struct NetworkJoin: Codable, Sendable, Equatable {
+    /// The network's name.
+    public var network: String
+    /// More names the container answers to on this network (`--network-alias`, compose's
+    /// service names).
+    public var aliases: [String] = []
+    /// A static address (`--ip`); nil: the first free one at each start.
+    public var address: IPv4Address?
+    /// A static IPv6 address (`--ip6`) on a dual-stack network.
+    public var address6: IPv6Address?
+
+    public init(network: String, aliases: [String] = [], address: IPv4Address? = nil, address6: IPv6Address? = nil) {
+        self.network = network
+        self.aliases = aliases
+        self.address = address
+        self.address6 = address6
+    }
 }
 
 /// The log driver and its options, as given (checked by `LogSettings`).

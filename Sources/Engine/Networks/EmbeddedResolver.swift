@@ -5,7 +5,7 @@ import Synchronization
 
 /// docker's embedded DNS server: inside every container on a user-defined network, a UDP
 /// socket at 127.0.0.11:53 — opened by the engine in the container's namespace, served by the
-/// daemon — that answers the names of the containers on the same network (container name,
+/// daemon — that answers the names of the containers on the networks it shares (container name,
 /// short ID, network aliases; every address of a shared alias, in turn) and forwards other
 /// questions about dotted names to the host's resolvers (an unknown single label is answered
 /// NXDOMAIN here). Answers follow the name table the moment it changes.
@@ -13,14 +13,27 @@ import Synchronization
 /// Written by hand: the questions are small and few kinds (A, AAAA, anything else gets an
 /// empty answer for our names), and a DNS library would bring a server framework with it.
 final class EmbeddedResolver: Sendable {
+    /// The addresses one name resolves to on one network.
+    struct Addresses: Equatable {
+        var ipv4: [IPv4Address] = []
+        var ipv6: [IPv6Address] = []
+    }
+
     /// The address containers send their questions to.
     static let address = IPv4Address(0x7F00_000B)
 
+    /// One container namespace's socket and the networks whose names it answers.
+    private struct Served {
+        var source: DispatchSourceRead
+        /// Network IDs, in the order the container joined them.
+        var networks: [String]
+    }
+
     private struct State {
         /// Addresses by network ID and lowercased name.
-        var names: [String: [String: [IPv4Address]]] = [:]
-        /// The read sources of the containers' sockets, by endpoint ID.
-        var sources: [String: DispatchSourceRead] = [:]
+        var names: [String: [String: Addresses]] = [:]
+        /// The containers' sockets, by the path of their network namespace.
+        var served: [String: Served] = [:]
         /// Turns the order of a shared name's addresses from answer to answer.
         var rotation = 0
     }
@@ -29,26 +42,37 @@ final class EmbeddedResolver: Sendable {
     private let queue = DispatchQueue(label: "berth.resolver")
 
     /// Replaces the names of `network` (called whenever a container joins or leaves it).
-    func setNames(_ table: [String: [IPv4Address]], network: String) {
+    func setNames(_ table: [String: Addresses], network: String) {
         state.withLock { $0.names[network] = table }
     }
 
-    /// Serves questions arriving on `socket` (bound to 127.0.0.11:53 in a container's
-    /// namespace) for the names of `network`; the resolver owns the descriptor from now on.
-    func serve(socket fd: Int32, network: String, endpoint: String) {
+    /// Whether a socket is served for the namespace at `sandbox`.
+    func isServing(sandbox: String) -> Bool {
+        state.withLock { $0.served[sandbox] != nil }
+    }
+
+    /// Serves questions arriving on `socket` (bound to 127.0.0.11:53 in the namespace pinned
+    /// at `sandbox`) with the names of `networks`; the resolver owns the descriptor from now on.
+    func serve(socket fd: Int32, sandbox: String, networks: [String]) {
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        source.setEventHandler { [weak self] in self?.answer(fd: fd, network: network) }
+        source.setEventHandler { [weak self] in self?.answer(fd: fd, sandbox: sandbox) }
         source.setCancelHandler { close(fd) }
         state.withLock {
-            $0.sources[endpoint]?.cancel()
-            $0.sources[endpoint] = source
+            $0.served[sandbox]?.source.cancel()
+            $0.served[sandbox] = Served(source: source, networks: networks)
         }
         source.resume()
     }
 
-    /// Stops serving the container's socket.
-    func stop(endpoint: String) {
-        state.withLock { $0.sources.removeValue(forKey: endpoint) }?.cancel()
+    /// Changes which networks' names the namespace's socket answers (a container joined or
+    /// left one).
+    func setNetworks(_ networks: [String], sandbox: String) {
+        state.withLock { $0.served[sandbox]?.networks = networks }
+    }
+
+    /// Stops serving the namespace's socket.
+    func stop(sandbox: String) {
+        state.withLock { $0.served.removeValue(forKey: sandbox) }?.source.cancel()
     }
 
     /// Opens the resolver's socket in the current thread's network namespace.
@@ -68,7 +92,7 @@ final class EmbeddedResolver: Sendable {
         return fd
     }
 
-    private func answer(fd: Int32, network: String) {
+    private func answer(fd: Int32, sandbox: String) {
         var buffer = [UInt8](repeating: 0, count: 1500)
         var peer = sockaddr_in()
         var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -79,18 +103,29 @@ final class EmbeddedResolver: Sendable {
             guard count > 0 else { return }
             let query = Array(buffer[0..<count])
             guard let question = DNSQuestion(query) else { continue }
-            let addresses: [IPv4Address]? = state.withLock { state in
-                guard let found = state.names[network]?[question.name.lowercased()] else { return nil }
+            // A records for A questions, AAAA for AAAA, an empty answer for other types of a
+            // known name.
+            let records: [[UInt8]]? = state.withLock { state in
+                let name = question.name.lowercased()
+                var found = Addresses()
+                for network in state.served[sandbox]?.networks ?? [] {
+                    guard let known = state.names[network]?[name] else { continue }
+                    for address in known.ipv4 where !found.ipv4.contains(address) { found.ipv4.append(address) }
+                    for address in known.ipv6 where !found.ipv6.contains(address) { found.ipv6.append(address) }
+                }
+                guard !found.ipv4.isEmpty || !found.ipv6.isEmpty else { return nil }
+                let wanted = question.type == 1 ? found.ipv4.map(\.bytes) : question.type == 28 ? found.ipv6.map(\.bytes) : []
+                guard !wanted.isEmpty else { return [] }
                 state.rotation &+= 1
-                let shift = found.isEmpty ? 0 : state.rotation % found.count
-                return Array(found[shift...] + found[..<shift])
+                let shift = state.rotation % wanted.count
+                return Array(wanted[shift...] + wanted[..<shift])
             }
             let reply: [UInt8]?
-            if let addresses {
-                reply = question.reply(to: query, addresses: question.type == 1 ? addresses : [])
+            if let records {
+                reply = question.reply(to: query, records: records)
             } else if !question.name.contains(".") {
                 // A single label no container has: no resolver outside could know it either.
-                reply = question.reply(to: query, addresses: [], nameError: true)
+                reply = question.reply(to: query, records: [], nameError: true)
             } else {
                 reply = Self.forward(query)
             }
@@ -159,18 +194,18 @@ struct DNSQuestion {
         end = offset + 4
     }
 
-    /// An authoritative answer to `query` with A records for `addresses` (none: an empty
-    /// answer, NOERROR), or NXDOMAIN.
-    func reply(to query: [UInt8], addresses: [IPv4Address], nameError: Bool = false) -> [UInt8] {
+    /// An authoritative answer to `query` with one record per address in `records` (4 bytes:
+    /// A, 16 bytes: AAAA; none: an empty answer, NOERROR), or NXDOMAIN.
+    func reply(to query: [UInt8], records: [[UInt8]], nameError: Bool = false) -> [UInt8] {
         var out = Array(query[0..<end])
         out[2] = 0x84 | (query[2] & 0x01)
         out[3] = nameError ? 0x83 : 0x80
-        out[6] = UInt8(addresses.count >> 8)
-        out[7] = UInt8(addresses.count & 0xff)
+        out[6] = UInt8(records.count >> 8)
+        out[7] = UInt8(records.count & 0xff)
         for index in 8..<12 { out[index] = 0 }
-        for address in addresses {
-            out += [0xC0, 0x0C, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x58, 0x00, 0x04]
-            out += address.bytes
+        for record in records {
+            out += [0xC0, 0x0C, 0x00, record.count == 16 ? 28 : 1, 0x00, 0x01, 0x00, 0x00, 0x02, 0x58, 0x00, UInt8(record.count)]
+            out += record
         }
         return out
     }

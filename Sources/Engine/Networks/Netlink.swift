@@ -91,6 +91,24 @@ final class Netlink {
         _ = try exchange(message, doing: "add \(address)/\(prefixLength) to \(name)", tolerating: [EEXIST])
     }
 
+    /// Adds `address/prefixLength` to the link `index` without duplicate address detection
+    /// (the engine hands each address out once); an address already there is no error.
+    func addAddress(_ address: IPv6Address, prefixLength: Int, index: Int32, name: String) throws {
+        var message = NetlinkMessage(type: Self.newAddress, flags: Self.create | Self.exclusive)
+        message.appendAddressInfo(family: UInt8(AF_INET6), prefixLength: UInt8(prefixLength), index: UInt32(bitPattern: index))
+        message.appendAttribute(Self.addressAddress, bytes: address.bytes)
+        message.appendAttribute(Self.addressFlags, uint32: Self.noDuplicateDetection)
+        _ = try exchange(message, doing: "add \(address)/\(prefixLength) to \(name)", tolerating: [EEXIST])
+    }
+
+    /// Adds the default IPv6 route through `gateway`.
+    func addDefaultRoute(via gateway: IPv6Address) throws {
+        var message = NetlinkMessage(type: Self.newRoute, flags: Self.create | Self.exclusive)
+        message.appendRouteInfo(family: UInt8(AF_INET6))
+        message.appendAttribute(Self.routeGateway, bytes: gateway.bytes)
+        try request(message, doing: "add the default route via \(gateway)")
+    }
+
     /// Adds the default route through `gateway`.
     func addDefaultRoute(via gateway: IPv4Address) throws {
         var message = NetlinkMessage(type: Self.newRoute, flags: Self.create | Self.exclusive)
@@ -162,6 +180,8 @@ final class Netlink {
     static let addressLocal: UInt16 = 2
     static let addressBroadcast: UInt16 = 4
     static let routeGateway: UInt16 = 5
+    static let addressFlags: UInt16 = 8
+    static let noDuplicateDetection: UInt32 = 0x02
 }
 
 /// A netlink request being built: header, fixed part and attributes, each padded to 4 bytes.
@@ -190,15 +210,15 @@ struct NetlinkMessage {
         append(change)
     }
 
-    /// `struct ifaddrmsg` (AF_INET, global scope).
-    mutating func appendAddressInfo(prefixLength: UInt8, index: UInt32) {
-        bytes += [UInt8(AF_INET), prefixLength, 0, 0]
+    /// `struct ifaddrmsg` (global scope).
+    mutating func appendAddressInfo(family: UInt8 = UInt8(AF_INET), prefixLength: UInt8, index: UInt32) {
+        bytes += [family, prefixLength, 0, 0]
         append(index)
     }
 
-    /// `struct rtmsg` for a default IPv4 unicast route in the main table.
-    mutating func appendRouteInfo() {
-        bytes += [UInt8(AF_INET), 0, 0, 0, 254, 3, 0, 1]
+    /// `struct rtmsg` for a default unicast route in the main table.
+    mutating func appendRouteInfo(family: UInt8 = UInt8(AF_INET)) {
+        bytes += [family, 0, 0, 0, 254, 3, 0, 1]
         append(UInt32(0))
     }
 

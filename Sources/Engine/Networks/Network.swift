@@ -22,6 +22,17 @@ public struct Network: Codable, Sendable, Equatable {
         }
     }
 
+    /// The IPv6 address pool of a dual-stack network (`--ipv6`).
+    public struct IPv6Pool: Codable, Sendable, Equatable {
+        public var subnet: IPv6Subnet
+        public var gateway: IPv6Address
+
+        public init(subnet: IPv6Subnet, gateway: IPv6Address) {
+            self.subnet = subnet
+            self.gateway = gateway
+        }
+    }
+
     /// 64 hex digits.
     public var id: String
     public var name: String
@@ -29,6 +40,8 @@ public struct Network: Codable, Sendable, Equatable {
     public var created: Timestamp
     /// Address pools (bridge networks only).
     public var pools: [AddressPool]
+    /// The IPv6 pool of a dual-stack network; nil: IPv4 only.
+    public var ipv6Pool: IPv6Pool? = nil
     /// No route out: members reach only each other.
     public var isInternal: Bool
     public var isAttachable: Bool
@@ -40,6 +53,10 @@ public struct Network: Codable, Sendable, Equatable {
     public static let predefinedNames: Set<String> = ["bridge", "host", "none"]
 
     public var isPredefined: Bool { Self.predefinedNames.contains(name) }
+
+    /// Whether its containers reach each other (`com.docker.network.bridge.enable_icc`, on
+    /// unless `false`).
+    public var allowsInterContainer: Bool { options["com.docker.network.bridge.enable_icc"] != "false" }
 
     /// The option that names a network's Linux bridge.
     public static let bridgeNameOption = "com.docker.network.bridge.name"
@@ -84,6 +101,8 @@ public struct NetworkRequest: Sendable, Equatable {
     public var pools: [Pool] = []
     public var isInternal = false
     public var isAttachable = false
+    /// Dual stack: an IPv6 pool besides the IPv4 one (the given IPv6 subnet, else one the
+    /// daemon picks).
     public var enableIPv6 = false
     public var options: [String: String] = [:]
     public var labels: [String: String] = [:]
@@ -97,6 +116,7 @@ public struct NetworkRequest: Sendable, Equatable {
 /// engine made and wired for it, and the host end of its veth pair. Kept in the container's
 /// record, so a restarted daemon knows which addresses are taken and what to take down.
 public struct NetworkEndpoint: Codable, Sendable, Equatable {
+    public var containerID: String
     public var networkID: String
     public var networkName: String
     /// 64 hex digits, as docker's.
@@ -106,10 +126,16 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var gateway: IPv4Address
     /// `02:42:` and the address's four bytes, as docker makes it.
     public var macAddress: String
-    /// The pinned network namespace the container joins.
+    /// The pinned network namespace of the container's run (shared by all its endpoints).
     public var sandbox: String
+    /// The container's end of the veth pair: `eth0`, `eth1`, … in the order it joined.
+    public var interface: String
     /// The host end of the veth pair, on the network's bridge.
     public var hostInterface: String
+    /// Whether the container's default route goes through this endpoint's gateway.
+    public var routesDefault: Bool
+    /// The endpoint's IPv6 side on a dual-stack network.
+    public var ipv6: IPv6Endpoint? = nil
     /// Ports published to the container's address.
     public var ports: [PublishedPort] = []
     /// The names the network's embedded resolver answers with this address (container name,
@@ -120,19 +146,65 @@ public struct NetworkEndpoint: Codable, Sendable, Equatable {
     public var usesEmbeddedResolver: Bool { networkName != "bridge" }
 }
 
-/// What the container service asks of networking: a network a container may join, and the
-/// endpoint wired for it at start and taken down when it stops. `NetworkService` is the real
-/// one.
+/// A container's IPv6 address on a dual-stack network.
+public struct IPv6Endpoint: Codable, Sendable, Equatable {
+    public var address: IPv6Address
+    public var prefixLength: Int
+    public var gateway: IPv6Address
+
+    public init(address: IPv6Address, prefixLength: Int, gateway: IPv6Address) {
+        self.address = address
+        self.prefixLength = prefixLength
+        self.gateway = gateway
+    }
+}
+
+/// What a container asks of one network when it joins it.
+public struct EndpointRequest: Sendable, Equatable {
+    /// The network's name or ID.
+    public var network: String
+    /// Host ports to publish to the endpoint's address.
+    public var ports: [PortBinding] = []
+    /// Names to resolve to the endpoint on a user-defined network.
+    public var names: [String] = []
+    /// A static address (`--ip`); nil: the first free one.
+    public var address: IPv4Address?
+    /// A static IPv6 address (`--ip6`) on a dual-stack network; nil: the first free one.
+    public var address6: IPv6Address?
+
+    public init(network: String, ports: [PortBinding] = [], names: [String] = [], address: IPv4Address? = nil, address6: IPv6Address? = nil) {
+        self.network = network
+        self.ports = ports
+        self.names = names
+        self.address = address
+        self.address6 = address6
+    }
+}
+
+/// What the container service asks of networking: a network a container may join, the
+/// namespace made for one run of it, and the endpoints wired into that namespace at start (or
+/// at connect) and taken down at disconnect or with the namespace when it stops.
+/// `NetworkService` is the real one.
 public protocol NetworkAttachments: Sendable {
     /// The name of the bridge network `reference` names, if a container may join it; 404 when
     /// there is none.
     func joinableNetworkName(_ reference: String) async throws -> String
-    /// Makes the container's namespace, veth pair and address on `network`, publishes `ports`
-    /// (host ports picked where left open) to it and, on a user-defined network, makes `names`
-    /// resolve to it.
-    func attach(container id: String, to network: String, ports: [PortBinding], names: [String]) async throws -> NetworkEndpoint
-    /// Takes an endpoint down and frees its address; what is already gone is no error.
+    /// A new network namespace (with `lo` up) for one run of container `id`, pinned at the
+    /// returned path (unique to this run) until `release`.
+    func makeSandbox(for id: String) async throws -> String
+    /// Wires the container to `request.network` in `sandbox`: a veth pair with the next
+    /// `ethN`, an address, a default route when the namespace has none, the requested ports
+    /// published (host ports picked where left open) and, on a user-defined network, the
+    /// names resolving to it. Nothing is left when it fails.
+    func attach(container id: String, in sandbox: String, _ request: EndpointRequest) async throws -> NetworkEndpoint
+    /// Takes one endpoint out of a namespace that stays (`network disconnect`) and frees its
+    /// address; what is already gone is no error.
     func detach(_ endpoint: NetworkEndpoint) async
+    /// The run is over: frees the addresses, names and ports of every endpoint in `sandbox`
+    /// and unpins it (the kernel removes its veth pairs with it).
+    func release(sandbox: String) async
     /// Marks the address of a container found running at daemon start as taken.
     func register(_ endpoint: NetworkEndpoint) async
+    /// Unpins every namespace a crash left behind: all but those of `running` containers.
+    func sweepSandboxes(keeping running: Set<String>) async
 }

@@ -22,6 +22,8 @@ public actor NetworkService: NetworkAttachments {
     private let sandboxRoot: String?
     /// Addresses in use, by network ID.
     private var allocated: [String: Set<UInt32>] = [:]
+    /// IPv6 addresses in use, by network ID.
+    private var allocated6: [String: Set<IPv6Address>] = [:]
     /// Bridges made or found since the daemon started.
     private var readyBridges: Set<String> = []
     /// Endpoints of running containers, by endpoint ID.
@@ -112,11 +114,9 @@ public actor NetworkService: NetworkAttachments {
                 throw EngineError.invalidParameter("invalid bridge name \"\(bridge)\": 1 to 15 printable characters without '/' or ':'")
             }
         }
-        if request.enableIPv6 {
-            throw EngineError.invalidParameter("IPv6 networks are not supported by Berth yet")
-        }
-        let pools = try addressPools(for: request.pools)
-        let network = Network(id: ContainerService.newID(), name: request.name, driver: .bridge, created: .now(), pools: pools,
+        let pools = try addressPools(for: request.pools.filter { $0.subnet?.contains(":") != true })
+        let ipv6Pool = try ipv6Pool(for: request)
+        let network = Network(id: ContainerService.newID(), name: request.name, driver: .bridge, created: .now(), pools: pools, ipv6Pool: ipv6Pool,
                               isInternal: request.isInternal, isAttachable: request.isAttachable, options: request.options, labels: request.labels)
         if networks.values.contains(where: { $0.bridgeName == network.bridgeName }) {
             throw EngineError.conflict("bridge \(network.bridgeName ?? "") is already used by another network")
@@ -172,96 +172,174 @@ public actor NetworkService: NetworkAttachments {
         return network.name
     }
 
-    public func attach(container id: String, to reference: String, ports: [PortBinding], names: [String]) throws -> NetworkEndpoint {
-        let network = try resolve(reference)
-        guard let sandboxRoot, network.driver == .bridge, let bridge = network.bridgeName, let pool = network.pools.first else {
+    public func makeSandbox(for id: String) throws -> String {
+        guard let sandboxRoot else { throw EngineError.invalidParameter("this daemon has no bridge networking") }
+        let sandbox = sandboxRoot + "/" + id + "." + String(UInt32.random(in: 0x1000_0000...0xffff_ffff), radix: 16)
+        do {
+            try NetworkNamespace.create(at: sandbox)
+        } catch {
+            throw EngineError.failure("cannot make a network namespace for container \(id): \(error)")
+        }
+        return sandbox
+    }
+
+    public func attach(container id: String, in sandbox: String, _ request: EndpointRequest) throws -> NetworkEndpoint {
+        let network = try resolve(request.network)
+        guard sandboxRoot != nil, network.driver == .bridge, let bridge = network.bridgeName, let pool = network.pools.first else {
             throw EngineError.invalidParameter("network \(network.name) cannot be joined")
         }
+        let siblings = endpoints.values.filter { $0.sandbox == sandbox }
+        if siblings.contains(where: { $0.networkID == network.id }) {
+            throw EngineError.forbidden("container \(id) is already connected to network \(network.name)")
+        }
+        let interface = (0...).lazy.map { "eth\($0)" }.first { name in !siblings.contains { $0.interface == name } }!
+        let routesDefault = !network.isInternal && !siblings.contains(where: \.routesDefault)
         let bridgeIndex = try prepareBridge(network)
-        let address = try allocate(in: network.id, pool: pool)
-        let sandbox = sandboxRoot + "/" + id
+        let address = try allocate(in: network.id, pool: pool, requested: request.address)
+        let ipv6: IPv6Endpoint?
+        do {
+            ipv6 = try allocateIPv6(on: network, requested: request.address6)
+        } catch {
+            allocated[network.id]?.remove(address.value)
+            throw error
+        }
         let hostInterface = "veth" + String(UInt32.random(in: 0x1000000...0xfffffff), radix: 16)
         let gateway = pool.gateway
         let prefixLength = pool.subnet.prefixLength
-        let routed = !network.isInternal
         let mtu = network.options["com.docker.network.driver.mtu"].flatMap(UInt32.init)
-        var resolverSocket: Int32 = -1
         do {
-            NetworkNamespace.remove(at: sandbox)
-            try NetworkNamespace.create(at: sandbox)
             let namespace = open(sandbox, O_RDONLY | O_CLOEXEC)
             guard namespace >= 0 else { throw NetlinkError(operation: "open \(sandbox)", errno: errno) }
             defer { close(namespace) }
             let link = try Netlink()
-            try link.createVethPair(host: hostInterface, master: bridgeIndex, peer: "eth0", peerMAC: address.containerMAC, namespaceFD: namespace, mtu: mtu)
+            try link.createVethPair(host: hostInterface, master: bridgeIndex, peer: interface, peerMAC: address.containerMAC, namespaceFD: namespace, mtu: mtu)
             guard let hostIndex = try link.index(of: hostInterface) else { throw NetlinkError(operation: "find \(hostInterface)", errno: ENODEV) }
             try link.setUp(index: hostIndex, name: hostInterface)
-            let wantsResolver = network.name != "bridge"
-            resolverSocket = try NetworkNamespace.run(in: sandbox) { () -> Int32 in
+            try NetworkNamespace.run(in: sandbox) {
                 let inner = try Netlink()
-                guard let eth0 = try inner.index(of: "eth0") else { throw NetlinkError(operation: "find eth0", errno: ENODEV) }
-                try inner.addAddress(address, prefixLength: prefixLength, index: eth0, name: "eth0")
-                try inner.setUp(index: eth0, name: "eth0")
-                if routed { try inner.addDefaultRoute(via: gateway) }
-                return wantsResolver ? try EmbeddedResolver.openSocket() : -1
+                guard let index = try inner.index(of: interface) else { throw NetlinkError(operation: "find \(interface)", errno: ENODEV) }
+                try inner.addAddress(address, prefixLength: prefixLength, index: index, name: interface)
+                try inner.setUp(index: index, name: interface)
+                if routesDefault { try inner.addDefaultRoute(via: gateway) }
+                if let ipv6 {
+                    try inner.addAddress(ipv6.address, prefixLength: ipv6.prefixLength, index: index, name: interface)
+                    if routesDefault { try inner.addDefaultRoute(via: ipv6.gateway) }
+                }
             }
         } catch {
-            NetworkNamespace.remove(at: sandbox)
             deleteLink(hostInterface)
             allocated[network.id]?.remove(address.value)
+            if let ipv6 { allocated6[network.id]?.remove(ipv6.address) }
             throw EngineError.failure("cannot connect container \(id) to network \(network.name) (bridge \(bridge)): \(error)")
         }
         let mac = address.containerMAC.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: ":")
-        var endpoint = NetworkEndpoint(networkID: network.id, networkName: network.name, endpointID: ContainerService.newID(), address: address,
-                                       prefixLength: prefixLength, gateway: gateway, macAddress: mac, sandbox: sandbox, hostInterface: hostInterface)
-        endpoint.names = endpoint.usesEmbeddedResolver ? names : []
+        var endpoint = NetworkEndpoint(containerID: id, networkID: network.id, networkName: network.name, endpointID: ContainerService.newID(), address: address,
+                                       prefixLength: prefixLength, gateway: gateway, macAddress: mac, sandbox: sandbox, interface: interface,
+                                       hostInterface: hostInterface, routesDefault: routesDefault)
+        endpoint.ipv6 = ipv6
+        endpoint.names = endpoint.usesEmbeddedResolver ? request.names : []
         endpoints[endpoint.endpointID] = endpoint
-        if resolverSocket >= 0 {
-            resolver.serve(socket: resolverSocket, network: network.id, endpoint: endpoint.endpointID)
-            publishNames(of: network.id)
-        }
         do {
+            if endpoint.usesEmbeddedResolver {
+                try refreshResolver(of: sandbox)
+                publishNames(of: network.id)
+            }
             let taken = Set(endpoints.values.flatMap { $0.ports.map { "\($0.proto)/\($0.hostPort)" } })
-            endpoint.ports = try HostPorts.resolve(ports, taken: taken)
+            endpoint.ports = try HostPorts.resolve(request.ports, taken: taken)
             endpoints[endpoint.endpointID] = endpoint
-            if !endpoint.ports.isEmpty { try applyFirewall() }
+            if !endpoint.ports.isEmpty || !network.allowsInterContainer { try applyFirewall() }
         } catch {
             detach(endpoint)
-            // Never used: gone now rather than when the kernel gets to it.
-            deleteLink(hostInterface)
             throw error
         }
+        publish("connect", network, container: id)
         return endpoint
     }
 
     /// Takes an endpoint down once (a second call, or one for an endpoint this daemon does not
-    /// know, does nothing, so an address given out again is never freed by mistake). The
-    /// namespace is unpinned; the kernel removes the veth pair with it, off the caller's path
-    /// (deleting a link waits for an RCU grace period).
+    /// know, does nothing, so an address given out again is never freed by mistake): its veth
+    /// pair is deleted, and the default route moves to another routed endpoint of the
+    /// namespace if it went through this one.
     public func detach(_ endpoint: NetworkEndpoint) {
         guard endpoints.removeValue(forKey: endpoint.endpointID) != nil else { return }
-        resolver.stop(endpoint: endpoint.endpointID)
-        if endpoint.usesEmbeddedResolver { publishNames(of: endpoint.networkID) }
-        NetworkNamespace.remove(at: endpoint.sandbox)
-        allocated[endpoint.networkID]?.remove(endpoint.address.value)
-        if !endpoint.ports.isEmpty { try? applyFirewall() }
+        deleteLink(endpoint.hostInterface)
+        let remaining = endpoints.values.filter { $0.sandbox == endpoint.sandbox }.sorted { Self.order($0, $1) }
+        if endpoint.usesEmbeddedResolver { try? refreshResolver(of: endpoint.sandbox) }
+        if endpoint.routesDefault, var next = remaining.first(where: { networks[$0.networkID]?.isInternal == false }) {
+            let gateway = next.gateway
+            if (try? NetworkNamespace.run(in: endpoint.sandbox, { try Netlink().addDefaultRoute(via: gateway) })) != nil {
+                next.routesDefault = true
+                endpoints[next.endpointID] = next
+            }
+        }
+        forget([endpoint])
+    }
+
+    /// Frees what the endpoints of `sandbox` hold and unpins it, once; the kernel removes the
+    /// veth pairs with the namespace, off the caller's path (deleting a link waits for an RCU
+    /// grace period).
+    public func release(sandbox: String) {
+        let gone = endpoints.values.filter { $0.sandbox == sandbox }
+        for endpoint in gone { endpoints[endpoint.endpointID] = nil }
+        resolver.stop(sandbox: sandbox)
+        NetworkNamespace.remove(at: sandbox)
+        forget(gone)
+    }
+
+    public func sweepSandboxes(keeping running: Set<String>) {
+        guard let sandboxRoot else { return }
+        for name in FileSystem.listDirectory(sandboxRoot) where !running.contains(sandboxRoot + "/" + name) { release(sandbox: sandboxRoot + "/" + name) }
+    }
+
+    /// Frees the addresses of endpoints just taken out of the table, and updates the names,
+    /// ports and events that depended on them.
+    private func forget(_ gone: [NetworkEndpoint]) {
+        for endpoint in gone {
+            allocated[endpoint.networkID]?.remove(endpoint.address.value)
+            if let ipv6 = endpoint.ipv6 { allocated6[endpoint.networkID]?.remove(ipv6.address) }
+            if let network = networks[endpoint.networkID] { publish("disconnect", network, container: endpoint.containerID) }
+        }
+        for network in Set(gone.filter(\.usesEmbeddedResolver).map(\.networkID)) { publishNames(of: network) }
+        if gone.contains(where: { !$0.ports.isEmpty || networks[$0.networkID]?.allowsInterContainer == false }) { try? applyFirewall() }
     }
 
     public func register(_ endpoint: NetworkEndpoint) {
         allocated[endpoint.networkID, default: []].insert(endpoint.address.value)
+        if let ipv6 = endpoint.ipv6 { allocated6[endpoint.networkID, default: []].insert(ipv6.address) }
         endpoints[endpoint.endpointID] = endpoint
         // The previous daemon's resolver sockets ended with it: a new one in the same namespace.
-        if endpoint.usesEmbeddedResolver, sandboxRoot != nil, let fd = try? NetworkNamespace.run(in: endpoint.sandbox, { try EmbeddedResolver.openSocket() }) {
-            resolver.serve(socket: fd, network: endpoint.networkID, endpoint: endpoint.endpointID)
+        if endpoint.usesEmbeddedResolver, sandboxRoot != nil, (try? refreshResolver(of: endpoint.sandbox)) != nil {
             publishNames(of: endpoint.networkID)
+        }
+    }
+
+    /// The endpoints of one namespace in the order the container joined them.
+    private static func order(_ a: NetworkEndpoint, _ b: NetworkEndpoint) -> Bool {
+        (a.interface.count, a.interface) < (b.interface.count, b.interface)
+    }
+
+    /// Points the namespace's resolver socket at the user-defined networks its endpoints are
+    /// on: opened with the first, closed with the last.
+    private func refreshResolver(of sandbox: String) throws {
+        let served = endpoints.values.filter { $0.sandbox == sandbox && $0.usesEmbeddedResolver }.sorted { Self.order($0, $1) }.map(\.networkID)
+        if served.isEmpty {
+            resolver.stop(sandbox: sandbox)
+        } else if resolver.isServing(sandbox: sandbox) {
+            resolver.setNetworks(served, sandbox: sandbox)
+        } else {
+            let socket = try NetworkNamespace.run(in: sandbox) { try EmbeddedResolver.openSocket() }
+            resolver.serve(socket: socket, sandbox: sandbox, networks: served)
         }
     }
 
     /// Hands the resolver the names of `network`'s running containers.
     private func publishNames(of network: String) {
-        var table: [String: [IPv4Address]] = [:]
+        var table: [String: EmbeddedResolver.Addresses] = [:]
         for endpoint in endpoints.values where endpoint.networkID == network {
-            for name in endpoint.names { table[name.lowercased(), default: []].append(endpoint.address) }
+            for name in endpoint.names {
+                table[name.lowercased(), default: .init()].ipv4.append(endpoint.address)
+                if let ipv6 = endpoint.ipv6 { table[name.lowercased(), default: .init()].ipv6.append(ipv6.address) }
+            }
         }
         resolver.setNames(table, network: network)
     }
@@ -282,12 +360,14 @@ public actor NetworkService: NetworkAttachments {
         let bridges = networks.values.filter { $0.driver == .bridge }.sorted { $0.name < $1.name }
         let segments = bridges.compactMap { network -> Firewall.Segment? in
             guard let bridge = network.bridgeName, let pool = network.pools.first else { return nil }
-            return Firewall.Segment(bridge: bridge, subnet: pool.subnet, isInternal: network.isInternal)
+            let ports = network.allowsInterContainer ? nil : endpoints.values.filter { $0.networkID == network.id }.map(\.hostInterface).sorted()
+            return Firewall.Segment(bridge: bridge, subnet: pool.subnet, subnet6: network.ipv6Pool?.subnet, isInternal: network.isInternal, isolatedPorts: ports,
+                                    masquerades: network.options["com.docker.network.bridge.enable_ip_masquerade"] != "false")
         }
         var forwards: [Firewall.Forward] = []
         for endpoint in endpoints.values.sorted(by: { $0.endpointID < $1.endpointID }) {
             guard let bridge = networks[endpoint.networkID]?.bridgeName else { continue }
-            forwards += endpoint.ports.map { Firewall.Forward(port: $0, address: endpoint.address, bridge: bridge) }
+            forwards += endpoint.ports.map { Firewall.Forward(port: $0, address: endpoint.address, address6: endpoint.ipv6?.address, bridge: bridge) }
         }
         try firewall.apply(segments: segments, forwards: forwards)
     }
@@ -306,6 +386,7 @@ public actor NetworkService: NetworkAttachments {
             if try link.index(of: name) == nil { try link.createBridge(name) }
             guard let index = try link.index(of: name) else { throw NetlinkError(operation: "find \(name)", errno: ENODEV) }
             try link.addAddress(pool.gateway, prefixLength: pool.subnet.prefixLength, index: index, name: name)
+            if let pool6 = network.ipv6Pool { try link.addAddress(pool6.gateway, prefixLength: pool6.subnet.prefixLength, index: index, name: name) }
             try link.setUp(index: index, name: name)
             // The host's own 127.0.0.1 may reach published ports (DNAT to this bridge): a setting
             // of Berth's bridge only, not of the host.
@@ -331,15 +412,28 @@ public actor NetworkService: NetworkAttachments {
         try? link.deleteLink(index: index, name: name)
     }
 
-    /// The first free address of the pool's range (the network address, the gateway and the
-    /// broadcast address are never given out).
-    private func allocate(in networkID: String, pool: Network.AddressPool) throws -> IPv4Address {
-        let range = pool.ipRange ?? pool.subnet
+    /// `requested` if it is free, else the first free address of the pool's range (the
+    /// network address, the gateway and the broadcast address are never given out).
+    private func allocate(in networkID: String, pool: Network.AddressPool, requested: IPv4Address? = nil) throws -> IPv4Address {
         let taken = allocated[networkID] ?? []
+        func usable(_ address: IPv4Address) -> Bool {
+            address != pool.subnet.network && address != pool.subnet.last && address != pool.gateway
+        }
+        if let requested {
+            guard pool.subnet.contains(requested), usable(requested) || requested == pool.gateway else {
+                throw EngineError.invalidParameter("invalid address \(requested): it does not belong to any of this network's subnets (\(pool.subnet))")
+            }
+            guard !taken.contains(requested.value), requested != pool.gateway else {
+                throw EngineError.forbidden("address \(requested) is already in use on this network")
+            }
+            allocated[networkID, default: []].insert(requested.value)
+            return requested
+        }
+        let range = pool.ipRange ?? pool.subnet
         var candidate = range.network.value
         while candidate <= range.last.value {
             let address = IPv4Address(candidate)
-            if address != pool.subnet.network, address != pool.subnet.last, address != pool.gateway, !taken.contains(candidate) {
+            if usable(address), !taken.contains(candidate) {
                 allocated[networkID, default: []].insert(candidate)
                 return address
             }
@@ -347,6 +441,81 @@ public actor NetworkService: NetworkAttachments {
             candidate += 1
         }
         throw EngineError.failure("no available IPv4 addresses on this network's address pools: \(pool.subnet)")
+    }
+
+    /// The endpoint's IPv6 side on a dual-stack network (nil on an IPv4-only one, where
+    /// asking for an IPv6 address is refused).
+    private func allocateIPv6(on network: Network, requested: IPv6Address?) throws -> IPv6Endpoint? {
+        guard let pool = network.ipv6Pool else {
+            if let requested {
+                throw EngineError.invalidParameter("invalid address \(requested): network \(network.name) has no IPv6 subnet (create it with --ipv6)")
+            }
+            return nil
+        }
+        let address = try allocate6(in: network.id, pool: pool, requested: requested)
+        return IPv6Endpoint(address: address, prefixLength: pool.subnet.prefixLength, gateway: pool.gateway)
+    }
+
+    /// `requested` if it is free, else the first free address of the IPv6 pool after its
+    /// gateway.
+    private func allocate6(in networkID: String, pool: Network.IPv6Pool, requested: IPv6Address?) throws -> IPv6Address {
+        let taken = allocated6[networkID] ?? []
+        if let requested {
+            guard pool.subnet.contains(requested), requested != pool.subnet.network else {
+                throw EngineError.invalidParameter("invalid address \(requested): it does not belong to any of this network's subnets (\(pool.subnet))")
+            }
+            guard requested != pool.gateway, !taken.contains(requested) else {
+                throw EngineError.forbidden("address \(requested) is already in use on this network")
+            }
+            allocated6[networkID, default: []].insert(requested)
+            return requested
+        }
+        var offset: UInt64 = 1
+        while offset < pool.subnet.size {
+            let candidate = pool.subnet.network.advanced(by: offset)
+            if candidate != pool.gateway, !taken.contains(candidate) {
+                allocated6[networkID, default: []].insert(candidate)
+                return candidate
+            }
+            offset += 1
+        }
+        throw EngineError.failure("no available IPv6 addresses on this network's address pool: \(pool.subnet)")
+    }
+
+    /// The IPv6 pool of a dual-stack network: the one asked for, else a free unique local /64
+    /// (RFC 4193: `fd` and 40 random bits). An IPv6 subnet without `--ipv6` is refused.
+    private func ipv6Pool(for request: NetworkRequest) throws -> Network.IPv6Pool? {
+        let requested = request.pools.filter { $0.subnet?.contains(":") == true }
+        guard request.enableIPv6 else {
+            if !requested.isEmpty { throw EngineError.invalidParameter("an IPv6 subnet needs a dual-stack network: add --ipv6") }
+            return nil
+        }
+        guard requested.count <= 1 else { throw EngineError.invalidParameter("a Berth network has one IPv6 subnet, not \(requested.count)") }
+        let existing = networks.values.compactMap { $0.ipv6Pool?.subnet }
+        guard let pool = requested.first, let text = pool.subnet else {
+            for _ in 0..<32 {
+                let subnet = IPv6Subnet(address: IPv6Address(high: 0xfd00_0000_0000_0000 | UInt64.random(in: 0...0xff_ffff_ffff) << 16, low: 0), prefixLength: 64)
+                if !existing.contains(where: { $0.overlaps(subnet) }) { return Network.IPv6Pool(subnet: subnet, gateway: subnet.firstHost) }
+            }
+            throw EngineError.forbidden("could not find an available, non-overlapping IPv6 address pool")
+        }
+        guard let subnet = IPv6Subnet(text, strict: true) else {
+            throw EngineError.invalidParameter("invalid subnet \(text): an IPv6 network address with a prefix length, such as fd00:1::/64, is expected")
+        }
+        guard subnet.prefixLength <= 126 else { throw EngineError.invalidParameter("subnet \(text) is too small: at most /126") }
+        if existing.contains(where: { $0.overlaps(subnet) }) {
+            throw EngineError.forbidden("invalid pool request: Pool overlaps with other one on this address space")
+        }
+        if let range = pool.ipRange, !range.isEmpty {
+            throw EngineError.invalidParameter("an IPv6 --ip-range is not supported by Berth: containers get addresses from the whole subnet \(text)")
+        }
+        var gateway = subnet.firstHost
+        if let text = pool.gateway, !text.isEmpty {
+            guard let address = IPv6Address(text) else { throw EngineError.invalidParameter("invalid gateway address \(text)") }
+            guard subnet.contains(address), address != subnet.network else { throw EngineError.invalidParameter("no matching subnet for gateway \(text)") }
+            gateway = address
+        }
+        return Network.IPv6Pool(subnet: subnet, gateway: gateway)
     }
 
     private func addressPools(for requested: [NetworkRequest.Pool]) throws -> [Network.AddressPool] {
@@ -396,7 +565,9 @@ public actor NetworkService: NetworkAttachments {
         try FileSystem.writeAtomically(file, bytes: Array(encoder.encode(ordered)), mode: 0o600)
     }
 
-    private func publish(_ action: String, _ network: Network) {
-        events?.publish(EngineEvent(type: .network, action: action, actorID: network.id, attributes: ["name": network.name, "type": network.driver.rawValue]))
+    private func publish(_ action: String, _ network: Network, container: String? = nil) {
+        var attributes = ["name": network.name, "type": network.driver.rawValue]
+        if let container { attributes["container"] = container }
+        events?.publish(EngineEvent(type: .network, action: action, actorID: network.id, attributes: attributes))
     }
 }

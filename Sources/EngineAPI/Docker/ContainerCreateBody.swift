@@ -99,6 +99,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var DnsSearch: [String]?
     public var DnsOptions: [String]?
     public var ExtraHosts: [String]?
+    /// `--link target[:alias]` (inspect shows `/target:/name/alias`).
+    public var Links: [String]?
     /// `-p`: host bindings by container port (`80/tcp`); a null list is allowed.
     public var PortBindings: [String: [PortBindingBody]?]?
     /// `-P`.
@@ -129,7 +131,14 @@ public struct HostConfig: Codable, Sendable, Equatable {
 /// `NetworkingConfig` of a create body: the container's endpoint settings by network name.
 public struct NetworkingConfigBody: Codable, Sendable, Equatable {
     public struct EndpointBody: Codable, Sendable, Equatable {
+        /// Static addresses (`--ip`, `--ip6`).
+        public struct IPAMBody: Codable, Sendable, Equatable {
+            public var IPv4Address: String?
+            public var IPv6Address: String?
+        }
         public var Aliases: [String]?
+        public var IPAMConfig: IPAMBody?
+        public var Links: [String]?
     }
     public var EndpointsConfig: [String: EndpointBody]?
 }

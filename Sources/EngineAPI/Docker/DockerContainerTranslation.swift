@@ -74,11 +74,18 @@ public enum DockerContainerTranslation {
             }
         }
         spec.network.publishAllPorts = host.PublishAllPorts ?? false
-        // The endpoint settings of the network the container joins (docker's CLI names it; the
-        // SDKs may name the one network they pass).
+        spec.network.links = host.Links ?? []
+        // The endpoint settings of the networks the container joins: the one its mode names
+        // (docker's CLI names it; an SDK that passes one network and no mode means that one),
+        // then any others (API 1.44 and later).
         let endpoints = config.NetworkingConfig?.EndpointsConfig ?? [:]
-        let endpoint = endpoints[spec.network.mode] ?? (endpoints.count == 1 ? endpoints.values.first : nil)
-        spec.network.aliases = endpoint?.Aliases ?? []
+        if ["", "default"].contains(spec.network.mode), endpoints.count == 1, let only = endpoints.keys.first, only != "default" {
+            spec.network.mode = only
+        }
+        for (network, endpoint) in endpoints.sorted(by: { ($0.key != spec.network.mode ? 1 : 0, $0.key) < ($1.key != spec.network.mode ? 1 : 0, $1.key) }) {
+            spec.network.joins.append(try join(network, endpoint))
+            for link in endpoint.Links ?? [] where !spec.network.links.contains(link) { spec.network.links.append(link) }
+        }
 
         spec.restartPolicy = try RestartPolicyKind(name: host.RestartPolicy?.Name, maximumRetryCount: host.RestartPolicy?.MaximumRetryCount)
         spec.log = LogSpec(driver: host.LogConfig?.Type ?? "", options: host.LogConfig?.Config ?? [:])
@@ -89,6 +96,21 @@ public enum DockerContainerTranslation {
             spec.consoleSize = TerminalSize(rows: size[0], columns: size[1])
         }
         return spec
+    }
+
+    /// One network's endpoint settings (of a create body or a `network connect`) as the join
+    /// Berth keeps; its links become the container's.
+    public static func join(_ network: String, _ endpoint: NetworkingConfigBody.EndpointBody) throws -> NetworkJoin {
+        var join = NetworkJoin(network: network, aliases: endpoint.Aliases ?? [])
+        if let text = endpoint.IPAMConfig?.IPv4Address, !text.isEmpty {
+            guard let address = IPv4Address(text) else { throw EngineError.invalidParameter("invalid IPv4 address: \(text)") }
+            join.address = address
+        }
+        if let text = endpoint.IPAMConfig?.IPv6Address, !text.isEmpty {
+            guard let address = IPv6Address(text) else { throw EngineError.invalidParameter("invalid IPv6 address: \(text)") }
+            join.address6 = address
+        }
+        return join
     }
 
     /// The cgroup limits `host` asks for, as given (nil or zero: unset).
@@ -159,6 +181,10 @@ public enum DockerContainerTranslation {
         host.DnsSearch = spec.network.dnsSearch
         host.DnsOptions = spec.network.dnsOptions
         host.ExtraHosts = spec.network.extraHosts.isEmpty ? nil : spec.network.extraHosts
+        host.Links = spec.network.links.isEmpty ? nil : spec.network.links.map { link in
+            let (target, alias) = ContainerService.parseLink(link)
+            return "/\(target):/\(record.name)/\(alias)"
+        }
         var bindings: [String: [PortBindingBody]?] = [:]
         for binding in spec.network.portBindings {
             let key = "\(binding.containerPort)/\(binding.proto)"

@@ -28,8 +28,8 @@ struct ContainerSummary: Encodable {
         State = r.state.word
         Status = Self.status(r.state, now: now)
         HostConfig = ["NetworkMode": r.spec.network.mode]
-        Ports = PortRow.rows(exposed: r.spec.exposedPorts, published: r.endpoint?.ports ?? [])
-        NetworkSettings = ["Networks": NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint).Networks]
+        Ports = PortRow.rows(exposed: r.spec.exposedPorts, published: r.endpoints.flatMap(\.ports))
+        NetworkSettings = ["Networks": NetworkSettingsInfo(r).Networks]
         Mounts = r.mounts.map(MountInfo.init)
     }
 
@@ -130,7 +130,9 @@ struct ContainerInspect: Encodable {
     var Config: ContainerConfig
     var NetworkSettings: NetworkSettingsInfo
 
-    init(_ r: ContainerRecord, directory: String, execIDs: [String]) {
+    /// `shortIDAlias`: list the short ID among a user network's aliases (API versions before
+    /// 1.45, which docker-compose 1.29 checks).
+    init(_ r: ContainerRecord, directory: String, execIDs: [String], shortIDAlias: Bool = false) {
         Id = r.id
         Created = r.created.rfc3339Nano
         Path = r.path
@@ -152,7 +154,7 @@ struct ContainerInspect: Encodable {
         HostConfig = DockerContainerTranslation.hostConfig(of: r)
         Config = DockerContainerTranslation.config(of: r)
         Mounts = r.mounts.map(MountInfo.init)
-        NetworkSettings = NetworkSettingsInfo(mode: r.spec.network.mode, endpoint: r.endpoint, exposed: r.spec.exposedPorts, aliases: r.spec.network.aliases)
+        NetworkSettings = NetworkSettingsInfo(r, withPorts: true, shortIDAlias: shortIDAlias)
     }
 }
 
@@ -184,35 +186,61 @@ struct NetworkSettingsInfo: Encodable {
     var MacAddress = ""
     var Networks: [String: EndpointInfo]
 
-    /// The settings of a container in network mode `mode`, with its endpoint while it runs
-    /// (the top-level address fields are docker's, filled for the default bridge only).
-    init(mode: String, endpoint: NetworkEndpoint?, exposed: [String] = [], aliases: [String] = []) {
-        if let endpoint {
-            for key in exposed { Ports[key] = Nullable(nil) }
+    /// The settings of a container: an entry per network it joins (with the endpoint's
+    /// addresses while it runs; `none` and `host` by name, nothing for another container's
+    /// namespace), the exposed ports with their bindings, and docker's top-level address
+    /// fields (filled from the default bridge only).
+    init(_ r: ContainerRecord, withPorts: Bool = false, shortIDAlias: Bool = false) {
+        if withPorts, !r.endpoints.isEmpty {
+            for key in r.spec.exposedPorts { Ports[key] = Nullable(nil) }
             var bound: [String: [[String: String]]] = [:]
-            for port in endpoint.ports { bound["\(port.containerPort)/\(port.proto)", default: []].append(["HostIp": port.hostIPText, "HostPort": String(port.hostPort)]) }
+            for port in r.endpoints.flatMap(\.ports) {
+                bound["\(port.containerPort)/\(port.proto)", default: []].append(["HostIp": port.hostIPText, "HostPort": String(port.hostPort)])
+            }
             for (key, list) in bound { Ports[key] = Nullable(list) }
         }
-        var entry = EndpointInfo()
-        if let endpoint {
-            entry.MacAddress = endpoint.macAddress
-            entry.NetworkID = endpoint.networkID
-            entry.EndpointID = endpoint.endpointID
-            entry.Gateway = endpoint.gateway.description
-            entry.IPAddress = endpoint.address.description
-            entry.IPPrefixLen = endpoint.prefixLength
-            entry.DNSNames = endpoint.names.isEmpty ? nil : endpoint.names
-            SandboxID = endpoint.endpointID
-            SandboxKey = endpoint.sandbox
-            if endpoint.networkName == "bridge" {
-                IPAddress = entry.IPAddress
-                IPPrefixLen = entry.IPPrefixLen
-                Gateway = entry.Gateway
-                MacAddress = entry.MacAddress
-            }
+        SandboxID = r.endpoints.first?.endpointID ?? ""
+        SandboxKey = r.endpoints.first?.sandbox ?? ""
+        var networks: [String: EndpointInfo] = [:]
+        let network = r.spec.network
+        guard network.isBridged else {
+            if network.sharedContainer == nil { networks[network.mode] = EndpointInfo() }
+            Networks = networks
+            return
         }
-        entry.Aliases = aliases.isEmpty ? nil : aliases
-        Networks = [mode: entry]
+        for join in network.joins {
+            var entry = EndpointInfo()
+            var aliases = join.aliases
+            if shortIDAlias, join.network != "bridge", !aliases.contains(r.shortID) { aliases.append(r.shortID) }
+            entry.Aliases = aliases.isEmpty ? nil : aliases
+            if join.address != nil || join.address6 != nil {
+                entry.IPAMConfig = [:]
+                entry.IPAMConfig?["IPv4Address"] = join.address?.description
+                entry.IPAMConfig?["IPv6Address"] = join.address6?.description
+            }
+            if let endpoint = r.endpoints.first(where: { $0.networkName == join.network }) {
+                entry.MacAddress = endpoint.macAddress
+                entry.NetworkID = endpoint.networkID
+                entry.EndpointID = endpoint.endpointID
+                entry.Gateway = endpoint.gateway.description
+                entry.IPAddress = endpoint.address.description
+                entry.IPPrefixLen = endpoint.prefixLength
+                entry.DNSNames = endpoint.names.isEmpty ? nil : endpoint.names
+                if let ipv6 = endpoint.ipv6 {
+                    entry.GlobalIPv6Address = ipv6.address.description
+                    entry.GlobalIPv6PrefixLen = ipv6.prefixLength
+                    entry.IPv6Gateway = ipv6.gateway.description
+                }
+                if endpoint.networkName == "bridge" {
+                    IPAddress = entry.IPAddress
+                    IPPrefixLen = entry.IPPrefixLen
+                    Gateway = entry.Gateway
+                    MacAddress = entry.MacAddress
+                }
+            }
+            networks[join.network] = entry
+        }
+        Networks = networks
     }
 }
 

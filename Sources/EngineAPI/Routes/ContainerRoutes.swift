@@ -45,9 +45,10 @@ struct ContainerRoutes {
             if let limit = try request.integer("limit", in: -1...Int.max), limit > 0 { rows = Array(rows.prefix(limit)) }
             return .json(.ok, rows)
         }
-        router.add(.GET, "/containers/{id}/json") { _, params in
+        router.add(.GET, "/containers/{id}/json") { request, params in
             let (record, directory, execIDs) = try await containers.inspect(params["id"] ?? "")
-            return .json(.ok, ContainerInspect(record, directory: directory, execIDs: execIDs))
+            let shortIDAlias = (request.version ?? APIVersion.current) < APIVersion(major: 1, minor: 45)
+            return .json(.ok, ContainerInspect(record, directory: directory, execIDs: execIDs, shortIDAlias: shortIDAlias))
         }
         router.add(.POST, "/containers/{id}/start") { _, params in
             try await containers.start(params["id"] ?? "")

@@ -8,8 +8,7 @@ import Engine
 import NIOHTTP1
 
 /// `/networks/...`: create, list, inspect, remove and prune networks, in the shapes docker CLI,
-/// docker-py and docker-compose read. A container joins one network, chosen at create;
-/// `connect` and `disconnect` of a container answer 501 saying so.
+/// docker-py and docker-compose read; containers connected and disconnected.
 struct NetworkRoutes {
     let engine: EngineServices
 
@@ -46,16 +45,17 @@ struct NetworkRoutes {
             let network = try await networks.resolve(params["id"] ?? "")
             var body = NetworkBody(network)
             for record in await containers.list(all: false) {
-                guard let endpoint = record.endpoint, endpoint.networkID == network.id else { continue }
+                guard let endpoint = record.endpoints.first(where: { $0.networkID == network.id }) else { continue }
                 body.Containers[record.id] = .init(Name: record.name, EndpointID: endpoint.endpointID, MacAddress: endpoint.macAddress,
-                                                   IPv4Address: "\(endpoint.address)/\(endpoint.prefixLength)")
+                                                   IPv4Address: "\(endpoint.address)/\(endpoint.prefixLength)",
+                                                   IPv6Address: endpoint.ipv6.map { "\($0.address)/\($0.prefixLength)" } ?? "")
             }
             return .json(.ok, body)
         }
         router.add(.DELETE, "/networks/{id}") { _, params in
             let network = try await networks.resolve(params["id"] ?? "")
             // As docker: running containers hold it; stopped ones do not.
-            let users = await containers.list(all: false).filter { $0.endpoint?.networkID == network.id }.map(\.id)
+            let users = await containers.list(all: false).filter { $0.endpoints.contains { $0.networkID == network.id } }.map(\.id)
             try await networks.remove(network.id, users: users)
             return .empty(.noContent)
         }
@@ -70,17 +70,33 @@ struct NetworkRoutes {
             }
             return .json(.ok, NetworkPruneBody(NetworksDeleted: Nullable(deleted.isEmpty ? nil : deleted)))
         }
-        for action in ["connect", "disconnect"] {
-            router.add(.POST, "/networks/{id}/\(action)") { _, params in
-                _ = try await networks.resolve(params["id"] ?? "")
-                throw APIError.notImplemented("network \(action) is not available yet: a Berth container joins one network, chosen when it is created")
-            }
+        router.add(.POST, "/networks/{id}/connect") { request, params in
+            let network = try await networks.resolve(params["id"] ?? "")
+            let body: NetworkConnectBody = try Self.decode(request)
+            var join = try DockerContainerTranslation.join(network.name, body.EndpointConfig ?? .init())
+            join.network = network.name
+            try await containers.connect(body.Container, to: join, links: body.EndpointConfig?.Links ?? [])
+            return .empty(.ok)
+        }
+        router.add(.POST, "/networks/{id}/disconnect") { request, params in
+            let network = try await networks.resolve(params["id"] ?? "")
+            let body: NetworkDisconnectBody = try Self.decode(request)
+            try await containers.disconnect(body.Container, from: network.name)
+            return .empty(.ok)
         }
     }
 
-    /// The network modes the containers name (`none`, `host`, a network's name or ID).
+    private static func decode<Body: Decodable>(_ request: APIRequest) throws -> Body {
+        do {
+            return try JSONDecoder().decode(Body.self, from: Data(request.body.allBytes()))
+        } catch {
+            throw APIError.badRequest("invalid JSON in the request body: \(error)")
+        }
+    }
+
+    /// The networks the containers name (their modes and the networks they join).
     private static func networksInUse(_ containers: ContainerService) async -> Set<String> {
-        Set(await containers.list(all: true).map(\.spec.network.mode))
+        Set(await containers.list(all: true).flatMap { [$0.spec.network.mode] + $0.spec.network.joins.map(\.network) })
     }
 
     /// docker's network list filters: `name` (substring), `id` (prefix), `label`, `driver`,
@@ -97,6 +113,18 @@ struct NetworkRoutes {
         }
         return PruneRoutes.labels(network.labels, filters)
     }
+}
+
+/// The body of `POST /networks/{id}/connect`.
+struct NetworkConnectBody: Decodable {
+    var Container: String
+    var EndpointConfig: NetworkingConfigBody.EndpointBody?
+}
+
+/// The body of `POST /networks/{id}/disconnect`.
+struct NetworkDisconnectBody: Decodable {
+    var Container: String
+    var Force: Bool?
 }
 
 /// The body of `POST /networks/create`.
@@ -175,7 +203,9 @@ struct NetworkBody: Encodable {
         Id = network.id
         Created = network.created.rfc3339Nano
         Driver = network.driver.rawValue
-        IPAM = IPAMBody(Config: network.pools.map { IPAMBody.PoolBody(Subnet: $0.subnet.description, Gateway: $0.gateway.description, IPRange: $0.ipRange?.description) })
+        IPAM = IPAMBody(Config: network.pools.map { IPAMBody.PoolBody(Subnet: $0.subnet.description, Gateway: $0.gateway.description, IPRange: $0.ipRange?.description) }
+                        + (network.ipv6Pool.map { [IPAMBody.PoolBody(Subnet: $0.subnet.description, Gateway: $0.gateway.description)] } ?? []))
+        EnableIPv6 = network.ipv6Pool != nil
         Internal = network.isInternal
         Attachable = network.isAttachable
         var options = network.options

@@ -24,8 +24,8 @@ struct StatsRoutes {
                         let name = (try? await containers.resolve(id))?.name ?? record.name
                         return (.empty(), name, false)
                     }
-                    if let endpoint = now.endpoint, let counters = InterfaceCounters.containerSide(ofHostInterface: endpoint.hostInterface) {
-                        sample.networks["eth0"] = counters
+                    for endpoint in now.endpoints {
+                        if let counters = InterfaceCounters.containerSide(ofHostInterface: endpoint.hostInterface) { sample.networks[endpoint.interface] = counters }
                     }
                     return (sample, now.name, true)
                 }
