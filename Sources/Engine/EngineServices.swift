@@ -51,7 +51,8 @@ public struct EngineServices: Sendable {
         let events = EventBus()
         let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot, events: events)
         let networks = try NetworkService(root: configuration.networksRoot, sandboxRoot: configuration.networkNamespacesRoot,
-                                          defaultBridge: configuration.defaultBridgeName, events: events)
+                                          defaultBridge: configuration.defaultBridgeName, bridgeAddress: configuration.defaultBridgeAddress,
+                                          pools: configuration.defaultAddressPools, events: events)
         let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events,
                                           attachments: networks)
         await containers.loadAndReconcile()

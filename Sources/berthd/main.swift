@@ -36,6 +36,12 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: [.customShort("b"), .customLong("bridge")], help: "Name of the Linux bridge of the default bridge network (made if missing).")
     var bridge = "berth0"
 
+    @Option(name: .customLong("bip"), help: "The default bridge network's gateway address and subnet (e.g. 192.168.5.1/24).")
+    var bip: String?
+
+    @Option(name: .customLong("default-address-pool"), help: "Where network subnets are picked from: base=CIDR,size=N; repeatable (default: docker's).")
+    var defaultAddressPools: [String] = []
+
     @Option(name: .customLong("userns-remap"), help: "Run containers in a user namespace: default (user dockremap), USER[:GROUP] or UID[:GID] with ranges in /etc/subuid and /etc/subgid.")
     var usernsRemap: String?
 
@@ -54,7 +60,8 @@ struct Berthd: AsyncParsableCommand {
             root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
             monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries,
             registryCertificatesDirectory: registryCertificatesDirectory,
-            userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) }, defaultBridgeName: bridge)
+            userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) }, defaultBridgeName: bridge,
+            defaultBridgeAddress: try bip.map { try BridgeAddress(parsing: $0) }, defaultAddressPools: try AddressPoolSettings(parsing: defaultAddressPools))
         signal(SIGPIPE, SIG_IGN)
         let engine = try await EngineServices.start(configuration)
         for problem in await engine.containers.startupProblems {

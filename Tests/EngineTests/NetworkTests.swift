@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import BerthSystem
 import Testing
 @testable import Engine
@@ -55,6 +60,28 @@ import Testing
             // Reopened: the same IDs, not new ones.
             let again = try NetworkService(root: root, hostRoutes: { [] })
             #expect(try await again.resolve("bridge").id == bridge.id)
+        }
+    }
+
+    @Test func bipAndAddressPoolsChooseTheSubnets() async throws {
+        let root = "/tmp/berth-network-test-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileSystem.removeTree(root) }
+        let pools = try AddressPoolSettings(parsing: ["base=10.210.0.0/16,size=24"])
+        #expect(pools.subnets.count == 256 && pools.subnets[1].description == "10.210.1.0/24")
+        let bip = try BridgeAddress(parsing: "10.211.0.5/24")
+        let service = try NetworkService(root: root, bridgeAddress: bip, pools: pools, hostRoutes: { [IPv4Subnet("10.210.0.0/24")!] })
+        let bridge = try await service.resolve("bridge")
+        #expect(bridge.pools == [Network.AddressPool(subnet: IPv4Subnet("10.211.0.0/24")!, gateway: IPv4Address("10.211.0.5")!)])
+        #expect(try await service.create(NetworkRequest(name: "picked")).pools.first?.subnet.description == "10.210.1.0/24")
+        // A new --bip replaces the table's; without one the table's stays.
+        let moved = try NetworkService(root: root, bridgeAddress: try BridgeAddress(parsing: "10.212.0.1/16"), hostRoutes: { [] })
+        #expect(try await moved.resolve("bridge").pools.first?.subnet.description == "10.212.0.0/16")
+        #expect(try await NetworkService(root: root, hostRoutes: { [] }).resolve("bridge").pools.first?.subnet.description == "10.212.0.0/16")
+        for bad in ["base=10.0.0.0/16", "size=24", "base=10.0.0.1/16,size=24", "base=10.0.0.0/16,size=8", "base=10.0.0.0/8,size=30", "x=1"] {
+            #expect(throws: EngineError.self) { try AddressPoolSettings(parsing: [bad]) }
+        }
+        for bad in ["10.0.0.0/24", "10.0.0.255/24", "10.0.0.1", "10.0.0.1/31", "x/24"] {
+            #expect(throws: EngineError.self) { try BridgeAddress(parsing: bad) }
         }
     }
 
@@ -181,5 +208,20 @@ import Testing
     @Test func linksParseAsDockerWritesThem() {
         #expect(ContainerService.parseLink("db:database") == ("db", "database"))
         #expect(ContainerService.parseLink("/db") == ("db", "db"))
+    }
+}
+
+@Suite struct NetworkSpecRecordTests {
+    @Test func recordsFromBeforeSeveralNetworksReadAsJoiningTheirMode() throws {
+        let old = #"{"mode": "front", "dns": [], "dnsSearch": [], "dnsOptions": [], "extraHosts": [], "portBindings": [], "publishAllPorts": false, "aliases": ["web"]}"#
+        let spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(old.utf8))
+        #expect(spec.joins == [NetworkJoin(network: "front", aliases: ["web"])] && spec.links.isEmpty)
+        var changed = spec
+        changed.joins = []
+        let again = try JSONDecoder().decode(NetworkSpec.self, from: JSONEncoder().encode(changed))
+        #expect(again.joins.isEmpty && again == changed)
+        let hostRecord = #"{"mode": "host", "dns": [], "dnsSearch": [], "dnsOptions": [], "extraHosts": [], "portBindings": [], "publishAllPorts": false}"#
+        let host = try JSONDecoder().decode(NetworkSpec.self, from: Data(hostRecord.utf8))
+        #expect(host.joins.isEmpty)
     }
 }

@@ -306,3 +306,25 @@ def test_a_dual_stack_network(daemon):
         daemon.docker("rm", "-f", "v6-srv", "v6-fixed")
         daemon.docker("network", "rm", "v6net", "v6auto")
     assert table6 not in tables()
+
+
+def test_bip_and_default_address_pools(busybox_tar):
+    from berth_testlib import Daemon
+    d = Daemon(extra_args=["--bip", "10.152.7.1/24", "--default-address-pool", "base=10.153.0.0/16,size=24"])
+    try:
+        d.start()
+        d.import_busybox(busybox_tar)
+        bridge = json.loads(d.docker("network", "inspect", "bridge", check=True).stdout)[0]["IPAM"]["Config"][0]
+        assert bridge == {"Subnet": "10.152.7.0/24", "Gateway": "10.152.7.1"}
+        d.docker("network", "create", "pooled", check=True)
+        pooled = json.loads(d.docker("network", "inspect", "pooled", check=True).stdout)[0]["IPAM"]["Config"][0]
+        assert pooled["Subnet"].startswith("10.153.") and pooled["Subnet"].endswith(".0/24")
+        r = d.docker("run", "--rm", "busybox", "ip", "-4", "-o", "addr", "show", "eth0", check=True)
+        assert b"10.152.7.2/24" in r.stdout
+    finally:
+        d.cleanup()
+    bad = Daemon(extra_args=["--bip", "10.152.7.0/24"])
+    with pytest.raises(RuntimeError) as e:
+        bad.start()
+    bad.cleanup()
+    assert "invalid --bip" in str(e.value)

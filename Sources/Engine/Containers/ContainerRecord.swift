@@ -27,14 +27,24 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     /// Binds, volumes and tmpfs mounts resolved at create.
     public var mounts: [MountPoint] = []
     /// The container's bridge-network endpoints while it runs, in the order it joined them
-    /// (none with `none`, `host` or `container:<id>`).
-    public var endpoints: [NetworkEndpoint] = []
+    /// (none with `none`, `host` or `container:<id>`; none in records written before a
+    /// container could have several).
+    public var endpoints: [NetworkEndpoint] {
+        get { storedEndpoints ?? [] }
+        set { storedEndpoints = newValue }
+    }
+    private var storedEndpoints: [NetworkEndpoint]? = nil
     /// The pinned network namespace of the current run of a bridge-network container (kept
     /// while it runs, even with every network disconnected).
     public var networkNamespace: String? = nil
     /// Set by `stop` and `kill`, cleared by `start`: a container the user stopped is not
     /// restarted by its policy (docker's `HasBeenManuallyStopped`).
     public var manuallyStopped: Bool? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, created, image, imageName, spec, path, args, state, restartCount, runtime, parentChainID, userNamespace, mounts
+        case storedEndpoints = "endpoints", networkNamespace, manuallyStopped
+    }
 
     /// A record of a container as create leaves it (no restarts, not stopped by the user).
     public init(id: String, name: String, created: Timestamp, image: Digest, imageName: String, spec: ContainerSpec, path: String, args: [String],

@@ -202,6 +202,30 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     /// `container:<id>`.
     public var joins: [NetworkJoin] = []
 
+    /// Reads records written before containers could join several networks (no `links`, no
+    /// `joins`, the aliases of the one network the mode names) as joining that network.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decode(String.self, forKey: .mode)
+        dns = try c.decode([String].self, forKey: .dns)
+        dnsSearch = try c.decode([String].self, forKey: .dnsSearch)
+        dnsOptions = try c.decode([String].self, forKey: .dnsOptions)
+        extraHosts = try c.decode([String].self, forKey: .extraHosts)
+        portBindings = try c.decode([PortBinding].self, forKey: .portBindings)
+        publishAllPorts = try c.decode(Bool.self, forKey: .publishAllPorts)
+        links = try c.decodeIfPresent([String].self, forKey: .links) ?? []
+        if let joins = try c.decodeIfPresent([NetworkJoin].self, forKey: .joins) {
+            self.joins = joins
+        } else if isBridged {
+            let aliases = try decoder.container(keyedBy: LegacyKeys.self).decodeIfPresent([String].self, forKey: .aliases)
+            joins = [NetworkJoin(network: mode, aliases: aliases ?? [])]
+        }
+    }
+
+    private enum LegacyKeys: String, CodingKey {
+        case aliases
+    }
+
     public init() {}
 
     /// Whether the container uses the host's network namespace.

@@ -117,3 +117,66 @@ public enum HostRoutes {
         return result
     }
 }
+
+/// Where the daemon picks the subnets of networks it is not given one for: docker's defaults
+/// (172.17–31.0.0/16, then the /20s of 192.168.0.0/16) or `berthd --default-address-pool
+/// base=CIDR,size=N` (the base split into /N subnets, in order).
+public struct AddressPoolSettings: Sendable, Equatable {
+    /// The candidate subnets, in the order they are tried.
+    public var subnets: [IPv4Subnet]
+
+    /// docker's defaults.
+    public static let docker = AddressPoolSettings(subnets: (17...31).map { IPv4Subnet(address: IPv4Address(0xAC00_0000 | UInt32($0) << 16), prefixLength: 16) }
+        + (0..<16).map { IPv4Subnet(address: IPv4Address(0xC0A8_0000 | UInt32($0) << 12), prefixLength: 20) })
+
+    public init(subnets: [IPv4Subnet]) {
+        self.subnets = subnets
+    }
+
+    /// The pools `--default-address-pool` arguments describe (`base=10.10.0.0/16,size=24`,
+    /// repeatable); docker's defaults when there are none.
+    public init(parsing arguments: [String]) throws {
+        guard !arguments.isEmpty else {
+            self = .docker
+            return
+        }
+        var subnets: [IPv4Subnet] = []
+        for argument in arguments {
+            var base: IPv4Subnet?
+            var size: Int?
+            for field in argument.split(separator: ",") {
+                let pair = field.split(separator: "=", maxSplits: 1).map(String.init)
+                switch (pair.first, pair.count) {
+                case ("base", 2): base = IPv4Subnet(pair[1], strict: true)
+                case ("size", 2): size = Int(pair[1])
+                default: throw EngineError.invalidParameter("invalid address pool \"\(argument)\": expected base=CIDR,size=N")
+                }
+            }
+            guard let base, let size, (base.prefixLength...30).contains(size), size - base.prefixLength <= 16 else {
+                throw EngineError.invalidParameter("invalid address pool \"\(argument)\": base must be an IPv4 network (such as 10.10.0.0/16) and size a prefix length from the base's to 30, at most 65536 subnets")
+            }
+            let step = UInt32(1) << UInt32(32 - size)
+            for index in 0..<(UInt32(1) << UInt32(size - base.prefixLength)) {
+                subnets.append(IPv4Subnet(address: IPv4Address(base.network.value &+ index &* step), prefixLength: size))
+            }
+        }
+        self.subnets = subnets
+    }
+}
+
+/// `berthd --bip`: the default bridge's gateway address and subnet (`192.168.5.1/24`).
+public struct BridgeAddress: Sendable, Equatable {
+    public var gateway: IPv4Address
+    public var subnet: IPv4Subnet
+
+    /// Parses `address/prefix`, where the address is a host of the subnet (docker's `--bip`).
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let gateway = IPv4Address(parts[0]), let subnet = IPv4Subnet(text), subnet.prefixLength <= 30,
+              gateway != subnet.network, gateway != subnet.last else {
+            throw EngineError.invalidParameter("invalid --bip \"\(text)\": a host address with its prefix length, such as 192.168.5.1/24, is expected")
+        }
+        self.gateway = gateway
+        self.subnet = subnet
+    }
+}

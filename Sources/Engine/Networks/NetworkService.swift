@@ -33,16 +33,16 @@ public actor NetworkService: NetworkAttachments {
     /// The embedded DNS server of user-defined networks.
     private let resolver = EmbeddedResolver()
 
-    /// Pools the daemon picks subnets from, in order (docker's defaults): 172.17–31.0.0/16,
-    /// then the /20s of 192.168.0.0/16.
-    static let defaultPools: [IPv4Subnet] = (17...31).map { IPv4Subnet(address: IPv4Address(0xAC00_0000 | UInt32($0) << 16), prefixLength: 16) }
-        + (0..<16).map { IPv4Subnet(address: IPv4Address(0xC0A8_0000 | UInt32($0) << 12), prefixLength: 20) }
+    /// Where subnets the daemon picks come from.
+    private let candidatePools: AddressPoolSettings
 
     /// Opens (creating if needed) the table in `root`, adding the predefined networks a new
-    /// table lacks (the default bridge's Linux bridge named `defaultBridge`). `hostRoutes` says
-    /// which IPv4 destinations the host already routes; containers' namespaces are pinned under
-    /// `sandboxRoot`.
-    public init(root: String, sandboxRoot: String? = nil, defaultBridge: String = "berth0", events: EventBus? = nil,
+    /// table lacks (the default bridge's Linux bridge named `defaultBridge`, its subnet
+    /// `bridgeAddress` if given, else the first of `pools` free). `hostRoutes` says which IPv4
+    /// destinations the host already routes; containers' namespaces are pinned under
+    /// `sandboxRoot`. A `bridgeAddress` different from the table's replaces it.
+    public init(root: String, sandboxRoot: String? = nil, defaultBridge: String = "berth0", bridgeAddress: BridgeAddress? = nil,
+                pools: AddressPoolSettings = .docker, events: EventBus? = nil,
                 hostRoutes: @escaping @Sendable () -> [IPv4Subnet] = { HostRoutes.ipv4Destinations() }) throws {
         try FileSystem.makeDirectories(root, mode: 0o700)
         if let sandboxRoot { try FileSystem.makeDirectories(sandboxRoot, mode: 0o700) }
@@ -51,6 +51,7 @@ public actor NetworkService: NetworkAttachments {
         self.firewall = sandboxRoot == nil ? nil : Firewall(table: "berth_" + String(defaultBridge.map { $0.isLetter || $0.isNumber ? $0 : "_" }))
         self.events = events
         self.hostRoutes = hostRoutes
+        self.candidatePools = pools
         var loaded: [String: Network] = [:]
         if FileSystem.exists(file) {
             do {
@@ -60,12 +61,19 @@ public actor NetworkService: NetworkAttachments {
             }
         }
         var added = false
+        if let bridgeAddress, let id = loaded.values.first(where: { $0.name == "bridge" })?.id,
+           loaded[id]?.pools != [Network.AddressPool(subnet: bridgeAddress.subnet, gateway: bridgeAddress.gateway)] {
+            loaded[id]?.pools = [Network.AddressPool(subnet: bridgeAddress.subnet, gateway: bridgeAddress.gateway)]
+            added = true
+        }
         for (name, driver) in [("bridge", Network.Driver.bridge), ("host", .host), ("none", .null)] where !loaded.values.contains(where: { $0.name == name }) {
             var pools: [Network.AddressPool] = []
-            if driver == .bridge {
+            if driver == .bridge, let bridgeAddress {
+                pools = [Network.AddressPool(subnet: bridgeAddress.subnet, gateway: bridgeAddress.gateway)]
+            } else if driver == .bridge {
                 let taken = hostRoutes() + loaded.values.flatMap { $0.pools.map(\.subnet) }
-                guard let subnet = Self.defaultPools.first(where: { pool in !taken.contains { $0.overlaps(pool) } }) else {
-                    throw EngineError.failure("no free address pool for the default bridge network: every default pool overlaps a route of the host")
+                guard let subnet = candidatePools.subnets.first(where: { pool in !taken.contains { $0.overlaps(pool) } }) else {
+                    throw EngineError.failure("no free address pool for the default bridge network: every default pool overlaps a route of the host (set one with --bip or --default-address-pool)")
                 }
                 pools = [Network.AddressPool(subnet: subnet, gateway: subnet.firstHost)]
             }
@@ -522,7 +530,7 @@ public actor NetworkService: NetworkAttachments {
         let existing = networks.values.flatMap { $0.pools.map(\.subnet) }
         guard !requested.isEmpty else {
             let taken = existing + hostRoutes()
-            guard let subnet = Self.defaultPools.first(where: { pool in !taken.contains { $0.overlaps(pool) } }) else {
+            guard let subnet = candidatePools.subnets.first(where: { pool in !taken.contains { $0.overlaps(pool) } }) else {
                 throw EngineError.forbidden("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
             }
             return [Network.AddressPool(subnet: subnet, gateway: subnet.firstHost)]

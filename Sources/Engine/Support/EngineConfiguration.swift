@@ -30,11 +30,19 @@ public struct EngineConfiguration: Sendable {
     /// The Linux bridge of the default `bridge` network (`berthd --bridge`), named when the
     /// network table is first made.
     public var defaultBridgeName: String
+    /// The default bridge network's gateway and subnet (`berthd --bip`); nil: picked from
+    /// `defaultAddressPools` when the table is first made.
+    public var defaultBridgeAddress: BridgeAddress?
+    /// Where subnets the daemon picks come from (`berthd --default-address-pool`).
+    public var defaultAddressPools: AddressPoolSettings
 
     public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
                 insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil,
-                userNamespaceRemap: UserNamespaceRemap? = nil, defaultBridgeName: String = "berth0") {
+                userNamespaceRemap: UserNamespaceRemap? = nil, defaultBridgeName: String = "berth0",
+                defaultBridgeAddress: BridgeAddress? = nil, defaultAddressPools: AddressPoolSettings = .docker) {
         self.defaultBridgeName = defaultBridgeName
+        self.defaultBridgeAddress = defaultBridgeAddress
+        self.defaultAddressPools = defaultAddressPools
         self.root = root
         self.execRoot = execRoot
         self.runtimes = runtimes
