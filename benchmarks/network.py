@@ -4,8 +4,9 @@
 1. What networking adds to a start: `run --rm busybox true` with `--network none`, with the
    default bridge, and with a published port, interleaved run by run, medians.
 2. Traffic through a published port on 127.0.0.1 against the container's own address: a
-   64 MiB file from busybox httpd (curl), a 256 MiB TCP stream into `nc`, and the latency of
-   small HTTP requests. Berth forwards in the kernel (nftables DNAT); docker's loopback path
+   64 MiB file from busybox httpd (curl), 1 GiB TCP streams into and out of the container
+   (its end is `netpipe.c`, built static here and bind-mounted), and the latency of small
+   HTTP requests. Berth forwards in the kernel (nftables DNAT); docker's loopback path
    is its userland proxy (`docker-proxy`).
 3. Name resolution with 100 containers on one user network: A queries for random container
    names at 127.0.0.11, sent from inside a container's namespace, p50 and p99.
@@ -16,7 +17,7 @@ ports are then served by `docker-proxy` alone, which is also what carries docker
 traffic with iptables on). podman is left out here: its netavark writes the host's firewall
 chains for every bridge container and has no switch to stay out of them.
 
-    python3 benchmarks/network.py [--bin DIR] [--runs N] [--no-docker] [--dns-containers N]
+    python3 benchmarks/network.py [--bin DIR] [--runs N] [--no-docker] [--dns-containers N] [--parts start,ports,dns]
 
 Timing assertions are not tests: this only prints numbers."""
 import argparse
@@ -137,8 +138,10 @@ def download_mbps(url, trials):
     return statistics.median(speeds)
 
 
-def stream_mbps(host, port, megabytes, trials):
-    chunk = b"\0" * (1 << 20)
+def stream_mbps(host, port, megabytes, trials, sending):
+    """MB/s of a TCP stream of `megabytes` to netpipe's sink (`sending`) or from its source."""
+    chunk = memoryview(bytearray(4 << 20))
+    total = megabytes << 20
     speeds = []
     for _ in range(trials):
         for _attempt in range(50):
@@ -148,12 +151,21 @@ def stream_mbps(host, port, megabytes, trials):
             except OSError:
                 time.sleep(0.1)
         started = time.perf_counter()
-        for _ in range(megabytes):
-            s.sendall(chunk)
-        s.shutdown(socket.SHUT_WR)
-        while s.recv(65536):
-            pass
-        speeds.append(megabytes * (1 << 20) / (time.perf_counter() - started) / 1e6)
+        moved = 0
+        if sending:
+            while moved < total:
+                s.sendall(chunk)
+                moved += len(chunk)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(65536):
+                pass
+        else:
+            while moved < total:
+                count = s.recv_into(chunk)
+                if not count:
+                    break
+                moved += count
+        speeds.append(moved / (time.perf_counter() - started) / 1e6)
         s.close()
         time.sleep(0.2)
     return statistics.median(speeds)
@@ -172,29 +184,31 @@ def request_latency(host, port, count):
     return times[len(times) // 2], times[int(len(times) * 0.99)]
 
 
-def port_traffic(engines, trials):
+def port_traffic(engines, trials, netpipe):
     rows = []
     for engine in engines:
-        web, sink = free_port(), free_port()
+        web, sink, source = free_port(), free_port(), free_port()
         name = f"bench-web-{engine.name}"
-        engine.docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{web}:80", "-p", f"127.0.0.1:{sink}:9000", "busybox", "sh", "-c",
-                      "mkdir -p /www && dd if=/dev/zero of=/www/big bs=1M count=64 2>/dev/null && echo hi > /www/small && "
-                      "(while true; do nc -l -p 9000 > /dev/null; done &) && exec httpd -f -p 80 -h /www")
+        engine.docker("run", "-d", "--name", name, "-v", f"{netpipe}:/netpipe:ro",
+                      "-p", f"127.0.0.1:{web}:80", "-p", f"127.0.0.1:{sink}:9000", "-p", f"127.0.0.1:{source}:9001", "busybox", "sh", "-c",
+                      "mkdir -p /www; dd if=/dev/zero of=/www/big bs=1M count=64 2>/dev/null; echo hi > /www/small; "
+                      "/netpipe sink 9000 & /netpipe source 9001 & exec httpd -f -p 80 -h /www")
         try:
             address = engine.inspect(name)["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
-            for label, host, http_port, stream_port in [("127.0.0.1, published", "127.0.0.1", web, sink), ("container address", address, 80, 9000)]:
-                wait_answering(f"http://{host}:{http_port}/small")
-                file_speed = download_mbps(f"http://{host}:{http_port}/big", trials)
-                stream_speed = stream_mbps(host, stream_port, 256, trials)
-                p50, p99 = request_latency(host, http_port, 300)
-                rows.append((engine.name, label, file_speed, stream_speed, p50, p99))
+            for label, host, ports in [("127.0.0.1, published", "127.0.0.1", (web, sink, source)), ("container address", address, (80, 9000, 9001))]:
+                wait_answering(f"http://{host}:{ports[0]}/small")
+                file_speed = download_mbps(f"http://{host}:{ports[0]}/big", trials)
+                upload = stream_mbps(host, ports[1], 1024, trials, sending=True)
+                download = stream_mbps(host, ports[2], 1024, trials, sending=False)
+                p50, p99 = request_latency(host, ports[0], 300)
+                rows.append((engine.name, label, file_speed, upload, download, p50, p99))
         finally:
             engine.docker("rm", "-f", name, check=False)
     print("\n### Traffic through a published port (medians of trials; latency over 300 requests)\n")
-    print("| engine | path | 64 MiB file, MB/s | 256 MiB TCP stream, MB/s | small GET p50 ms | p99 ms |")
-    print("|---|---|---:|---:|---:|---:|")
-    for engine, label, file_speed, stream_speed, p50, p99 in rows:
-        print(f"| {engine} | {label} | {file_speed:.0f} | {stream_speed:.0f} | {p50:.3f} | {p99:.3f} |")
+    print("| engine | path | 64 MiB file (httpd), MB/s | 1 GiB TCP into the container, MB/s | 1 GiB TCP out of it, MB/s | small GET p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for engine, label, file_speed, upload, download, p50, p99 in rows:
+        print(f"| {engine} | {label} | {file_speed:.0f} | {upload:.0f} | {download:.0f} | {p50:.3f} | {p99:.3f} |")
 
 
 def dns_latency(engines, containers, queries):
@@ -223,6 +237,11 @@ def dns_latency(engines, containers, queries):
             engine.docker("network", "rm", network, check=False)
 
 
+def bridge_links():
+    """The host's Linux bridges (dockerd leaves its own behind when it stops)."""
+    return [name for name in os.listdir("/sys/class/net") if os.path.isdir(f"/sys/class/net/{name}/bridge")]
+
+
 def start_dockerd(work, tar):
     sock = os.path.join(work, "docker.sock")
     proc = subprocess.Popen(["dockerd", "--host", "unix://" + sock, "--data-root", os.path.join(work, "docker-data"),
@@ -249,6 +268,7 @@ def main():
     parser.add_argument("--no-docker", action="store_true")
     parser.add_argument("--dns-containers", type=int, default=100)
     parser.add_argument("--dns-queries", type=int, default=2000)
+    parser.add_argument("--parts", default="start,ports,dns", help="which measurements to run, comma-separated")
     args = parser.parse_args()
     if args.bin:
         os.environ["BERTH_BUILD_DIR"] = os.path.abspath(args.bin)
@@ -257,6 +277,7 @@ def main():
     tar = make_busybox_tar(work)
     daemon = Daemon()
     dockerd = None
+    links_before = set(bridge_links())
     try:
         daemon.start()
         daemon.import_busybox(tar)
@@ -264,16 +285,23 @@ def main():
         if not args.no_docker and shutil.which("dockerd"):
             dockerd, engine = start_dockerd(work, tar)
             engines.append(engine)
-        start_costs(engines, [binary("berth"), "-H", daemon.host], args.runs)
-        port_traffic(engines, args.trials)
-        dns_latency(engines, args.dns_containers, args.dns_queries)
+        netpipe = os.path.join(work, "netpipe")
+        subprocess.run(["gcc", "-static", "-O2", "-o", netpipe, os.path.join(HERE, "netpipe.c")], check=True)
+        parts = args.parts.split(",")
+        if "start" in parts:
+            start_costs(engines, [binary("berth"), "-H", daemon.host], args.runs)
+        if "ports" in parts:
+            port_traffic(engines, args.trials, netpipe)
+        if "dns" in parts:
+            dns_latency(engines, args.dns_containers, args.dns_queries)
     finally:
         daemon.cleanup()
         if dockerd:
             subprocess.run(["docker", "-H", "unix://" + os.path.join(work, "docker.sock"), "rm", "-f", "bench-web-dockerd"], capture_output=True)
             dockerd.terminate()
             dockerd.wait(timeout=60)
-            subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
+            for link in set(bridge_links()) - links_before:
+                subprocess.run(["ip", "link", "delete", link], capture_output=True)
             subprocess.run(["umount", "-R", os.path.join(work, "docker-data")], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 

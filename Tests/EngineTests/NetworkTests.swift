@@ -197,9 +197,16 @@ import Testing
         #expect(!isolated.contains("ip saddr 10.1.0.0/24 oifname"))
         let dualStack = firewall.script(segments: [.init(bridge: "br-6", subnet: subnet, subnet6: IPv6Subnet("fd00:b1::/64")!, isInternal: false)],
                                         forwards: [.init(port: PublishedPort(proto: "tcp", hostIP: nil, hostPort: 8080, containerPort: 80), address: IPv4Address("10.1.0.2")!,
-                                                         address6: IPv6Address("fd00:b1::2")!, bridge: "br-6")])
-        #expect(dualStack.contains("table ip6 berth_t {\n") && dualStack.contains("fib daddr type local tcp dport 8080 dnat to [fd00:b1::2]:80"))
-        #expect(dualStack.contains("ip6 saddr fd00:b1::/64 oifname != \"br-6\" masquerade") && dualStack.contains("dnat to 10.1.0.2:80"))
+                                                         address6: IPv6Address("fd00:b1::2")!)])
+        #expect(dualStack.contains("table ip6 berth_t {\n") && dualStack.contains("elements = { tcp . 8080 : fd00:b1::2 . 80 }"))
+        #expect(dualStack.contains("ip6 saddr fd00:b1::/64 oifname != \"br-6\" masquerade") && dualStack.contains("elements = { tcp . 8080 : 10.1.0.2 . 80 }"))
+        #expect(dualStack.contains("fib daddr type local dnat ip6 to meta l4proto . th dport map @published"))
+        // Ports come and go as elements of the maps; one bound to a host address goes to its own map.
+        let bound = Firewall.Forward(port: PublishedPort(proto: "udp", hostIP: IPv4Address("127.0.0.1"), hostPort: 53, containerPort: 5353), address: IPv4Address("10.1.0.3")!)
+        #expect(firewall.elementScript([bound], adding: true) == "add element ip berth_t published_on { 127.0.0.1 . udp . 53 : 10.1.0.3 . 5353 }\n")
+        let both = firewall.elementScript([.init(port: PublishedPort(proto: "tcp", hostIP: nil, hostPort: 8080, containerPort: 80), address: IPv4Address("10.1.0.2")!,
+                                                 address6: IPv6Address("fd00:b1::2")!)], adding: false)
+        #expect(both == "delete element ip berth_t published { tcp . 8080 : 10.1.0.2 . 80 }\ndelete element ip6 berth_t published { tcp . 8080 : fd00:b1::2 . 80 }\n")
         #expect(!plain.contains("table ip6 berth_t {\n") && plain.contains("delete table ip6 berth_t"))
         let closed = firewall.script(segments: [.init(bridge: "br-i", subnet: subnet, isInternal: true)], forwards: [])
         #expect(closed.contains("iifname \"br-i\" oifname != \"br-i\" drop") && !closed.contains("ip saddr 10.1.0.0/24 oifname != \"br-i\" masquerade"))

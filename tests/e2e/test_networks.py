@@ -281,10 +281,10 @@ def test_published_ports_answer_on_loopback_and_through_the_gateway(daemon, runt
         gateway = networks(daemon, "bridge")[0]["IPAM"]["Config"][0]["Gateway"]
         r = daemon.docker("run", "--rm", "--runtime", runtime, "--network", "bridge", "busybox", "wget", "-qO-", f"http://{gateway}:{port}/hostname")
         assert r.returncode == 0 and r.stdout == b"webhost\n", r.stderr
-        assert f"dport {port} dnat to" in nft_table(daemon)
+        assert f"tcp . {port} : " in nft_table(daemon)
     finally:
         daemon.docker("rm", "-f", name)
-    assert f"dport {port}" not in nft_table(daemon)
+    assert f". {port} : " not in nft_table(daemon)
     with pytest.raises(OSError):
         http_get(f"http://127.0.0.1:{port}/hostname", timeout=2)
 
@@ -299,7 +299,7 @@ def test_a_taken_host_port_is_refused_and_nothing_is_left(daemon):
         r = daemon.docker("run", "-d", "--name", "clash-port", "--network", "bridge", "-p", f"{port}:80", "busybox", "sleep", "30")
         assert r.returncode != 0 and f"Bind for 0.0.0.0:{port} failed: port is already allocated".encode() in r.stderr
         assert link_names() == before
-        assert f"dport {port}" not in nft_table(daemon)
+        assert f". {port} : " not in nft_table(daemon)
         assert os.listdir(os.path.join(daemon.exec_root, "netns")) == []
     finally:
         holder.close()
@@ -318,7 +318,8 @@ def test_publish_all_uses_every_exposed_port(daemon):
     try:
         ports = json.loads(daemon.docker("inspect", cid, check=True).stdout)[0]["NetworkSettings"]["Ports"]
         assert set(ports) == {"9000/tcp", "9001/udp"} and all(ports[k][0]["HostPort"].isdigit() for k in ports)
-        assert "9001/udp" in nft_table(daemon).replace(" udp dport ", " 9001/udp ") or "udp dport" in nft_table(daemon)
+        table = nft_table(daemon)
+        assert f"udp . {ports['9001/udp'][0]['HostPort']} : " in table and f"tcp . {ports['9000/tcp'][0]['HostPort']} : " in table
     finally:
         daemon.docker("rm", "-f", cid)
 
@@ -353,9 +354,9 @@ def test_a_published_port_survives_a_daemon_kill(fresh_daemon):
     assert http_get(f"http://127.0.0.1:{port}/hostname")
     d.start()
     assert http_get(f"http://127.0.0.1:{port}/hostname")
-    assert f"dport {port} dnat" in nft_table(d)
+    assert f"tcp . {port} : " in nft_table(d)
     d.docker("rm", "-f", "kept-port", check=True)
-    assert f"dport {port}" not in nft_table(d)
+    assert f". {port} : " not in nft_table(d)
 
 
 def lookup(daemon, network, name):

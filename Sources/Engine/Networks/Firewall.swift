@@ -12,9 +12,11 @@ import Glibc
 /// drops what their bridge forwards between its containers' ports (the `ip` hooks never see
 /// bridged traffic without `br_netfilter`, a host-wide setting Berth leaves alone).
 ///
-/// The whole table is rendered from the daemon's state and replaced in one `nft -f -`
-/// transaction (one process per change, not per rule), so it never holds a stale rule after
-/// a change or a daemon restart, and a failed change leaves the previous table.
+/// Published ports are elements of nftables maps that two DNAT rules look up, so a container's
+/// ports are added and removed as elements in one `nft -f -` transaction without touching the
+/// rest. Network changes and daemon starts render the whole table (elements included) from the
+/// daemon's state and replace it in one transaction, so it never keeps a stale rule across a
+/// change or a restart, and a failed change leaves the previous table.
 struct Firewall: Sendable {
     /// The table's name.
     let table: String
@@ -39,19 +41,15 @@ struct Firewall: Sendable {
         var address: IPv4Address
         /// The container's IPv6 address on a dual-stack network.
         var address6: IPv6Address? = nil
-        var bridge: String
     }
 
     /// The nft script that replaces the tables.
     func script(segments: [Segment], forwards: [Forward]) -> String {
-        var lines = family("ip", segments: segments.map { ($0, $0.subnet.description, "127.0.0.0/8, \($0.subnet)") },
-                           forwards: forwards.map { ($0, "\($0.address):\($0.port.containerPort)") })
+        var lines = family("ip", segments: segments.map { ($0, $0.subnet.description, "127.0.0.0/8, \($0.subnet)") }, forwards: forwards)
         let dualStack = segments.compactMap { segment in segment.subnet6.map { (segment, $0.description, $0.description) } }
         lines += ["table ip6 \(table) {}", "delete table ip6 \(table)"]
         if !dualStack.isEmpty {
-            // Published on every host address (an IPv4 host address is for the IPv4 rules alone).
-            let forwards6 = forwards.compactMap { item in item.address6.flatMap { item.port.hostIP == nil ? (item, "[\($0)]:\(item.port.containerPort)") : nil } }
-            lines += family("ip6", segments: dualStack, forwards: forwards6).dropFirst(2)
+            lines += family("ip6", segments: dualStack, forwards: forwards).dropFirst(2)
         }
         lines += ["table bridge \(table) {}", "delete table bridge \(table)"]
         let isolated = segments.compactMap(\.isolatedPorts).filter { !$0.isEmpty }.map { ports in
@@ -64,9 +62,44 @@ struct Firewall: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The nft script that adds (or deletes) published ports in the tables' maps, leaving
+    /// everything else as it is.
+    func elementScript(_ forwards: [Forward], adding: Bool) -> String {
+        let verb = adding ? "add" : "delete"
+        var lines: [String] = []
+        for (family, map, elements) in [("ip", Self.anyAddress, elements(forwards, family: "ip", onAddress: false)),
+                                         ("ip", Self.oneAddress, elements(forwards, family: "ip", onAddress: true)),
+                                         ("ip6", Self.anyAddress, elements(forwards, family: "ip6", onAddress: false))] where !elements.isEmpty {
+            lines.append("\(verb) element \(family) \(table) \(map) { \(elements.joined(separator: ", ")) }")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The maps of published ports: to any local address (`fib daddr type local`), and to one
+    /// host address (IPv4 only).
+    private static let anyAddress = "published"
+    private static let oneAddress = "published_on"
+
+    /// The map elements of `forwards` in one family: `proto . hostPort : address . port`, with
+    /// the host address in front for those bound to one.
+    private func elements(_ forwards: [Forward], family: String, onAddress: Bool) -> [String] {
+        forwards.compactMap { item in
+            guard (item.port.hostIP != nil) == onAddress else { return nil }
+            let target: String
+            if family == "ip" {
+                target = item.address.description
+            } else {
+                guard let address6 = item.address6 else { return nil }
+                target = address6.description
+            }
+            let key = "\(item.port.proto) . \(item.port.hostPort)"
+            return (item.port.hostIP.map { "\($0) . " } ?? "") + "\(key) : \(target) . \(item.port.containerPort)"
+        }
+    }
+
     /// One family's table: `segments` with their subnet and the sources to masquerade after a
-    /// DNAT (hairpin, and the host's own loopback for IPv4), `forwards` with their target.
-    private func family(_ name: String, segments: [(Segment, subnet: String, dnatSources: String)], forwards: [(Forward, target: String)]) -> [String] {
+    /// DNAT (hairpin, and the host's own loopback for IPv4), `forwards` in its maps.
+    private func family(_ name: String, segments: [(Segment, subnet: String, dnatSources: String)], forwards: [Forward]) -> [String] {
         var forward: [String] = []
         var postrouting: [String] = []
         let bridges = segments.map { "\"\($0.0.bridge)\"" }.joined(separator: ", ")
@@ -82,12 +115,19 @@ struct Firewall: Sendable {
             // Hairpin and the host's own addresses: the container must answer through the host.
             postrouting.append("oifname \(bridge) ct status dnat \(name) saddr { \(sources) } masquerade")
         }
-        var dnat: [String] = []
-        for (item, target) in forwards {
-            let destination = item.port.hostIP.map { "ip daddr \($0)" } ?? "fib daddr type local"
-            dnat.append("\(destination) \(item.port.proto) dport \(item.port.hostPort) dnat to \(target)")
+        let address = name == "ip" ? "ipv4_addr" : "ipv6_addr"
+        var maps = [(Self.anyAddress, "inet_proto . inet_service", elements(forwards, family: name, onAddress: false))]
+        var dnat = ["fib daddr type local dnat \(name) to meta l4proto . th dport map @\(Self.anyAddress)"]
+        if name == "ip" {
+            maps.append((Self.oneAddress, "ipv4_addr . inet_proto . inet_service", elements(forwards, family: name, onAddress: true)))
+            dnat.insert("dnat ip to ip daddr . meta l4proto . th dport map @\(Self.oneAddress)", at: 0)
         }
         var lines = ["table \(name) \(table) {}", "delete table \(name) \(table)", "table \(name) \(table) {"]
+        for (map, key, elements) in maps {
+            lines += ["  map \(map) {", "    type \(key) : \(address) . inet_service"]
+            if !elements.isEmpty { lines.append("    elements = { \(elements.joined(separator: ", ")) }") }
+            lines.append("  }")
+        }
         lines += ["  chain forward {", "    type filter hook forward priority filter; policy accept;"] + forward.map { "    " + $0 } + ["  }"]
         lines += ["  chain prerouting {", "    type nat hook prerouting priority dstnat; policy accept;"] + dnat.map { "    " + $0 } + ["  }"]
         lines += ["  chain output {", "    type nat hook output priority -100; policy accept;"] + dnat.map { "    " + $0 } + ["  }"]
@@ -96,9 +136,19 @@ struct Firewall: Sendable {
         return lines
     }
 
-    /// Replaces the table in one transaction.
+    /// Replaces the tables in one transaction.
     func apply(segments: [Segment], forwards: [Forward]) throws {
         try run(script(segments: segments, forwards: forwards))
+    }
+
+    /// Adds published ports to the maps in one transaction (all or none).
+    func publish(_ forwards: [Forward]) throws {
+        try run(elementScript(forwards, adding: true))
+    }
+
+    /// Takes published ports out of the maps in one transaction.
+    func unpublish(_ forwards: [Forward]) throws {
+        try run(elementScript(forwards, adding: false))
     }
 
     private func run(_ script: String) throws {

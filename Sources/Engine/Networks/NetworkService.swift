@@ -255,7 +255,7 @@ public actor NetworkService: NetworkAttachments {
             let taken = Set(endpoints.values.flatMap { $0.ports.map { "\($0.proto)/\($0.hostPort)" } })
             endpoint.ports = try HostPorts.resolve(request.ports, taken: taken)
             endpoints[endpoint.endpointID] = endpoint
-            if !endpoint.ports.isEmpty || !network.allowsInterContainer { try applyFirewall() }
+            try updateFirewall(for: endpoint, adding: true)
         } catch {
             detach(endpoint)
             throw error
@@ -308,7 +308,7 @@ public actor NetworkService: NetworkAttachments {
             if let network = networks[endpoint.networkID] { publish("disconnect", network, container: endpoint.containerID) }
         }
         for network in Set(gone.filter(\.usesEmbeddedResolver).map(\.networkID)) { publishNames(of: network) }
-        if gone.contains(where: { !$0.ports.isEmpty || networks[$0.networkID]?.allowsInterContainer == false }) { try? applyFirewall() }
+        for endpoint in gone { try? updateFirewall(for: endpoint, adding: false) }
     }
 
     public func register(_ endpoint: NetworkEndpoint) {
@@ -372,12 +372,26 @@ public actor NetworkService: NetworkAttachments {
             return Firewall.Segment(bridge: bridge, subnet: pool.subnet, subnet6: network.ipv6Pool?.subnet, isInternal: network.isInternal, isolatedPorts: ports,
                                     masquerades: network.options["com.docker.network.bridge.enable_ip_masquerade"] != "false")
         }
-        var forwards: [Firewall.Forward] = []
-        for endpoint in endpoints.values.sorted(by: { $0.endpointID < $1.endpointID }) {
-            guard let bridge = networks[endpoint.networkID]?.bridgeName else { continue }
-            forwards += endpoint.ports.map { Firewall.Forward(port: $0, address: endpoint.address, address6: endpoint.ipv6?.address, bridge: bridge) }
-        }
+        let forwards = endpoints.values.sorted { $0.endpointID < $1.endpointID }.flatMap(forwards(of:))
         try firewall.apply(segments: segments, forwards: forwards)
+    }
+
+    /// What the firewall forwards to an endpoint.
+    private func forwards(of endpoint: NetworkEndpoint) -> [Firewall.Forward] {
+        endpoint.ports.map { Firewall.Forward(port: $0, address: endpoint.address, address6: endpoint.ipv6?.address) }
+    }
+
+    /// Adds or removes an endpoint's ports as map elements; renders the whole table when that
+    /// fails (a table someone else changed) or when the network's isolation rules name its
+    /// containers' ports.
+    private func updateFirewall(for endpoint: NetworkEndpoint, adding: Bool) throws {
+        guard let firewall, networks[endpoint.networkID]?.allowsInterContainer != false else { return try applyFirewall() }
+        guard !endpoint.ports.isEmpty else { return }
+        do {
+            if adding { try firewall.publish(forwards(of: endpoint)) } else { try firewall.unpublish(forwards(of: endpoint)) }
+        } catch {
+            try applyFirewall()
+        }
     }
 
 
