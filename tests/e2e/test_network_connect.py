@@ -125,13 +125,22 @@ def test_connect_and_disconnect_refusals(daemon):
         assert r.returncode == 1 and b"network no-such-net not found" in r.stderr
         # A refused connect changed nothing.
         assert set(inspect(daemon, "ref-c")["NetworkSettings"]["Networks"]) == {"ref-net"}
+        # berth's own commands.
+        daemon.docker("create", "--name", "ref-late", "busybox", "true", check=True)
+        daemon.berth("network", "connect", "--ip", "10.145.0.50", "--alias", "late", "ref-net", "ref-late", check=True)
+        late = inspect(daemon, "ref-late")["NetworkSettings"]["Networks"]
+        assert set(late) == {"bridge", "ref-net"} and late["ref-net"]["IPAMConfig"] == {"IPv4Address": "10.145.0.50"} and late["ref-net"]["Aliases"] == ["late"]
+        daemon.berth("network", "disconnect", "ref-net", "ref-late", check=True)
+        assert set(inspect(daemon, "ref-late")["NetworkSettings"]["Networks"]) == {"bridge"}
+        r = daemon.berth("network", "disconnect", "ref-net", "ref-late")
+        assert r.returncode != 0 and b"is not connected to network ref-net" in r.stderr
         # Hostile bodies.
         api = docker.APIClient(base_url=daemon.host, version="1.44")
         for body in [b"{", b"[]", b'{"Container": 5}']:
             response = api._post(api._url("/networks/ref-net/connect"), data=body, headers={"Content-Type": "application/json"})
             assert response.status_code == 400, (body, response.text)
     finally:
-        daemon.docker("rm", "-f", "ref-c", "ref-host", "ref-none")
+        daemon.docker("rm", "-f", "ref-c", "ref-host", "ref-none", "ref-late")
         daemon.docker("network", "rm", "ref-net")
 
 

@@ -196,17 +196,14 @@ struct NetworkConnect: ParsableCommand {
     @Option(name: .long, help: "Add link to another container")
     var link: [String] = []
 
-    @Argument(help: "Network name or ID")
-    var network: String
-
-    @Argument(help: "Container name or ID")
-    var container: String
+    @OptionGroup var target: NetworkAndContainer
 
     func run() throws {
         struct Body: Encodable { var container: String; var endpointConfig: EndpointBody }
         let endpoint = EndpointBody(aliases: alias.isEmpty ? nil : alias, iPAMConfig: .of(ip, ip6),
                                     links: link.isEmpty ? nil : link)
-        _ = try Berth.client().call("POST", "/networks/\(Query.escapePath(network))/connect", body: try DaemonClient.json(Body(container: container, endpointConfig: endpoint)))
+        _ = try Berth.client().call("POST", "/networks/\(Query.escapePath(target.network))/connect",
+                                    body: try DaemonClient.json(Body(container: target.container, endpointConfig: endpoint)))
     }
 }
 
@@ -217,14 +214,20 @@ struct NetworkDisconnect: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Force the container to disconnect from a network")
     var force = false
 
+    @OptionGroup var target: NetworkAndContainer
+
+    func run() throws {
+        struct Body: Encodable { var container: String; var force: Bool }
+        _ = try Berth.client().call("POST", "/networks/\(Query.escapePath(target.network))/disconnect",
+                                    body: try DaemonClient.json(Body(container: target.container, force: force)))
+    }
+}
+
+/// The `NETWORK CONTAINER` arguments of `network connect` and `disconnect`.
+struct NetworkAndContainer: ParsableArguments {
     @Argument(help: "Network name or ID")
     var network: String
 
     @Argument(help: "Container name or ID")
     var container: String
-
-    func run() throws {
-        struct Body: Encodable { var container: String; var force: Bool }
-        _ = try Berth.client().call("POST", "/networks/\(Query.escapePath(network))/disconnect", body: try DaemonClient.json(Body(container: container, force: force)))
-    }
 }
