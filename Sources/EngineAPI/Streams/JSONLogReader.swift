@@ -29,6 +29,11 @@ struct JSONLogReader {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return ([], offset, nil) }
         defer { close(fd) }
+        return read(fd, from: offset)
+    }
+
+    /// The same for an open file.
+    func read(_ fd: Int32, from offset: Int) -> (entries: [LogEntry], next: Int, inode: UInt64?) {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return ([], offset, nil) }
         guard lseek(fd, off_t(offset), SEEK_SET) >= 0, let bytes = try? FileSystem.readAll(fd),
@@ -51,9 +56,14 @@ struct JSONLogReader {
     }
 
     /// Streams entries to `emit`: the last `tail` (all when nil) then, when `follow`, new ones
-    /// until `stillRunning` returns false and the log has been read to its end.
+    /// until `stillRunning` returns false and the log has been read to its end. The file being
+    /// followed is also held open, so what a container wrote before it exited still arrives
+    /// when the container is removed before the next look (docker-py's `run(remove=True)`
+    /// removes it before reading the stream).
     func stream(tail: Int?, follow: Bool, stillRunning: @Sendable () async -> Bool, emit: (LogEntry) async throws -> Void) async throws {
         guard let current = files.last else { return }
+        var held = open(current, O_RDONLY | O_CLOEXEC)
+        defer { if held >= 0 { close(held) } }
         var entries: [LogEntry] = []
         for rotated in files.dropLast() { entries += read(rotated, from: 0).entries }
         var (latest, offset, inode) = read(current, from: 0)
@@ -73,11 +83,24 @@ struct JSONLogReader {
                 offset = 0
                 inode = UInt64(st.st_ino)
             }
+            let before = offset
             (latest, offset, inode) = read(current, from: offset)
+            if inode == nil, held >= 0 {
+                // Removed since the last look: the rest of the file it was.
+                (latest, offset, _) = read(held, from: before)
+            } else if let inode, Self.inode(of: held) != inode {
+                if held >= 0 { close(held) }
+                held = open(current, O_RDONLY | O_CLOEXEC)
+            }
             for entry in latest { try await emit(entry) }
             if !running { return }
             if let until, Timestamp.now() >= until { return }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
+    }
+
+    private static func inode(of fd: Int32) -> UInt64? {
+        var st = stat()
+        return fd >= 0 && fstat(fd, &st) == 0 ? UInt64(st.st_ino) : nil
     }
 }
