@@ -113,8 +113,31 @@ public struct HTTPClient: Sendable {
     /// Sends `request` and passes the response head and its body stream to `handle`, whose
     /// result is returned. The connection is closed when `handle` returns; an unread body is
     /// discarded.
+    ///
+    /// A `GET` or `HEAD` whose connection the server closed before it took the request is sent
+    /// once more on a new connection (nothing was received, so nothing can be done twice).
     public func execute<T: Sendable>(_ request: HTTPRequest,
                                      _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
+        do {
+            return try await executeOnce(request, handle)
+        } catch let failure as SendFailure {
+            guard request.method == .GET || request.method == .HEAD else { throw failure.error }
+            try await Task.sleep(nanoseconds: 50_000_000)
+            do {
+                return try await executeOnce(request, handle)
+            } catch let again as SendFailure {
+                throw again.error
+            }
+        }
+    }
+
+    /// The request could not be written: the server never took it.
+    private struct SendFailure: Error {
+        var error: RegistryError
+    }
+
+    private func executeOnce<T: Sendable>(_ request: HTTPRequest,
+                                          _ handle: (HTTPResponse, inout ResponseBody) async throws -> T) async throws -> T {
         let url = request.url
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
@@ -155,7 +178,7 @@ public struct HTTPClient: Sendable {
             } catch let error as RegistryError {
                 throw error
             } catch {
-                throw RegistryError.notAnswered(host: url.authority, reason: "sending the request failed (\(error))")
+                throw SendFailure(error: RegistryError.notAnswered(host: url.authority, reason: "sending the request failed (\(error))"))
             }
             var iterator = inbound.makeAsyncIterator()
             var responseHead: HTTPResponseHead?
