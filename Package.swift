@@ -50,7 +50,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "Runtime", "CBerthSys"]),
+        // Dockerfiles, .dockerignore and build-context path rules: pure parsing, no files or processes.
+        .target(name: "Builder"),
+        .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "Runtime", "Builder", "CBerthSys"]),
         .target(name: "EngineAPI", dependencies: [
             "Engine", "OCI", "BerthSystem", "Registry",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "SnapshotsTests", dependencies: ["Snapshots", "LayerArchive", "OCI", "ContentDigest"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "OCI", "BerthSystem"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "RegistryServer", "OCI", "ContentStore", "ContentDigest", "BerthSystem"]),
+        .testTarget(name: "BuilderTests", dependencies: ["Builder"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "OCI", "ContentStore", "BerthSystem", "LayerArchive", "Snapshots"]),
         .testTarget(name: "EngineAPITests", dependencies: ["EngineAPI", "Engine", "OCI", "BerthSystem", .product(name: "NIOCore", package: "swift-nio")]),
     ],

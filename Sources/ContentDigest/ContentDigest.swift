@@ -53,6 +53,12 @@ public final class DigestHasher {
         count += Int64(bytes.count)
     }
 
+    /// Feeds the UTF-8 bytes of `text`.
+    public func update(text: String) {
+        var text = text
+        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
     /// The digest of everything fed so far; more may be fed afterwards.
     public func finalize() -> Digest {
         var output = [UInt8](repeating: 0, count: 32)

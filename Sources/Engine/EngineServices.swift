@@ -21,6 +21,8 @@ public struct EngineServices: Sendable {
     public let pusher: ImagePusher
     /// Lists and attaches artifacts that refer to images in registries.
     public let referrers: ImageReferrers
+    /// Builds images from Dockerfiles.
+    public let builder: ImageBuilder
     /// A stable ID for this engine (docker's `info.ID`), kept in `<root>/engine-id`.
     public let daemonID: String
 
@@ -75,7 +77,9 @@ public struct EngineServices: Sendable {
         let puller = ImagePuller(images: images, content: content, snapshots: snapshots, access: access)
         let pusher = ImagePusher(images: images, content: content, access: access)
         return EngineServices(configuration: configuration, images: images, containers: containers, volumes: volumes, networks: networks, events: events, supervisor: supervisor, puller: puller, pusher: pusher,
-                              referrers: ImageReferrers(access: access), daemonID: id)
+                              referrers: ImageReferrers(access: access),
+                              builder: ImageBuilder(images: images, containers: containers, puller: puller,
+                                                    cacheMountsRoot: configuration.buildCacheMountsRoot), daemonID: id)
     }
 }
 

@@ -14,6 +14,7 @@ public enum EngineRouter {
         ArchiveRoutes(engine: engine).register(in: &router)
         StatsRoutes(engine: engine).register(in: &router)
         PruneRoutes(engine: engine).register(in: &router)
+        BuildRoutes(engine: engine).register(in: &router)
         return router
     }
 }

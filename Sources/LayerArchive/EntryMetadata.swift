@@ -12,7 +12,7 @@ private let droppedXattrPrefix = "user.overlay."
 /// limits before anything is created.
 struct EntryMetadata {
     let type: mode_t
-    let permissions: mode_t
+    var permissions: mode_t
     var uid: uid_t
     var gid: gid_t
     /// atime and mtime, as `utimensat` takes them.

@@ -29,6 +29,7 @@ struct EntryUnpacker {
         guard let path = EntryPath(raw) else { throw LayerError.pathEscapesRoot(entry: shown) }
         var meta = try EntryMetadata(entry, shown: shown, pathBytes: raw.count, limits: limits)
         (meta.uid, meta.gid) = options.owner(meta.uid, meta.gid)
+        if let permissions = options.permissions, meta.type != S_IFLNK { meta.permissions = permissions & 0o7777 }
 
         // Whiteouts and AUFS metadata (image-spec layer.md, "Whiteouts").
         if options.whiteouts, path.components.dropLast().contains(where: { $0.starts(with: metaPrefix) }) { return }

@@ -93,11 +93,16 @@ public struct ExtractionOptions: Sendable {
     public var owner: @Sendable (uid_t, gid_t) -> (uid_t, gid_t)
     /// Refuse to replace a directory with a non-directory, or the reverse.
     public var noOverwriteDirNonDir: Bool
+    /// Permission bits every entry gets instead of its archived ones (a build's `COPY --chmod`);
+    /// nil: as archived. Symbolic links keep theirs.
+    public var permissions: mode_t?
 
-    public init(whiteouts: Bool = false, noOverwriteDirNonDir: Bool = false, owner: @escaping @Sendable (uid_t, gid_t) -> (uid_t, gid_t) = { ($0, $1) }) {
+    public init(whiteouts: Bool = false, noOverwriteDirNonDir: Bool = false, permissions: mode_t? = nil,
+                owner: @escaping @Sendable (uid_t, gid_t) -> (uid_t, gid_t) = { ($0, $1) }) {
         self.whiteouts = whiteouts
         self.owner = owner
         self.noOverwriteDirNonDir = noOverwriteDirNonDir
+        self.permissions = permissions
     }
 
     /// An image layer: whiteouts, owners as archived, anything replaced.

@@ -53,6 +53,9 @@ public struct ContainerDefaults: Codable, Sendable, Equatable {
     public var Labels: [String: String]?
     public var StopSignal: String?
     public var Healthcheck: HealthcheckConfig?
+    /// Instructions a build runs when it starts from this image (docker's `ONBUILD`; not in
+    /// the OCI spec, kept as docker writes it).
+    public var OnBuild: [String]?
 
     public init(User: String? = nil, Env: [String]? = nil, Entrypoint: [String]? = nil, Cmd: [String]? = nil, WorkingDir: String? = nil, Labels: [String: String]? = nil, StopSignal: String? = nil) {
         self.User = User

@@ -49,7 +49,7 @@ struct ImageGroup: ParsableCommand {
         commandName: "image", abstract: "Manage images",
         subcommands: [
             ImageList.self, ImageRemove.self, ImageInspectCommand.self, History.self, Pull.self, Push.self, Tag.self,
-            Import.self, Load.self, Save.self, ImageReferrersCommand.self, ImageAttach.self, ImagePrune.self,
+            Import.self, Load.self, Save.self, ImageReferrersCommand.self, ImageAttach.self, ImagePrune.self, Build.self,
         ])
 }
 

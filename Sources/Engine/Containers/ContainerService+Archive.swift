@@ -102,7 +102,7 @@ extension ContainerService {
     /// Runs `body` over the container's files: at once for a running container (its root is
     /// mounted), else with its root mounted for the duration, one operation at a time. The
     /// file work runs off the actor.
-    private func withFiles<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (ContainerFiles, ContainerRecord) throws -> T) async throws -> T {
+    func withFiles<T: Sendable>(_ reference: String, _ body: @escaping @Sendable (ContainerFiles, ContainerRecord) throws -> T) async throws -> T {
         let record = try resolve(reference)
         let rootfs = directory(of: record.id) + "/rootfs"
         // The etc files are bound over the image's, as in the container.

@@ -126,12 +126,27 @@ public actor ContainerService {
         cgroupLock.prime()
         let image = try await images.resolve(requested.image)
         let imageConfig = try await images.config(of: image)
+        return try await create(name: requestedName, spec: requested, base: ContainerBase(
+            image: image.id, defaults: imageConfig.config ?? ContainerDefaults(), chainID: try await images.topChainID(of: image)))
+    }
+
+    /// What a container is made from: the image it names (its ID) with its defaults, and the
+    /// layer chain its root file system is prepared over (nil: an empty root). A build step's
+    /// container runs over a chain that no image records yet.
+    struct ContainerBase {
+        var image: Digest
+        var defaults: ContainerDefaults
+        var chainID: Digest?
+    }
+
+    /// Creates a container over `base` (see `create(name:spec:)`).
+    func create(name requestedName: String?, spec requested: ContainerSpec, base: ContainerBase) async throws -> String {
         let name = try requestedName.flatMap { $0.isEmpty ? nil : try ContainerNames.validate($0) } ?? uniqueRandomName()
         if let holder = containers.values.first(where: { $0.name == name }) {
             throw EngineError.nameInUse(name: name, id: holder.id)
         }
         var spec = requested
-        try complete(&spec, imageDefaults: imageConfig.config ?? ContainerDefaults())
+        try complete(&spec, imageDefaults: base.defaults)
         try await completeNetwork(&spec)
         let command = spec.process.command
         guard let path = command.first else {
@@ -149,7 +164,7 @@ public actor ContainerService {
         }
         try validate(spec, remapped: userNamespace != nil)
         let id = Self.newID()
-        let parent = try await images.topChainID(of: image)
+        let parent = base.chainID
         let mounts: [MountPoint]
         do {
             mounts = try await planMounts(spec.storage, for: id)
@@ -159,7 +174,7 @@ public actor ContainerService {
             throw error
         }
         let record = ContainerRecord(
-            id: id, name: name, created: .now(), image: image.id, imageName: requested.image,
+            id: id, name: name, created: .now(), image: base.image, imageName: requested.image,
             spec: spec, path: path, args: Array(command.dropFirst()),
             state: .created, restartCount: 0, runtime: spec.runtime, parentChainID: parent, userNamespace: userNamespace, mounts: mounts)
         do {

@@ -22,6 +22,8 @@ public actor ImageService {
     /// many pulls hold each: garbage collection leaves them alone.
     var pinnedBlobs: [Digest: Int] = [:]
     var pinnedChains: [Digest: Int] = [:]
+    /// Steps of earlier builds; their layers are kept like an image's.
+    var buildCache: BuildCache
     let temporaryRoot: String
 
     public init(configuration: EngineConfiguration, content: ContentStore, snapshots: OverlaySnapshotter) throws {
@@ -29,6 +31,7 @@ public actor ImageService {
         self.snapshots = snapshots
         self.tableFile = ImageTableFile(path: configuration.metadataRoot + "/images.json")
         self.table = try tableFile.load()
+        self.buildCache = try BuildCache(path: configuration.metadataRoot + "/build-cache.json")
         self.temporaryRoot = configuration.temporaryRoot
     }
 
@@ -224,6 +227,10 @@ public actor ImageService {
             guard let manifest = try? manifest(of: record), let config = try? config(of: record) else { continue }
             manifest.layers.forEach { liveBlobs.insert($0.digest) }
             chainIDs(of: config.rootfs.diff_ids).forEach { liveChains.insert($0) }
+        }
+        for entry in buildCache.entries.values {
+            if let layer = entry.layer { liveBlobs.insert(layer.digest) }
+            if let chain = entry.chainID { liveChains.insert(chain) }
         }
         for blob in content.list() where !liveBlobs.contains(blob) && pinnedBlobs[blob] == nil { try? content.delete(blob) }
         for chain in snapshots.layerChainIDs() where !liveChains.contains(chain) && pinnedChains[chain] == nil {

@@ -67,6 +67,8 @@ public struct EngineConfiguration: Sendable {
     public var trashRoot: String { root + "/trash" }
     /// Named volumes, `<name>/_data` each (`VolumeService`).
     public var volumesRoot: String { root + "/volumes" }
+    /// Directories of builds' `RUN --mount=type=cache` mounts, by cache ID.
+    public var buildCacheMountsRoot: String { root + "/build-mounts" }
     /// The network table (`networks.json`).
     public var networksRoot: String { root + "/networks" }
     /// Containers' pinned network namespaces.

@@ -38,8 +38,14 @@ struct PruneRoutes {
             }
             return .json(.ok, ImagePruneBody(ImagesDeleted: deleted.isEmpty ? nil : deleted, SpaceReclaimed: pruned.reclaimed))
         }
-        // Berth has no user-defined networks nor a build cache yet: nothing to prune.
-        router.add(.POST, "/build/prune") { _, _ in .json(.ok, BuildPruneBody()) }
+        router.add(.POST, "/build/prune") { request, _ in
+            let filters = try ListFilters(request.query("filters"))
+            if let unknown = filters.unsupportedKeys(["until"]).first { throw APIError.badRequest("invalid filter '\(unknown)'") }
+            let until = try filters.values("until").flatMap(\.first).map { try ListFilters.instant($0, key: "until") }
+            let pruned = await images.pruneBuildCache(all: request.flag("all"), olderThan: until)
+            return .json(.ok, BuildPruneBody(CachesDeleted: Nullable(pruned.ids.isEmpty ? nil : pruned.ids),
+                                             SpaceReclaimed: pruned.reclaimed))
+        }
         router.add(.GET, "/system/df") { _, _ in
             let all = await containers.list(all: true)
             var imageRows: [DiskUsageBody.ImageRow] = []
@@ -62,7 +68,12 @@ struct PruneRoutes {
                 volumeRows.append(.init(volume, mountpoint: volumes.mountpoint(of: volume.name), size: await volumes.size(of: volume.name),
                                         references: await volumes.users(of: volume.name).count))
             }
-            return .json(.ok, DiskUsageBody(LayersSize: layers.values.reduce(0, +), Images: imageRows, Containers: containerRows, Volumes: volumeRows))
+            let cache = await images.buildCacheRecords().map { record in
+                DiskUsageBody.BuildCacheRow(ID: record.id, Shared: record.shared, Size: record.size, CreatedAt: record.created,
+                                            LastUsedAt: record.lastUsed.rfc3339Nano)
+            }
+            return .json(.ok, DiskUsageBody(LayersSize: layers.values.reduce(0, +), Images: imageRows, Containers: containerRows, Volumes: volumeRows,
+                                            BuildCache: cache))
         }
     }
 
@@ -181,5 +192,18 @@ struct DiskUsageBody: Encodable {
     var Images: [ImageRow]
     var Containers: [ContainerRow]
     var Volumes: [VolumeRow]
-    var BuildCache: [String] = []
+    var BuildCache: [BuildCacheRow]
+
+    /// One cached build step holding a layer (docker's `BuildCache` record).
+    struct BuildCacheRow: Encodable {
+        var ID: String
+        var `Type` = "regular"
+        var Description = "a build step's layer"
+        var InUse = false
+        var Shared: Bool
+        var Size: Int64
+        var CreatedAt: String
+        var LastUsedAt: String
+        var UsageCount = 1
+    }
 }

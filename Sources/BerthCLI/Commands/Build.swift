@@ -1,0 +1,225 @@
+import ArgumentParser
+import FoundationEssentials
+import Glibc
+import LayerArchive
+
+/// `berth build`: sends a context directory (or a tar or Dockerfile on stdin) to berthd's
+/// builder and prints its steps as docker's classic builder does.
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "build", abstract: "Build an image from a Dockerfile")
+
+    @Option(name: .shortAndLong, help: "Name and optionally a tag in the 'name:tag' format")
+    var tag: [String] = []
+
+    @Option(name: .shortAndLong, help: "Name of the Dockerfile (default: 'PATH/Dockerfile')")
+    var file: String?
+
+    @Option(name: .long, help: "Set build-time variables")
+    var buildArg: [String] = []
+
+    @Option(name: .long, help: "Set metadata for an image")
+    var label: [String] = []
+
+    @Option(name: .long, help: "Set the target build stage to build")
+    var target: String?
+
+    @Flag(name: .long, help: "Do not use cache when building the image")
+    var noCache = false
+
+    @Flag(name: .long, help: "Always attempt to pull a newer version of the image")
+    var pull = false
+
+    @Flag(name: .shortAndLong, help: "Suppress the build output and print image ID on success")
+    var quiet = false
+
+    @Option(name: .long, help: "Write the image ID to the file")
+    var iidfile: String?
+
+    @Option(name: .long, help: "Set the networking mode for the RUN instructions during build")
+    var network: String?
+
+    @Option(name: .long, help: "Add a custom host-to-IP mapping (host:ip)")
+    var addHost: [String] = []
+
+    @Option(name: .long, help: "Size of /dev/shm")
+    var shmSize: String?
+
+    @Option(name: .long, help: "Remove intermediate containers after a successful build")
+    var rm: Bool = true
+
+    @Flag(name: .long, help: "Always remove intermediate containers")
+    var forceRm = false
+
+    @Option(name: .long, help: "Set type of progress output (auto, plain)")
+    var progress = "auto"
+
+    @Option(name: .long, help: "Set platform if server is multi-platform capable")
+    var platform: String?
+
+    @Option(name: .long, help: "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")")
+    var secret: [String] = []
+
+    @Argument(help: "PATH | -")
+    var context: String
+
+    func run() throws {
+        var query = Query()
+        for tag in tag {
+            _ = try ImageName.parse(tag)
+            query.add("t", tag)
+        }
+        var args: [String: String] = [:]
+        for entry in buildArg {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            // `--build-arg NAME` takes NAME's value from this environment, as docker does.
+            if parts.count == 2 { args[parts[0]] = parts[1] } else if let value = getenv(parts[0]) { args[parts[0]] = String(cString: value) }
+        }
+        if !args.isEmpty { query.add("buildargs", try Self.json(args)) }
+        var labels: [String: String] = [:]
+        for entry in label {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            labels[parts[0]] = parts.count == 2 ? parts[1] : ""
+        }
+        if !labels.isEmpty { query.add("labels", try Self.json(labels)) }
+        if let target { query.add("target", target) }
+        query.add("nocache", flag: noCache)
+        query.add("pull", flag: pull)
+        query.add("q", flag: quiet)
+        query.add("rm", rm ? "1" : "0")
+        query.add("forcerm", flag: forceRm)
+        if let network { query.add("networkmode", network) }
+        for host in addHost { query.add("extrahosts", host) }
+        if let size = try ByteSize.flag(shmSize, "--shm-size", command: "build") { query.add("shmsize", String(size)) }
+        if let platform { query.add("platform", platform) }
+        if !secret.isEmpty { query.add("secrets", try Self.json(try Self.secrets(secret))) }
+
+        let input: InputFile
+        var staged: String?
+        if context == "-" {
+            input = try InputFile(path: "-")
+            if let file { query.add("dockerfile", file) }
+        } else {
+            guard Glibc.access(context, R_OK) == 0 else { throw CLIError.failed("unable to prepare context: path \"\(context)\" not found") }
+            let dockerfile = file ?? "Dockerfile"
+            query.add("dockerfile", try Self.dockerfileInContext(dockerfile, context: context))
+            let archive = "/tmp/berth-build-\(getpid()).tar"
+            _ = try DiffWriter().writeArchive(of: context, to: archive)
+            staged = archive
+            input = try InputFile(path: archive)
+        }
+        defer { if let staged { unlink(staged) } }
+        let response = try Berth.client().send("POST", "/build", query: query, body: .stream(fd: input.fd, contentType: "application/x-tar"))
+        var imageID: String?
+        try response.body.forEachLine { line in
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0d }) else { return }
+            guard let message = try? APICoding.plainDecoder.decode(BuildLine.self, from: Data(line)) else {
+                throw CLIError.protocolViolation("bad build output line \"\(String(decoding: line, as: UTF8.self))\"")
+            }
+            if let error = message.errorDetail?.message ?? message.error { throw CLIError.stream(message: error) }
+            if let id = message.aux?.ID { imageID = id }
+            if let text = message.stream, !quiet { try Console.out(text) }
+        }
+        guard let imageID else { throw CLIError.protocolViolation("the daemon ended the build without an image ID") }
+        if quiet { try Console.out(imageID + "\n") }
+        if let iidfile {
+            let fd = open(iidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw CLIError.system(operation: "open \(iidfile)", errno: errno) }
+            defer { close(fd) }
+            try FDIO.write(fd, imageID)
+        }
+    }
+
+    /// The Dockerfile's path inside the context: `-f` relative to the working directory when
+    /// it exists there, else to the context; one outside the context is refused, as docker's
+    /// classic builder refuses it.
+    static func dockerfileInContext(_ dockerfile: String, context: String) throws -> String {
+        func absolute(_ path: String) -> String {
+            guard let real = realpath(path, nil) else { return path }
+            defer { free(real) }
+            return String(cString: real)
+        }
+        let root = absolute(context)
+        let candidate = Glibc.access(dockerfile, F_OK) == 0 && dockerfile.contains("/") ? absolute(dockerfile) : absolute(context + "/" + dockerfile)
+        guard candidate.hasPrefix(root + "/") else {
+            throw CLIError.failed("unable to prepare context: the Dockerfile (\(dockerfile)) must be within the build context (\(context))")
+        }
+        return String(candidate.dropFirst(root.count + 1))
+    }
+
+    /// `id=NAME[,src=FILE|,env=VAR]` (docker's forms; `src` defaults to a file named NAME,
+    /// `env` reads this environment): contents by ID, base64.
+    static func secrets(_ specs: [String]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for spec in specs {
+            var fields: [String: String] = [:]
+            for field in spec.split(separator: ",") {
+                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw CLIError.invalidFlag(command: "build", value: spec, flag: "--secret", reason: "expected id=NAME,src=FILE") }
+                fields[parts[0]] = parts[1]
+            }
+            guard let id = fields["id"], !id.isEmpty else {
+                throw CLIError.invalidFlag(command: "build", value: spec, flag: "--secret", reason: "a secret needs an id")
+            }
+            let bytes: [UInt8]
+            if let variable = fields["env"] {
+                guard let value = getenv(variable) else { throw CLIError.failed("secret \(id): environment variable \(variable) is not set") }
+                bytes = Array(String(cString: value).utf8)
+            } else {
+                let path = fields["src"] ?? fields["source"] ?? id
+                let file = try InputFile(path: path)
+                var content: [UInt8] = []
+                while case let piece = try FDIO.read(file.fd), !piece.isEmpty {
+                    content += piece
+                    guard content.count <= 500_000 else { throw CLIError.failed("secret \(id) is larger than 500 kB") }
+                }
+                bytes = content
+            }
+            result[id] = Data(bytes).base64EncodedString()
+        }
+        return result
+    }
+
+    private static func json(_ value: [String: String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+}
+
+/// One line of the build stream: docker's `jsonmessage` with the build's `aux`.
+private struct BuildLine: Decodable {
+    struct Aux: Decodable { let ID: String? }
+    struct ErrorDetail: Decodable { let message: String? }
+    let stream: String?
+    let aux: Aux?
+    let error: String?
+    let errorDetail: ErrorDetail?
+}
+
+/// `berth builder prune`: removes the build cache.
+struct BuilderPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove build cache")
+
+    @Flag(name: .shortAndLong, help: "Remove all unused build cache, not just dangling ones")
+    var all = false
+
+    @Flag(name: .shortAndLong, help: "Do not prompt for confirmation")
+    var force = false
+
+    func run() throws {
+        var query = Query()
+        query.add("all", flag: all)
+        let response = try Berth.client().send("POST", "/build/prune", query: query)
+        let body = try APICoding.plainDecoder.decode(BuildPruneAnswer.self, from: Data(try response.body.readAll()))
+        for id in body.CachesDeleted ?? [] { try Console.out("Deleted: \(id)\n") }
+        try Console.out("Total:\t\(ByteSize.humanSize(body.SpaceReclaimed ?? 0))\n")
+    }
+}
+
+private struct BuildPruneAnswer: Decodable {
+    let CachesDeleted: [String]?
+    let SpaceReclaimed: Int64?
+}
+
+/// `berth builder`: the build cache.
+struct BuilderGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "builder", abstract: "Manage builds", subcommands: [Build.self, BuilderPrune.self])
+}

@@ -1,0 +1,237 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import BerthSystem
+import Builder
+import OCI
+
+extension BuildRun {
+    /// Runs one instruction over `state`.
+    mutating func execute(_ instruction: Instruction, _ state: inout BuildState, stage: Stage) async throws {
+        let env = state.expansionEnvironment
+        state.imageID = nil
+        do {
+            switch instruction.keyword {
+            case "ENV":
+                let pairs = try instruction.keyValuePairs(env: env, expander: expander)
+                for (key, value) in pairs { state.setEnvironment(key, value) }
+                await commitMetadata(&state, "ENV " + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            case "LABEL":
+                let pairs = try instruction.keyValuePairs(env: env, expander: expander)
+                var labels = state.defaults.Labels ?? [:]
+                for (key, value) in pairs { labels[key] = value }
+                state.defaults.Labels = labels
+                await commitMetadata(&state, "LABEL " + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            case "MAINTAINER":
+                state.config.author = instruction.arguments
+                await commitMetadata(&state, "MAINTAINER " + instruction.arguments)
+            case "ARG":
+                var shown: [String] = []
+                for (name, defaultValue) in try instruction.argDeclarations(env: env, expander: expander) {
+                    state.declaredArgs.insert(name)
+                    consumedArgs.insert(name)
+                    if let given = options.buildArgs[name], let given {
+                        state.args[name] = given
+                    } else if let defaultValue {
+                        state.args[name] = defaultValue
+                    } else if let global = globalArgs[name] {
+                        state.args[name] = global
+                    }
+                    shown.append(defaultValue.map { "\(name)=\($0)" } ?? name)
+                }
+                await commitMetadata(&state, "ARG " + shown.joined(separator: " "))
+            case "EXPOSE":
+                var ports = state.defaults.ExposedPorts ?? [:]
+                var shown: [String] = []
+                for word in try instruction.argumentWords(env: env, expander: expander) {
+                    for port in try Self.exposedPorts(word) {
+                        ports[port] = EmptyObject()
+                        shown.append(port)
+                    }
+                }
+                state.defaults.ExposedPorts = ports
+                await commitMetadata(&state, "EXPOSE " + shown.joined(separator: " "))
+            case "VOLUME":
+                let paths = try instruction.argumentWords(env: env, expander: expander)
+                guard !paths.isEmpty, !paths.contains(where: { $0.trimmed.isEmpty }) else {
+                    throw BuildError.dockerfile("VOLUME specified can not be an empty string")
+                }
+                var volumes = state.defaults.Volumes ?? [:]
+                for path in paths { volumes[path] = EmptyObject() }
+                state.defaults.Volumes = volumes
+                await commitMetadata(&state, "VOLUME [" + paths.joined(separator: " ") + "]")
+            case "USER":
+                let user = try expander.expand(instruction.arguments, env: env)
+                state.defaults.User = user
+                await commitMetadata(&state, "USER " + user)
+            case "STOPSIGNAL":
+                let signal = try expander.expand(instruction.arguments, env: env)
+                state.defaults.StopSignal = signal
+                await commitMetadata(&state, "STOPSIGNAL " + signal)
+            case "CMD":
+                let command = try commandForm(instruction, state)
+                state.defaults.Cmd = command
+                state.cmdSet = true
+                await commitMetadata(&state, "CMD " + Self.json(command))
+            case "ENTRYPOINT":
+                let command = try commandForm(instruction, state)
+                state.defaults.Entrypoint = command
+                // An ENTRYPOINT resets the CMD a base image set (Dockerfile reference).
+                if !state.cmdSet { state.defaults.Cmd = nil }
+                await commitMetadata(&state, "ENTRYPOINT " + Self.json(command))
+            case "SHELL":
+                guard let shell = instruction.json, !shell.isEmpty else {
+                    throw BuildError.dockerfile("SHELL requires the arguments to be in JSON form")
+                }
+                state.shell = shell
+                await commitMetadata(&state, "SHELL " + Self.json(shell))
+            case "HEALTHCHECK":
+                let health = HealthcheckConfig(try instruction.healthcheck())
+                state.defaults.Healthcheck = health
+                await commitMetadata(&state, "HEALTHCHECK " + (health.Test ?? []).joined(separator: " "))
+            case "ONBUILD":
+                state.defaults.OnBuild = (state.defaults.OnBuild ?? []) + [instruction.triggerText]
+                await commitMetadata(&state, "ONBUILD " + instruction.triggerText)
+            case "WORKDIR":
+                try await workdir(instruction, &state, env: env)
+            case "RUN":
+                try await run(instruction, &state)
+            case "COPY", "ADD":
+                try await copy(instruction, &state, env: env, stage: stage)
+            default:
+                throw BuildError.dockerfile("dockerfile parse error on line \(instruction.line): unknown instruction: \(instruction.keyword)")
+            }
+        } catch let error as DockerfileError {
+            throw BuildError.dockerfile("\(error)")
+        }
+    }
+
+    /// A CMD/ENTRYPOINT value: the exec form as written, the shell form through SHELL.
+    private func commandForm(_ instruction: Instruction, _ state: BuildState) throws -> [String] {
+        switch instruction.command {
+        case .exec(let words): return words
+        case .shell(let text): return state.shell + [text]
+        }
+    }
+
+    /// docker's `EXPOSE` words: `80`, `80/udp`, `8000-8002/tcp` (each port of a range).
+    static func exposedPorts(_ word: String) throws -> [String] {
+        let parts = word.split(separator: "/", maxSplits: 1).map(String.init)
+        let proto = parts.count > 1 ? parts[1].lowercased() : "tcp"
+        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildError.dockerfile("invalid proto: \(proto)") }
+        let range = parts[0].split(separator: "-", maxSplits: 1).map(String.init)
+        guard let low = UInt16(range[0]), let high = range.count > 1 ? UInt16(range[1]) : low, low <= high else {
+            throw BuildError.dockerfile("invalid containerPort: \(parts[0])")
+        }
+        return (low...high).map { "\($0)/\(proto)" }
+    }
+
+    static func json(_ words: [String]) -> String {
+        (try? String(decoding: JSONEncoder().encode(words), as: UTF8.self)) ?? ""
+    }
+
+    // MARK: Steps that change the configuration only
+
+    /// Records a step that only changed the configuration: a history entry (its time reused
+    /// from the cache, so a fully cached build makes the same image ID).
+    mutating func commitMetadata(_ state: inout BuildState, _ text: String) async {
+        let key = state.key(of: "config " + text)
+        let cached = options.noCache ? nil : await builder.images.cachedStep(key)
+        if cached != nil { await emit(.stream(" ---> Using cache\n")) }
+        let created = cached?.created ?? Timestamp.now().rfc3339Nano
+        state.config.history = (state.config.history ?? []) + [History(created: created, createdBy: "/bin/sh -c #(nop)  " + text, emptyLayer: true)]
+        state.config.created = created
+        state.cacheKey = key
+        usedSteps[key] = BuildCacheEntry(created: created, layer: nil, diffID: nil, chainID: nil, lastUsed: started)
+    }
+
+    /// Records a step that may add a layer: from the cache when its key is known, else made by
+    /// `make` (nil: the step changed no file).
+    mutating func commitLayer(_ state: inout BuildState, key: String, createdBy: String,
+                              make: (BuildState) async throws -> BuildLayer?) async throws {
+        var layer: BuildLayer?
+        var created: String?
+        if !options.noCache, let cached = await builder.images.cachedStep(key),
+           cached.layer.map({ builder.images.content.contains($0.digest) }) ?? true {
+            await emit(.stream(" ---> Using cache\n"))
+            created = cached.created
+            if let descriptor = cached.layer, let diffID = cached.diffID { layer = BuildLayer(descriptor: descriptor, diffID: diffID) }
+        } else {
+            layer = try await make(state)
+        }
+        let stamp = created ?? Timestamp.now().rfc3339Nano
+        if let layer {
+            state.layers.append(layer)
+            state.config.rootfs.diff_ids.append(layer.diffID)
+            let chains = try await builder.images.unpackPinned(state.layers)
+            pinned.append(state.layers)
+            state.chainID = chains.last
+        }
+        state.config.history = (state.config.history ?? []) + [History(created: stamp, createdBy: createdBy, emptyLayer: layer == nil ? true : nil)]
+        state.config.created = stamp
+        state.cacheKey = key
+        usedSteps[key] = BuildCacheEntry(created: stamp, layer: layer?.descriptor, diffID: layer?.diffID, chainID: layer == nil ? nil : state.chainID,
+                                         lastUsed: started)
+    }
+
+    // MARK: WORKDIR
+
+    private mutating func workdir(_ instruction: Instruction, _ state: inout BuildState, env: [String: String]) async throws {
+        let requested = try expander.expand(instruction.arguments, env: env)
+        let current = state.defaults.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        let path = Paths.clean(requested.hasPrefix("/") ? requested : current + "/" + requested)
+        state.defaults.WorkingDir = path
+        let key = state.key(of: "workdir " + path)
+        let run = self
+        try await commitLayer(&state, key: key, createdBy: "/bin/sh -c #(nop) WORKDIR " + path) { state in
+            try await run.withStepContainer(state, note: "WORKDIR " + path) { id in
+                guard try await run.builder.containers.isDirectory(id, path: path) == false else { return nil }
+                try await run.builder.containers.unpackBuildContent(id, [BuildArchive(archive: nil, directory: path)], chown: nil, permissions: nil)
+                return try await run.builder.containers.buildLayer(id)
+            }
+        }
+    }
+
+    /// Runs `body` with a container (never started) over `state`, removed afterwards.
+    func withStepContainer<T>(_ state: BuildState, note: String, _ body: (String) async throws -> T) async throws -> T {
+        var spec = ContainerSpec()
+        spec.image = state.baseImage?.description ?? "scratch"
+        spec.process.entrypoint = []
+        spec.process.cmd = ["/bin/sh", "-c", "#(nop) " + note]
+        spec.network.mode = "none"
+        let id = try await builder.containers.createBuildContainer(spec: spec, base: try base(of: state))
+        do {
+            let result = try await body(id)
+            try await builder.containers.remove(id, force: true, volumes: true)
+            return result
+        } catch {
+            try? await builder.containers.remove(id, force: true, volumes: true)
+            throw error
+        }
+    }
+
+    /// What a step's container is made from: the state's layers and configuration, without a
+    /// health check (a step is not a service).
+    func base(of state: BuildState) throws -> ContainerService.ContainerBase {
+        var defaults = state.defaults
+        defaults.Healthcheck = nil
+        return ContainerService.ContainerBase(image: try state.baseImage ?? state.configDigest(), defaults: defaults, chainID: state.chainID)
+    }
+}
+
+extension HealthcheckConfig {
+    /// The image configuration's form of a parsed HEALTHCHECK (durations in nanoseconds; zero:
+    /// not given, the image's or the default applies).
+    init(_ health: Healthcheck) {
+        func nanoseconds(_ duration: Duration) -> Int64? {
+            let (seconds, attoseconds) = duration.components
+            let value = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            return value == 0 ? nil : value
+        }
+        self.init(Test: health.test, Interval: nanoseconds(health.interval), Timeout: nanoseconds(health.timeout),
+                  StartPeriod: nanoseconds(health.startPeriod), StartInterval: nanoseconds(health.startInterval),
+                  Retries: health.retries == 0 ? nil : health.retries)
+    }
+}

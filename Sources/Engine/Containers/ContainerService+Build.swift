@@ -1,0 +1,181 @@
+import BerthSystem
+import CBerthSys
+import Glibc
+import LayerArchive
+import OCI
+
+/// One archive a build step unpacks into its container, and where.
+struct BuildArchive: Sendable {
+    /// The tar to unpack; nil: only make `directory`.
+    var archive: String?
+    /// The container directory it is unpacked into.
+    var directory: String
+    /// Whether entries keep the archive's owners and modes (`ADD` of a local tar) when no
+    /// `--chown` is given.
+    var keepsOwners = false
+}
+
+/// What a build step's container gives back: its changes as a layer blob in the content store.
+struct BuildLayer: Sendable, Equatable {
+    var descriptor: Descriptor
+    var diffID: Digest
+}
+
+extension ContainerService {
+    /// Creates the container of one build step over `base`: never started by anything but the
+    /// builder, removed by it afterwards.
+    func createBuildContainer(spec: ContainerSpec, base: ContainerBase) async throws -> String {
+        try await create(name: nil, spec: spec, base: base)
+    }
+
+    /// Unpacks each of `archives` into the (stopped) container: its directory made with the
+    /// parents it lacks (mode 0755, owned by the `chown` owner or root), paths resolved in the
+    /// container's root with links followed inside it (never out of it), entries unpacked with
+    /// the layer code's safety rules, owned by the `chown` owner (`user[:group]` by name from the
+    /// container's own passwd and group files, or numbers; a user alone: its UID as the GID too,
+    /// as docker does), else by root unless the archive `keepsOwners`, with `permissions` when
+    /// given. An archive of nil only makes its directory.
+    func unpackBuildContent(_ id: String, _ archives: [BuildArchive], chown: String?, permissions: mode_t?) async throws {
+        try await withFiles(id) { (files: ContainerFiles, _: ContainerRecord) -> Void in
+            let owner = try Self.buildOwner(chown, rootfs: files.rootfs)
+            for item in archives {
+                let target = try Self.makeDirectories(files, item.directory, owner: owner ?? (0, 0))
+                defer { close(target) }
+                guard let archive = item.archive else { continue }
+                let rule: @Sendable (uid_t, gid_t) -> (uid_t, gid_t)
+                if let owner {
+                    rule = { _, _ in (owner.uid, owner.gid) }
+                } else if item.keepsOwners {
+                    rule = { ($0, $1) }
+                } else {
+                    rule = { _, _ in (0, 0) }
+                }
+                let options = ExtractionOptions(permissions: item.keepsOwners ? nil : permissions, owner: rule)
+                try LayerApplier().extract(archiveAt: archive, into: "/proc/self/fd/\(target)", options: options)
+            }
+        }
+    }
+
+    /// The owner `--chown` names, resolved in the root file system at `rootfs`; nil for none.
+    private static func buildOwner(_ chown: String?, rootfs: String) throws -> (uid: uid_t, gid: gid_t)? {
+        guard let chown, !chown.isEmpty else { return nil }
+        let resolver = UserResolver(rootfs: rootfs)
+        if chown.contains(":") {
+            let resolved = try resolver.resolve(chown)
+            return (resolved.uid, resolved.gid)
+        }
+        let resolved = try resolver.resolve(chown)
+        return (resolved.uid, resolved.uid)
+    }
+
+    /// Whether `path` in the container is a directory (links followed inside its root).
+    func isDirectory(_ id: String, path: String) async throws -> Bool {
+        try await withFiles(id) { files, _ in
+            let location = try files.resolve(path, followFinal: true)
+            guard let (parent, name) = try? files.entry(location) else { return false }
+            defer { close(parent) }
+            var st = stat()
+            return fstatat(parent, name, &st, 0) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        }
+    }
+
+    /// Opens the container directory `path`, creating what is missing of it (mode 0755, owned by
+    /// `owner`); an existing non-directory on the way is an error naming it.
+    private static func makeDirectories(_ files: ContainerFiles, _ path: String, owner: (uid: uid_t, gid: gid_t)) throws -> Int32 {
+        let location = try files.resolve(path, followFinal: true)
+        var current = Glibc.open(location.root, berth_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard current >= 0 else { throw ContainerFilesError.system("open \(location.root)", errno) }
+        for component in location.relative {
+            var next = openat(current, component, berth_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0 && errno == ENOENT {
+                guard mkdirat(current, component, 0o755) == 0 || errno == EEXIST else {
+                    let code = errno
+                    close(current)
+                    throw ContainerFilesError.system("mkdir \(location.containerPath)", code)
+                }
+                _ = fchownat(current, component, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW)
+                next = openat(current, component, berth_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            let code = errno
+            close(current)
+            guard next >= 0 else {
+                if code == ENOTDIR || code == ELOOP { throw EngineError.invalidParameter("\(location.containerPath) is not a directory") }
+                throw ContainerFilesError.system("open \(location.containerPath)", code)
+            }
+            current = next
+        }
+        return current
+    }
+
+    /// Which of `paths` exist in the (stopped) container, links not followed in the last
+    /// component.
+    func existingPaths(_ id: String, _ paths: [String]) async throws -> Set<String> {
+        try await withFiles(id) { files, _ in
+            var found = Set<String>()
+            for path in paths {
+                guard let location = try? files.resolve(path, followFinal: false), let (parent, name) = try? files.entry(location) else { continue }
+                var st = stat()
+                if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 { found.insert(path) }
+                close(parent)
+            }
+            return found
+        }
+    }
+
+    /// Removes from the container's writable layer the mount points the runtime made for
+    /// `paths` (deepest first): empty directories and empty regular files only, reached
+    /// without following any link, so nothing the step's command planted there can redirect
+    /// the removal.
+    func removeMountPoints(_ id: String, _ paths: [String]) {
+        Self.removeEmptyEntries(upper: snapshots.upperDirectory(container: id), paths: paths)
+    }
+
+    static func removeEmptyEntries(upper: String, paths: [String]) {
+        let root = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard root >= 0 else { return }
+        defer { close(root) }
+        for path in paths.sorted(by: { Paths.components($0).count > Paths.components($1).count }) {
+            let components = Paths.components(path)
+            guard let name = components.last else { continue }
+            var parent = dup(root)
+            for component in components.dropLast() where parent >= 0 {
+                let next = openat(parent, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                close(parent)
+                parent = next
+            }
+            guard parent >= 0 else { continue }
+            var st = stat()
+            if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR: _ = unlinkat(parent, name, AT_REMOVEDIR)
+                case S_IFREG where st.st_size == 0: _ = unlinkat(parent, name, 0)
+                default: break
+                }
+            }
+            close(parent)
+        }
+    }
+
+    /// The container's changes as a gzip layer stored in the content store. The mount points
+    /// of the etc files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`) that the runtime
+    /// made empty in the writable layer are left out, as docker's init layer leaves them out.
+    func buildLayer(_ id: String) async throws -> BuildLayer {
+        let record = try resolve(id)
+        let upper = snapshots.upperDirectory(container: record.id)
+        Self.removeEtcMountPoints(upper: upper)
+        let staging = try await images.makeTemporaryDirectory("build-layer")
+        defer { try? FileSystem.removeTree(staging) }
+        let written = try await ProcessRunner.offload {
+            try DiffWriter().writeLayer(fromUpper: upper, to: staging + "/layer.tar.gz", idMap: record.userNamespace)
+        }
+        try images.content.importFile(staging + "/layer.tar.gz", expected: written.digest, expectedSize: written.size)
+        return BuildLayer(descriptor: Descriptor(mediaType: MediaType.ociLayerGzip, digest: written.digest, size: written.size),
+                          diffID: written.diffID)
+    }
+
+    /// Removes the empty regular files the runtime made in `upper` to bind the etc files on,
+    /// and `/etc` itself when it was made only for them.
+    private static func removeEtcMountPoints(upper: String) {
+        removeEmptyEntries(upper: upper, paths: ["/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/etc"])
+    }
+}
