@@ -74,10 +74,10 @@ import Testing
     }
 
     @Test func exposeWordsAsDockerReadsThem() throws {
-        #expect(try BuildRun.exposedPorts("80") == ["80/tcp"])
-        #expect(try BuildRun.exposedPorts("53/UDP") == ["53/udp"])
-        #expect(try BuildRun.exposedPorts("8000-8002") == ["8000/tcp", "8001/tcp", "8002/tcp"])
-        #expect(throws: BuildError.self) { try BuildRun.exposedPorts("80/icmp") }
-        #expect(throws: BuildError.self) { try BuildRun.exposedPorts("90-80") }
+        #expect(try ConfigInstructions.exposedPorts("80") == ["80/tcp"])
+        #expect(try ConfigInstructions.exposedPorts("53/UDP") == ["53/udp"])
+        #expect(try ConfigInstructions.exposedPorts("8000-8002") == ["8000/tcp", "8001/tcp", "8002/tcp"])
+        #expect(throws: BuildError.self) { try ConfigInstructions.exposedPorts("80/icmp") }
+        #expect(throws: BuildError.self) { try ConfigInstructions.exposedPorts("90-80") }
     }
 }

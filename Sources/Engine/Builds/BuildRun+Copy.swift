@@ -139,7 +139,8 @@ extension BuildRun {
         let layers = zip(manifest.layers, config.rootfs.diff_ids).map { BuildLayer(descriptor: $0, diffID: $1) }
         let chains = try await images.unpackPinned(layers)
         pinned.append(layers)
-        return BuildState(baseImage: record.id, layers: layers, chainID: chains.last, config: config, cacheKey: "from " + record.id.description)
+        return BuildState(baseImage: record.id, layers: layers, chainID: chains.last, config: config, cacheKey: "from " + record.id.description,
+                          instructions: ConfigInstructions(expander: expander))
     }
 }
 

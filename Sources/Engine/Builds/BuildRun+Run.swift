@@ -41,7 +41,7 @@ extension BuildRun {
                 throw BuildError.dockerfile("secret \(mount.id) not found: give it with --secret id=\(mount.id),src=FILE")
             }
         }
-        let key = state.key(of: "run \(Self.json(command)) args=\(argEnv) network=\(network) mounts=\(mountKeys)")
+        let key = state.key(of: "run \(ConfigInstructions.json(command)) args=\(argEnv) network=\(network) mounts=\(mountKeys)")
         let run = self
         try await commitLayer(&state, key: key, createdBy: createdBy) { state in
             try await run.runContainer(command, env: argEnv, network: network, mounts: mounts, over: state)
@@ -54,15 +54,15 @@ extension BuildRun {
         let arguments = instruction.arguments.trimmed
         if let only = instruction.heredocs.first, instruction.heredocs.count == 1, arguments.hasPrefix("<<"), !arguments.contains(" ") {
             // `RUN <<EOF`: the heredoc is the script.
-            return state.shell + [only.content]
+            return state.instructions.shell + [only.content]
         }
         if !instruction.heredocs.isEmpty {
             let bodies = instruction.heredocs.map { $0.content + $0.name + "\n" }.joined()
-            return state.shell + [instruction.arguments + "\n" + bodies]
+            return state.instructions.shell + [instruction.arguments + "\n" + bodies]
         }
         switch instruction.command {
         case .exec(let words): return words
-        case .shell(let text): return state.shell + [text]
+        case .shell(let text): return state.instructions.shell + [text]
         }
     }
 

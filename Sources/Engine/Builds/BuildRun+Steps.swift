@@ -14,16 +14,6 @@ extension BuildRun {
         state.imageID = nil
         do {
             switch instruction.keyword {
-            case "ENV":
-                let pairs = try instruction.keyValuePairs(env: env, expander: expander)
-                for (key, value) in pairs { state.setEnvironment(key, value) }
-                await commitMetadata(&state, "ENV " + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-            case "LABEL":
-                let pairs = try instruction.keyValuePairs(env: env, expander: expander)
-                var labels = state.defaults.Labels ?? [:]
-                for (key, value) in pairs { labels[key] = value }
-                state.defaults.Labels = labels
-                await commitMetadata(&state, "LABEL " + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             case "MAINTAINER":
                 state.config.author = instruction.arguments
                 await commitMetadata(&state, "MAINTAINER " + instruction.arguments)
@@ -42,58 +32,12 @@ extension BuildRun {
                     shown.append(defaultValue.map { "\(name)=\($0)" } ?? name)
                 }
                 await commitMetadata(&state, "ARG " + shown.joined(separator: " "))
-            case "EXPOSE":
-                var ports = state.defaults.ExposedPorts ?? [:]
-                var shown: [String] = []
-                for word in try instruction.argumentWords(env: env, expander: expander) {
-                    for port in try Self.exposedPorts(word) {
-                        ports[port] = EmptyObject()
-                        shown.append(port)
-                    }
-                }
-                state.defaults.ExposedPorts = ports
-                await commitMetadata(&state, "EXPOSE " + shown.joined(separator: " "))
-            case "VOLUME":
-                let paths = try instruction.argumentWords(env: env, expander: expander)
-                guard !paths.isEmpty, !paths.contains(where: { $0.trimmed.isEmpty }) else {
-                    throw BuildError.dockerfile("VOLUME specified can not be an empty string")
-                }
-                var volumes = state.defaults.Volumes ?? [:]
-                for path in paths { volumes[path] = EmptyObject() }
-                state.defaults.Volumes = volumes
-                await commitMetadata(&state, "VOLUME [" + paths.joined(separator: " ") + "]")
-            case "USER":
-                let user = try expander.expand(instruction.arguments, env: env)
-                state.defaults.User = user
-                await commitMetadata(&state, "USER " + user)
-            case "STOPSIGNAL":
-                let signal = try expander.expand(instruction.arguments, env: env)
-                state.defaults.StopSignal = signal
-                await commitMetadata(&state, "STOPSIGNAL " + signal)
-            case "CMD":
-                let command = try commandForm(instruction, state)
-                state.defaults.Cmd = command
-                state.cmdSet = true
-                await commitMetadata(&state, "CMD " + Self.json(command))
-            case "ENTRYPOINT":
-                let command = try commandForm(instruction, state)
-                state.defaults.Entrypoint = command
-                // An ENTRYPOINT resets the CMD a base image set (Dockerfile reference).
-                if !state.cmdSet { state.defaults.Cmd = nil }
-                await commitMetadata(&state, "ENTRYPOINT " + Self.json(command))
             case "SHELL":
                 guard let shell = instruction.json, !shell.isEmpty else {
                     throw BuildError.dockerfile("SHELL requires the arguments to be in JSON form")
                 }
-                state.shell = shell
-                await commitMetadata(&state, "SHELL " + Self.json(shell))
-            case "HEALTHCHECK":
-                let health = HealthcheckConfig(try instruction.healthcheck())
-                state.defaults.Healthcheck = health
-                await commitMetadata(&state, "HEALTHCHECK " + (health.Test ?? []).joined(separator: " "))
-            case "ONBUILD":
-                state.defaults.OnBuild = (state.defaults.OnBuild ?? []) + [instruction.triggerText]
-                await commitMetadata(&state, "ONBUILD " + instruction.triggerText)
+                state.instructions.shell = shell
+                await commitMetadata(&state, "SHELL " + ConfigInstructions.json(shell))
             case "WORKDIR":
                 try await workdir(instruction, &state, env: env)
             case "RUN":
@@ -101,35 +45,16 @@ extension BuildRun {
             case "COPY", "ADD":
                 try await copy(instruction, &state, env: env, stage: stage)
             default:
-                throw BuildError.dockerfile("dockerfile parse error on line \(instruction.line): unknown instruction: \(instruction.keyword)")
+                var defaults = state.defaults
+                guard let text = try state.instructions.apply(instruction, to: &defaults, env: env) else {
+                    throw BuildError.dockerfile("dockerfile parse error on line \(instruction.line): unknown instruction: \(instruction.keyword)")
+                }
+                state.defaults = defaults
+                await commitMetadata(&state, text)
             }
         } catch let error as DockerfileError {
             throw BuildError.dockerfile("\(error)")
         }
-    }
-
-    /// A CMD/ENTRYPOINT value: the exec form as written, the shell form through SHELL.
-    private func commandForm(_ instruction: Instruction, _ state: BuildState) throws -> [String] {
-        switch instruction.command {
-        case .exec(let words): return words
-        case .shell(let text): return state.shell + [text]
-        }
-    }
-
-    /// docker's `EXPOSE` words: `80`, `80/udp`, `8000-8002/tcp` (each port of a range).
-    static func exposedPorts(_ word: String) throws -> [String] {
-        let parts = word.split(separator: "/", maxSplits: 1).map(String.init)
-        let proto = parts.count > 1 ? parts[1].lowercased() : "tcp"
-        guard ["tcp", "udp", "sctp"].contains(proto) else { throw BuildError.dockerfile("invalid proto: \(proto)") }
-        let range = parts[0].split(separator: "-", maxSplits: 1).map(String.init)
-        guard let low = UInt16(range[0]), let high = range.count > 1 ? UInt16(range[1]) : low, low <= high else {
-            throw BuildError.dockerfile("invalid containerPort: \(parts[0])")
-        }
-        return (low...high).map { "\($0)/\(proto)" }
-    }
-
-    static func json(_ words: [String]) -> String {
-        (try? String(decoding: JSONEncoder().encode(words), as: UTF8.self)) ?? ""
     }
 
     // MARK: Steps that change the configuration only
@@ -221,17 +146,3 @@ extension BuildRun {
     }
 }
 
-extension HealthcheckConfig {
-    /// The image configuration's form of a parsed HEALTHCHECK (durations in nanoseconds; zero:
-    /// not given, the image's or the default applies).
-    init(_ health: Healthcheck) {
-        func nanoseconds(_ duration: Duration) -> Int64? {
-            let (seconds, attoseconds) = duration.components
-            let value = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            return value == 0 ? nil : value
-        }
-        self.init(Test: health.test, Interval: nanoseconds(health.interval), Timeout: nanoseconds(health.timeout),
-                  StartPeriod: nanoseconds(health.startPeriod), StartInterval: nanoseconds(health.startInterval),
-                  Retries: health.retries == 0 ? nil : health.retries)
-    }
-}

@@ -113,12 +113,12 @@ struct BuildRun {
         if let earlier = stageReference(baseName, before: stage.index), var result = stageResults[earlier.index] {
             result.args = [:]
             result.declaredArgs = []
-            result.cmdSet = false
+            result.instructions.cmdSet = false
             state = result
         } else if baseName.lowercased() == "scratch" {
             state = BuildState(baseImage: nil, layers: [], chainID: nil,
                                config: ImageConfig(config: ContainerDefaults(), rootfs: RootFS(diffIDs: []), history: []),
-                               cacheKey: "scratch")
+                               cacheKey: "scratch", instructions: ConfigInstructions(expander: expander))
         } else {
             let platform = try stage.platform.map { try expander.expand($0, env: globalArgs) }
             state = try await baseState(baseName, platform: platform)
@@ -177,7 +177,7 @@ struct BuildRun {
         let chains = try await images.unpackPinned(layers)
         pinned.append(layers)
         return BuildState(baseImage: record.id, layers: layers, chainID: chains.last, config: config,
-                          cacheKey: "from " + record.id.description, imageID: record.id)
+                          cacheKey: "from " + record.id.description, instructions: ConfigInstructions(expander: expander), imageID: record.id)
     }
 
     /// `os/arch[/variant]`; nil for anything else.

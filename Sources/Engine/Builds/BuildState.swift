@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Builder
 import ContentDigest
 import OCI
 
@@ -21,9 +22,8 @@ struct BuildState: Sendable {
     var args: [String: String] = [:]
     /// Names declared by ARG in this stage (with or without a value).
     var declaredArgs: Set<String> = []
-    var shell = ["/bin/sh", "-c"]
-    /// Whether CMD was set in this stage (an ENTRYPOINT then keeps it; else resets the base's).
-    var cmdSet = false
+    /// How configuration instructions apply here (SHELL, whether CMD was set in this stage).
+    var instructions: ConfigInstructions
     /// The ID of an existing image this state is exactly (right after FROM), nil once a step
     /// changed anything.
     var imageID: Digest?
