@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: compactExecutable),
         .target(name: "BerthCLI", dependencies: [
-            "OCI", "BerthSystem", "CBerthSys", "LayerArchive",
+            "OCI", "BerthSystem", "CBerthSys", "LayerArchive", "Builder",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "berth", dependencies: ["BerthCLI"]),

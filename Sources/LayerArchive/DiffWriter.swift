@@ -45,19 +45,32 @@ public struct DiffWriter: Sendable {
     /// Writes every file under `directory` as they are (device nodes stay device nodes), for
     /// `export` and `import`; `compression` picks the file format (plain by default). With
     /// `idMap`, owners are written as that user namespace sees them.
+    /// An entry whose path (`a/b`) `excluding` accepts is left out with everything below it.
     public func writeArchive(of directory: String, to outputPath: String,
-                             compression: LayerCompression = .plain, idMap: IDMap? = nil) throws -> WrittenLayer {
-        try write(directory, to: outputPath, compression: compression, overlay: false, idMap: idMap)
+                             compression: LayerCompression = .plain, idMap: IDMap? = nil,
+                             excluding: (@Sendable (String) -> Bool)? = nil) throws -> WrittenLayer {
+        try write(directory, to: outputPath, compression: compression, overlay: false, idMap: idMap,
+                  excluding: excluding.map { test in { test(String(decoding: $0, as: UTF8.self)) } })
     }
 
     /// Writes the single file system object `name` of directory `parent` (a directory with
     /// everything below it) as a plain tar whose top entry is `archivedName` (`docker cp`'s
     /// download). Owners are written as `idMap`'s container sees them. Links are never followed.
+    /// An entry whose path below the top one (`a/b`, no leading `./`) `excluding` accepts is
+    /// left out with everything below it.
     public func writeArchive(ofEntry name: String, in parent: Int32, as archivedName: String, to outputPath: String,
-                             idMap: IDMap? = nil) throws -> WrittenLayer {
+                             idMap: IDMap? = nil, excluding: (@Sendable (String) -> Bool)? = nil) throws -> WrittenLayer {
         do {
             let sink = try ArchiveSink(path: outputPath, compression: .plain)
-            try TreeWalker(sink: sink, overlay: false, idMap: idMap).writeEntry(parent, Array(name.utf8), path: Array(archivedName.utf8))
+            let walker = TreeWalker(sink: sink, overlay: false, idMap: idMap)
+            walker.excluding = excluding.map { test in
+                let top = Array(archivedName.utf8)
+                return { path in
+                    guard path.count > top.count + 1, path.starts(with: top) else { return false }
+                    return test(String(decoding: path[(top.count + 1)...], as: UTF8.self))
+                }
+            }
+            try walker.writeEntry(parent, Array(name.utf8), path: Array(archivedName.utf8))
             return try sink.finish()
         } catch {
             unlink(outputPath)
@@ -66,13 +79,15 @@ public struct DiffWriter: Sendable {
     }
 
     private func write(_ directory: String, to outputPath: String, compression: LayerCompression,
-                       overlay: Bool, idMap: IDMap?) throws -> WrittenLayer {
+                       overlay: Bool, idMap: IDMap?, excluding: (([UInt8]) -> Bool)? = nil) throws -> WrittenLayer {
         do {
             let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard root >= 0 else { throw LayerError.fileSystem(entry: directory, operation: "open directory", errno: errno) }
             defer { close(root) }
             let sink = try ArchiveSink(path: outputPath, compression: compression)
-            try TreeWalker(sink: sink, overlay: overlay, idMap: idMap).walkDirectory(root, prefix: [])
+            let walker = TreeWalker(sink: sink, overlay: overlay, idMap: idMap)
+            walker.excluding = excluding
+            try walker.walkDirectory(root, prefix: [])
             return try sink.finish()
         } catch {
             unlink(outputPath)
@@ -88,6 +103,8 @@ private final class TreeWalker {
     let idMap: IDMap?
     /// First path written for each multiply-linked inode.
     var links: [HardlinkKey: [UInt8]] = [:]
+    /// Entries (by their archive path) left out with everything below them.
+    var excluding: (([UInt8]) -> Bool)?
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: layerBufferSize, alignment: 16)
 
     init(sink: ArchiveSink, overlay: Bool, idMap: IDMap?) {
@@ -114,6 +131,7 @@ private final class TreeWalker {
 
     /// Writes `name` of `dir` as the entry `path` (and, for a directory, all below it).
     func writeEntry(_ dir: Int32, _ name: [UInt8], path: [UInt8]) throws {
+        if let excluding, excluding(path) { return }
         var st = stat()
         guard withCString(name, { fstatat(dir, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
             // Removed since the directory was listed (a running container): not in the layer.

@@ -415,3 +415,40 @@ def test_add_downloads_a_url_from_a_local_server(daemon, tmp_path):
     finally:
         server.shutdown()
     daemon.docker("rmi", "url:1", check=True)
+
+
+def test_copy_exclude_and_parents(daemon, tmp_path):
+    write(tmp_path, {
+        "Dockerfile": "FROM busybox\nCOPY --exclude=*.log --exclude=**/secret.txt app/ /app/\n"
+                      "COPY --parents conf/a/one.conf conf/b/*.conf /etc/layout/\n",
+        "app/main.sh": "echo main\n", "app/debug.log": "noise\n", "app/lib/util.sh": "u\n", "app/lib/secret.txt": "no\n",
+        "conf/a/one.conf": "1\n", "conf/b/two.conf": "2\n", "conf/b/skip.txt": "x\n",
+    })
+    r = build(daemon, tmp_path, tag="exclude:1")
+    assert r.returncode == 0, r.stderr
+    listing = run(daemon, "exclude:1", "find", "/app", "/etc/layout", "-type", "f")
+    assert sorted(line for line in listing.split("\n") if line) == [
+        "/app/lib/util.sh", "/app/main.sh", "/etc/layout/conf/a/one.conf", "/etc/layout/conf/b/two.conf"]
+    # Changing an excluded file keeps the step cached; changing an included one does not.
+    write(tmp_path, {"app/debug.log": "more noise\n"})
+    r = build(daemon, tmp_path, tag="exclude:1")
+    assert r.stdout.decode().count("Using cache") == 2
+    write(tmp_path, {"app/main.sh": "echo changed\n"})
+    r = build(daemon, tmp_path, tag="exclude:1")
+    assert r.stdout.decode().count("Using cache") == 0
+    daemon.docker("rmi", "exclude:1", check=True)
+
+
+def test_berth_build_shows_step_times_and_sends_less_than_the_ignored_context(daemon, tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo timed > /t\nCOPY . /ctx/\n", ".dockerignore": "big\n",
+                     "big/blob": "x" * 200_000, "small.txt": "s\n"})
+    r = daemon.berth("build", "--progress", "tty", "-t", "timed:1", str(tmp_path), timeout=120)
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    assert re.search(r" ---> [0-9a-f]{12}  \x1b\[2m\d+\.\ds\x1b\[0m\n", out), out
+    assert re.search(r"built in \d+\.\ds", out)
+    assert run(daemon, "timed:1", "ls", "/ctx") == "Dockerfile\nsmall.txt\n"
+    r = daemon.berth("build", "--progress", "fancy", str(tmp_path))
+    assert r.returncode == 125 or r.returncode == 1
+    assert "--progress" in r.stderr.decode()
+    daemon.docker("rmi", "timed:1", check=True)

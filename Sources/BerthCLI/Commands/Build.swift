@@ -1,4 +1,5 @@
 import ArgumentParser
+import struct Builder.DockerIgnore
 import FoundationEssentials
 import Glibc
 import LayerArchive
@@ -103,22 +104,31 @@ struct Build: ParsableCommand {
             let dockerfile = file ?? "Dockerfile"
             query.add("dockerfile", try Self.dockerfileInContext(dockerfile, context: context))
             let archive = "/tmp/berth-build-\(getpid()).tar"
-            _ = try DiffWriter().writeArchive(of: context, to: archive)
+            let inContext = try Self.dockerfileInContext(dockerfile, context: context)
+            _ = try DiffWriter().writeArchive(of: context, to: archive, excluding: try Self.ignoreRules(context: context, dockerfile: inContext))
             staged = archive
             input = try InputFile(path: archive)
         }
         defer { if let staged { unlink(staged) } }
         let response = try Berth.client().send("POST", "/build", query: query, body: .stream(fd: input.fd, contentType: "application/x-tar"))
+        guard ["auto", "plain", "tty"].contains(progress) else {
+            throw CLIError.invalidFlag(command: "build", value: progress, flag: "--progress", reason: "must be auto, plain or tty")
+        }
+        var display = BuildDisplay(timed: progress == "tty" || (progress == "auto" && Console.isTerminal(STDOUT_FILENO)))
         var imageID: String?
         try response.body.forEachLine { line in
             guard line.contains(where: { $0 != 0x20 && $0 != 0x0d }) else { return }
             guard let message = try? APICoding.plainDecoder.decode(BuildLine.self, from: Data(line)) else {
                 throw CLIError.protocolViolation("bad build output line \"\(String(decoding: line, as: UTF8.self))\"")
             }
-            if let error = message.errorDetail?.message ?? message.error { throw CLIError.stream(message: error) }
+            if let error = message.errorDetail?.message ?? message.error {
+                if !quiet { try Console.out(display.failed()) }
+                throw CLIError.stream(message: error)
+            }
             if let id = message.aux?.ID { imageID = id }
-            if let text = message.stream, !quiet { try Console.out(text) }
+            if let text = message.stream, !quiet { try Console.out(display.render(text)) }
         }
+        if !quiet { try Console.out(display.finished()) }
         guard let imageID else { throw CLIError.protocolViolation("the daemon ended the build without an image ID") }
         if quiet { try Console.out(imageID + "\n") }
         if let iidfile {
@@ -127,6 +137,21 @@ struct Build: ParsableCommand {
             defer { close(fd) }
             try FDIO.write(fd, imageID)
         }
+    }
+
+    /// What `.dockerignore` (or `<Dockerfile>.dockerignore`) keeps out of the context sent, as
+    /// docker's CLI reads it; the Dockerfile and the ignore file are sent all the same (the
+    /// daemon needs them, and keeps them out of COPY when excluded).
+    static func ignoreRules(context: String, dockerfile: String) throws -> (@Sendable (String) -> Bool)? {
+        let candidates = [dockerfile + ".dockerignore", ".dockerignore"]
+        guard let file = candidates.first(where: { Glibc.access(context + "/" + $0, R_OK) == 0 }) else { return nil }
+        let input = try InputFile(path: context + "/" + file)
+        var bytes: [UInt8] = []
+        while case let piece = try FDIO.read(input.fd), !piece.isEmpty { bytes += piece }
+        let rules = DockerIgnore(parsing: String(decoding: bytes, as: UTF8.self))
+        guard !rules.isEmpty else { return nil }
+        let kept: Set<String> = [dockerfile, file]
+        return { path in !kept.contains(path) && rules.excludes(path) && !rules.mayIncludeBelow(path) }
     }
 
     /// The Dockerfile's path inside the context: `-f` relative to the working directory when
@@ -181,6 +206,54 @@ struct Build: ParsableCommand {
 
     private static func json(_ value: [String: String]) throws -> String {
         String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+}
+
+/// How `berth build` shows the daemon's step texts: as they come (plain), or on a terminal
+/// with each step's time after its result line and the whole build's at the end.
+struct BuildDisplay {
+    let timed: Bool
+    private let started = BuildDisplay.now()
+    private var stepStarted: Double?
+
+    init(timed: Bool) {
+        self.timed = timed
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    static func seconds(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)s"
+    }
+
+    /// The text to print for one `stream` piece.
+    mutating func render(_ text: String) -> String {
+        guard timed else { return text }
+        if text.hasPrefix("Step ") {
+            stepStarted = Self.now()
+            return "\u{1b}[1m" + String(text.filter { $0 != "\n" }) + "\u{1b}[0m\n"
+        }
+        if text.hasPrefix(" ---> "), !text.hasPrefix(" ---> Running in"), !text.hasPrefix(" ---> Using cache"), let begun = stepStarted {
+            stepStarted = nil
+            return String(text.filter { $0 != "\n" }) + "  \u{1b}[2m\(Self.seconds(Self.now() - begun))\u{1b}[0m\n"
+        }
+        return text
+    }
+
+    /// The closing line of a build that succeeded.
+    func finished() -> String {
+        timed ? "\u{1b}[2mbuilt in \(Self.seconds(Self.now() - started))\u{1b}[0m\n" : ""
+    }
+
+    /// The closing line of a build that failed.
+    func failed() -> String {
+        guard timed, let begun = stepStarted else { return "" }
+        return "\u{1b}[31mstep failed after \(Self.seconds(Self.now() - begun))\u{1b}[0m\n"
     }
 }
 

@@ -17,9 +17,12 @@ extension BuildRun {
         if let git = sources.first(where: { $0.hasPrefix("git@") || $0.hasSuffix(".git") && isURL($0) }) {
             throw BuildError.unsupported("ADD of a git repository (\(git)) is not supported by this builder yet (line \(instruction.line))")
         }
-        for flag in instruction.flags where !["from", "chown", "chmod", "link"].contains(flag.name) {
-            throw BuildError.dockerfile("dockerfile parse error on line \(instruction.line): unknown flag: --\(flag.name)")
+        for flag in instruction.flags where !["from", "chown", "chmod", "link", "exclude", "parents"].contains(flag.name) {
+            throw BuildError.unsupported("\(instruction.keyword) --\(flag.name) is not supported by this builder yet (line \(instruction.line))")
         }
+        let excludes = try instruction.flagValues("exclude").map { try expander.expand($0, env: env) }
+        let excluded = excludes.isEmpty ? nil : DockerIgnore(parsing: excludes.joined(separator: "\n"))
+        let keepsParents = instruction.flag("parents").map { $0 != "false" } ?? false
         let chown = try instruction.flag("chown").map { try expander.expand($0, env: env) }
         let permissions = try instruction.flag("chmod").map { text -> mode_t in
             guard let mode = mode_t(text, radix: 8), mode <= 0o7777 else { throw BuildError.dockerfile("invalid chmod parameter: \(text)") }
@@ -44,9 +47,10 @@ extension BuildRun {
         let from = try instruction.flag("from").map { try expander.expand($0, env: env) }
         let source = try await sourceTree(from, stage: stage)
         do {
-            try await copy(from: source, instruction, &state, paths: paths, extraItems: heredocItems, destination: destination,
-                           destinationNamesDirectory: destinationNamesDirectory, chown: chown, permissions: permissions,
-                           unpacking: isAdd && from == nil, staging: staging)
+            let selection = SourceSelection(paths: paths, extraItems: heredocItems, excluded: excluded, keepsParents: keepsParents,
+                                            unpacking: isAdd && from == nil)
+            try await copy(from: source, selection, instruction, &state, destination: destination,
+                           destinationNamesDirectory: destinationNamesDirectory || keepsParents, chown: chown, permissions: permissions, staging: staging)
             await source.close()
         } catch {
             await source.close()
@@ -54,14 +58,12 @@ extension BuildRun {
         }
     }
 
-    private mutating func copy(from source: SourceTree, _ instruction: Instruction, _ state: inout BuildState, paths: [String], extraItems heredocItems: [BuildSources.Item],
+    private mutating func copy(from source: SourceTree, _ selection: SourceSelection, _ instruction: Instruction, _ state: inout BuildState,
                                destination: String, destinationNamesDirectory: Bool, chown: String?, permissions: mode_t?,
-                               unpacking: Bool, staging: String) async throws {
+                               staging: String) async throws {
         let name = instruction.keyword
-        let sources = paths + heredocItems.map(\.name)
-        let hash = try await source.read { root in
-            try BuildSources(items: (paths.isEmpty ? [] : BuildSources(root: root, patterns: paths, instruction: name).items) + heredocItems).contentDigest()
-        }
+        let sources = selection.paths + selection.extraItems.map(\.name)
+        let hash = try await source.read { root in try selection.sources(in: root, instruction: name).contentDigest() }
         let kind = sources.count > 1 ? "multi" : "file"
         let createdBy = "/bin/sh -c #(nop) \(name) \(kind):\(hash) in \(destinationNamesDirectory && destination != "/" ? destination + "/" : destination) "
         let key = state.key(of: "\(name) \(hash) from=\(source.identity) chown=\(chown ?? "") chmod=\(permissions.map { String($0, radix: 8) } ?? "") to=\(destination) named-dir=\(destinationNamesDirectory)")
@@ -70,13 +72,11 @@ extension BuildRun {
             try await run.withStepContainer(state, note: "\(name) \(kind):\(hash) in \(destination)") { id in
                 let isDirectory = try await destinationNamesDirectory ? true : run.builder.containers.isDirectory(id, path: destination)
                 let archives = try await source.read { root in
-                    let items = (paths.isEmpty ? [] : try BuildSources(root: root, patterns: paths, instruction: name, unpacking: unpacking).items) + heredocItems
-                    let directoryWanted = isDirectory || items.count > 1
-                    if items.count > 1 && !isDirectory {
+                    let sources = try selection.sources(in: root, instruction: name)
+                    if sources.items.count > 1 && !isDirectory {
                         throw BuildError.dockerfile("When using \(name) with more than one source file, the destination must be a directory and end with a /")
                     }
-                    return try BuildSources(items: items).archives(into: staging, destination: destination,
-                                                                   destinationIsDirectory: directoryWanted)
+                    return try sources.archives(into: staging, destination: destination, destinationIsDirectory: isDirectory || sources.items.count > 1)
                 }
                 try await run.builder.containers.unpackBuildContent(id, archives, chown: chown, permissions: permissions)
                 return try await run.builder.containers.buildLayer(id)
@@ -141,6 +141,24 @@ extension BuildRun {
         pinned.append(layers)
         return BuildState(baseImage: record.id, layers: layers, chainID: chains.last, config: config, cacheKey: "from " + record.id.description,
                           instructions: ConfigInstructions(expander: expander))
+    }
+}
+
+/// What a COPY takes: patterns matched in its tree, files it made itself (heredocs,
+/// downloads), and how they are filtered and named.
+struct SourceSelection: Sendable {
+    var paths: [String]
+    var extraItems: [BuildSources.Item]
+    var excluded: DockerIgnore?
+    var keepsParents: Bool
+    var unpacking: Bool
+
+    func sources(in root: String, instruction: String) throws -> BuildSources {
+        let matched = paths.isEmpty ? [] : try BuildSources(root: root, patterns: paths, instruction: instruction, unpacking: unpacking).items
+        var sources = BuildSources(items: matched + extraItems)
+        sources.excluded = excluded
+        sources.keepsParents = keepsParents
+        return sources
     }
 }
 

@@ -18,7 +18,15 @@ struct BuildSources {
         var isDirectory: Bool
         /// A tar here is unpacked rather than copied (ADD of a context file).
         var unpacks = false
+        /// The path the pattern matched, relative to the tree's root (`COPY --parents` keeps it).
+        var relativePath = ""
     }
+
+    /// `COPY --exclude` patterns (`.dockerignore` syntax), matched against each path below a
+    /// source as the destination will name it; nil: nothing excluded.
+    var excluded: DockerIgnore?
+    /// `COPY --parents`: each source keeps its path relative to the tree's root.
+    var keepsParents = false
 
     private(set) var items: [Item]
 
@@ -78,7 +86,7 @@ struct BuildSources {
             var st = stat()
             guard lstat(host, &st) == 0 else { return nil }
             let name = location.relative.last ?? ""
-            return Item(hostPath: host, name: name, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR)
+            return Item(hostPath: host, name: name, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, relativePath: candidate)
         }
     }
 
@@ -93,14 +101,22 @@ struct BuildSources {
     /// checkout of the same files hashes the same.
     func contentDigest() throws -> String {
         let hasher = DigestHasher()
-        for item in items {
-            hasher.update(text: "item \(item.name) \(item.isDirectory)\n")
+        hasher.update(text: "exclude \(excluded?.patterns ?? []) parents \(keepsParents)\n")
+        for item in includedItems {
+            hasher.update(text: "item \(keepsParents ? item.relativePath : item.name) \(item.isDirectory)\n")
             try hash(item.hostPath, as: item.isDirectory ? "." : item.name, into: hasher)
         }
         return hasher.finalize().encoded
     }
 
+    /// The items not excluded themselves.
+    private var includedItems: [Item] {
+        guard let excluded else { return items }
+        return items.filter { !excluded.excludes(keepsParents ? $0.relativePath : $0.name) }
+    }
+
     private func hash(_ host: String, as relative: String, into hasher: DigestHasher) throws {
+        if let excluded, relative.hasPrefix("./"), excluded.excludes(String(relative.dropFirst(2))) { return }
         var st = stat()
         guard lstat(host, &st) == 0 else { throw BuildError.sourceNotFound(instruction: "COPY", path: relative) }
         let permissions = String(st.st_mode & 0o7777, radix: 8)
@@ -150,7 +166,8 @@ struct BuildSources {
     /// into `destination` instead, keeping its owners.
     func archives(into staging: String, destination: String, destinationIsDirectory: Bool) throws -> [BuildArchive] {
         var result: [BuildArchive] = []
-        for (index, item) in items.enumerated() {
+        let excluding: (@Sendable (String) -> Bool)? = excluded.map { rules in { rules.excludes($0) } }
+        for (index, item) in includedItems.enumerated() {
             if item.unpacks && !item.isDirectory && ArchiveDetection.isArchive(item.hostPath) {
                 result.append(BuildArchive(archive: item.hostPath, directory: destination, keepsOwners: true))
                 continue
@@ -161,17 +178,20 @@ struct BuildSources {
             guard parent >= 0 else { throw BuildError.sourceNotFound(instruction: "COPY", path: item.name) }
             defer { close(parent) }
             let hostName = String(item.hostPath.split(separator: "/").last ?? "")
-            if item.isDirectory {
-                _ = try DiffWriter().writeArchive(ofEntry: hostName, in: parent, as: ".", to: archive)
-                result.append(BuildArchive(archive: archive, directory: destination))
+            let archivedName: String
+            var directory = destination
+            if keepsParents {
+                archivedName = Paths.components(item.relativePath).joined(separator: "/")
+            } else if item.isDirectory {
+                archivedName = "."
             } else if destinationIsDirectory {
-                _ = try DiffWriter().writeArchive(ofEntry: hostName, in: parent, as: item.name, to: archive)
-                result.append(BuildArchive(archive: archive, directory: destination))
+                archivedName = item.name
             } else {
-                let name = Paths.components(destination).last ?? item.name
-                _ = try DiffWriter().writeArchive(ofEntry: hostName, in: parent, as: name, to: archive)
-                result.append(BuildArchive(archive: archive, directory: FileSystem.parent(of: destination)))
+                archivedName = Paths.components(destination).last ?? item.name
+                directory = FileSystem.parent(of: destination)
             }
+            _ = try DiffWriter().writeArchive(ofEntry: hostName, in: parent, as: archivedName, to: archive, excluding: excluding)
+            result.append(BuildArchive(archive: archive, directory: directory))
         }
         return result
     }
