@@ -452,3 +452,27 @@ def test_berth_build_shows_step_times_and_sends_less_than_the_ignored_context(da
     assert r.returncode == 125 or r.returncode == 1
     assert "--progress" in r.stderr.decode()
     daemon.docker("rmi", "timed:1", check=True)
+
+
+def test_independent_stages_run_side_by_side_and_print_in_order(daemon, tmp_path):
+    write(tmp_path, {"Dockerfile": """FROM busybox AS left
+RUN --mount=type=cache,id=overlap-log,target=/log sh -c 'echo start-left >> /log/events; sleep 2; echo end-left >> /log/events'
+RUN echo left > /left
+FROM busybox AS right
+RUN --mount=type=cache,id=overlap-log,target=/log sh -c 'echo start-right >> /log/events; sleep 2; echo end-right >> /log/events'
+RUN echo right > /right
+FROM busybox
+COPY --from=left /left /left
+COPY --from=right /right /right
+RUN --mount=type=cache,id=overlap-log,target=/log cp /log/events /events
+"""})
+    r = build(daemon, tmp_path, tag="parallel:1")
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    steps = re.findall(r"Step (\d+)/10 :", out)
+    assert steps == [str(n) for n in range(1, 11)]
+    assert run(daemon, "parallel:1", "cat", "/left", "/right") == "left\nright\n"
+    events = run(daemon, "parallel:1", "cat", "/events").split()
+    # Both stages started before either finished.
+    assert sorted(events[:2]) == ["start-left", "start-right"], events
+    daemon.docker("rmi", "parallel:1", check=True)

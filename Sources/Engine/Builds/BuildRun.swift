@@ -14,7 +14,7 @@ struct BuildRun {
     let context: BuildContext
     let dockerfile: Dockerfile
     let options: BuildOptions
-    let emit: @Sendable (BuildMessage) async -> Void
+    var emit: @Sendable (BuildMessage) async -> Void
     let expander: WordExpander
     /// Global ARGs (before the first FROM) with the build's values, and the platform ARGs.
     let globalArgs: [String: String]
@@ -68,8 +68,55 @@ struct BuildRun {
         }
         let needed = try neededStages(target.index)
         totalSteps = needed.reduce(0) { $0 + dockerfile.stages[$1].instructions.count + 1 }
+        var firstStep: [Int: Int] = [:]
+        var count = 0
         for index in needed.sorted() {
-            stageResults[index] = try await buildStage(dockerfile.stages[index])
+            firstStep[index] = count
+            count += dockerfile.stages[index].instructions.count + 1
+        }
+        // Stages whose dependencies are built run together; each wave's output is shown in
+        // stage order once the wave is done (a lone stage's as it happens).
+        var pending = needed
+        while !pending.isEmpty {
+            let wave = try pending.filter { index in try dependencies(of: index).isSubset(of: Set(stageResults.keys)) }.sorted()
+            guard !wave.isEmpty else { throw BuildError.dockerfile("the build stages depend on each other in a circle") }
+            pending.subtract(wave)
+            if wave.count == 1, let index = wave.first {
+                stepNumber = firstStep[index] ?? stepNumber
+                stageResults[index] = try await buildStage(dockerfile.stages[index])
+                continue
+            }
+            let pinnedBefore = pinned.count
+            let outcomes = try await withThrowingTaskGroup(of: StageOutcome.self) { group in
+                for index in wave {
+                    var run = self
+                    run.stepNumber = firstStep[index] ?? 0
+                    let buffer = MessageBuffer()
+                    run.emit = { message in await buffer.append(message) }
+                    group.addTask {
+                        let state: Result<BuildState, Error>
+                        do {
+                            state = .success(try await run.buildStage(run.dockerfile.stages[index]))
+                        } catch {
+                            state = .failure(error)
+                        }
+                        return StageOutcome(index: index, state: state, messages: await buffer.messages, usedSteps: run.usedSteps,
+                                            pinned: Array(run.pinned.dropFirst(pinnedBefore)), consumedArgs: run.consumedArgs)
+                    }
+                }
+                var outcomes: [StageOutcome] = []
+                for try await outcome in group { outcomes.append(outcome) }
+                return outcomes.sorted { $0.index < $1.index }
+            }
+            for outcome in outcomes {
+                for message in outcome.messages { await emit(message) }
+                usedSteps.merge(outcome.usedSteps) { $1 }
+                pinned += outcome.pinned
+                consumedArgs.formUnion(outcome.consumedArgs)
+            }
+            for outcome in outcomes {
+                stageResults[outcome.index] = try outcome.state.get()
+            }
         }
         let unused = options.buildArgs.keys.filter { !consumedArgs.contains($0) && !Self.predefinedArgs.contains($0) && globalArgs[$0] == nil }.sorted()
         if !unused.isEmpty {
@@ -85,25 +132,28 @@ struct BuildRun {
         return stage
     }
 
-    /// `index` and every stage it reads from (FROM, COPY --from, RUN --mount from=).
+    /// `index` and every stage it reads from, directly or not.
     private func neededStages(_ index: Int) throws -> Set<Int> {
         var needed: Set<Int> = []
         var pending = [index]
         while let next = pending.popLast() {
             guard needed.insert(next).inserted else { continue }
-            let stage = dockerfile.stages[next]
-            var references = [try expander.expand(stage.base, env: globalArgs)]
-            for instruction in stage.instructions {
-                if let from = instruction.flag("from") { references.append(from) }
-                for mount in instruction.flagValues("mount") {
-                    for field in mount.split(separator: ",") where field.hasPrefix("from=") { references.append(String(field.dropFirst(5))) }
-                }
-            }
-            for reference in references {
-                if let stage = stageReference(reference, before: next) { pending.append(stage.index) }
-            }
+            pending += try dependencies(of: next)
         }
         return needed
+    }
+
+    /// The stages stage `index` reads from (FROM, COPY --from, RUN --mount from=).
+    private func dependencies(of index: Int) throws -> Set<Int> {
+        let stage = dockerfile.stages[index]
+        var references = [try expander.expand(stage.base, env: globalArgs)]
+        for instruction in stage.instructions {
+            if let from = instruction.flag("from") { references.append((try? expander.expand(from, env: globalArgs)) ?? from) }
+            for mount in instruction.flagValues("mount") {
+                for field in mount.split(separator: ",") where field.hasPrefix("from=") { references.append(String(field.dropFirst(5))) }
+            }
+        }
+        return Set(references.compactMap { stageReference($0, before: index)?.index })
     }
 
     private mutating func buildStage(_ stage: Stage) async throws -> BuildState {
@@ -223,5 +273,25 @@ struct BuildRun {
         for layers in pinned {
             await builder.images.unpinLayers(layers)
         }
+    }
+}
+
+/// What building one stage of a parallel wave produced, merged into the run afterwards.
+struct StageOutcome: Sendable {
+    var index: Int
+    var state: Result<BuildState, Error>
+    var messages: [BuildMessage]
+    var usedSteps: [String: BuildCacheEntry]
+    /// What the stage pinned (beyond what the run had pinned before the wave).
+    var pinned: [[BuildLayer]]
+    var consumedArgs: Set<String>
+}
+
+/// The messages of a stage built beside others, kept until they can be shown in order.
+actor MessageBuffer {
+    private(set) var messages: [BuildMessage] = []
+
+    func append(_ message: BuildMessage) {
+        messages.append(message)
     }
 }
