@@ -476,3 +476,78 @@ RUN --mount=type=cache,id=overlap-log,target=/log cp /log/events /events
     # Both stages started before either finished.
     assert sorted(events[:2]) == ["start-left", "start-right"], events
     daemon.docker("rmi", "parallel:1", check=True)
+
+
+def hostile_context(entries):
+    """A context tar with raw entries: (name, type, payload-or-link-target)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        dockerfile = b"FROM busybox\nCOPY . /ctx/\n"
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        for name, kind, payload in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+            else:
+                info.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE
+                info.linkname = payload
+                tar.addfile(info)
+    buffer.seek(0)
+    return buffer
+
+
+@pytest.mark.parametrize("entries", [
+    [("../escaped.txt", "file", b"x")],
+    [("link", "symlink", "/etc"), ("link/passwd", "file", b"x")],
+    [("hard", "hardlink", "../../../../etc/passwd")],
+])
+def test_hostile_context_tars_are_refused_and_leave_nothing(daemon, entries):
+    api = daemon.client().api
+    before = set(daemon.docker("images", "-aq", "--no-trunc").stdout.split())
+    tmp_root = os.path.join(daemon.root, "tmp")
+    with pytest.raises(Exception) as failure:
+        for _ in api.build(fileobj=hostile_context(entries), custom_context=True, tag="hostile:1", decode=True):
+            pass
+    assert "build context" in str(failure.value)
+    assert set(daemon.docker("images", "-aq", "--no-trunc").stdout.split()) == before
+    assert not any(name.startswith("build-context") for name in os.listdir(tmp_root))
+    assert not os.path.exists("/escaped.txt") and not os.path.exists("/abs/escaped.txt")
+
+
+def test_absolute_names_in_a_context_tar_stay_inside_it(daemon):
+    api = daemon.client().api
+    lines = list(api.build(fileobj=hostile_context([("/abs/rooted.txt", "file", b"inside\n")]), custom_context=True,
+                           tag="rooted:1", decode=True))
+    assert not any("error" in line for line in lines), lines
+    assert run(daemon, "rooted:1", "cat", "/ctx/abs/rooted.txt") == "inside\n"
+    assert not os.path.exists("/abs/rooted.txt")
+    daemon.docker("rmi", "rooted:1", check=True)
+
+
+def test_kill_9_during_a_build_leaves_a_consistent_store(fresh_daemon, tmp_path):
+    import subprocess
+    import time
+
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo first > /first\nRUN sleep 30\n"})
+    proc = subprocess.Popen(["docker", "-H", fresh_daemon.host, "build", "-t", "killed:1", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p for p in fresh_daemon.docker("ps", "-q").stdout.split()):
+        time.sleep(0.1)
+    assert fresh_daemon.docker("ps", "-q").stdout.strip(), "the RUN step never started"
+    fresh_daemon.kill9()
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    fresh_daemon.start()
+    assert fresh_daemon.docker("image", "inspect", "killed:1").returncode != 0
+    # The store is whole: the same build succeeds (the first step from the cache or again).
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo first > /first\nRUN echo second > /second\n"})
+    r = build(fresh_daemon, tmp_path, tag="killed:1")
+    assert r.returncode == 0, r.stderr
+    assert run(fresh_daemon, "killed:1", "cat", "/first", "/second") == "first\nsecond\n"
+    for leftover in fresh_daemon.docker("ps", "-aq").stdout.split():
+        fresh_daemon.docker("rm", "-f", leftover.decode())
+    assert not [n for n in os.listdir(os.path.join(fresh_daemon.root, "tmp")) if n.startswith("build")]
