@@ -78,6 +78,26 @@ public struct DiffWriter: Sendable {
         }
     }
 
+    /// Writes what the directory `name` of `parent` holds (not the directory itself) as a plain
+    /// tar of relative entries, leaving out what `excluding` accepts (by the entry's path).
+    /// Links are never followed.
+    public func writeArchive(contentsOf name: String, in parent: Int32, to outputPath: String,
+                             excluding: (@Sendable (String) -> Bool)? = nil) throws -> WrittenLayer {
+        do {
+            let directory = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard directory >= 0 else { throw LayerError.fileSystem(entry: name, operation: "open directory", errno: errno) }
+            defer { close(directory) }
+            let sink = try ArchiveSink(path: outputPath, compression: .plain)
+            let walker = TreeWalker(sink: sink, overlay: false, idMap: nil)
+            walker.excluding = excluding.map { test in { test(String(decoding: $0, as: UTF8.self)) } }
+            try walker.walkDirectory(directory, prefix: [])
+            return try sink.finish()
+        } catch {
+            unlink(outputPath)
+            throw error
+        }
+    }
+
     private func write(_ directory: String, to outputPath: String, compression: LayerCompression,
                        overlay: Bool, idMap: IDMap?, excluding: (([UInt8]) -> Bool)? = nil) throws -> WrittenLayer {
         do {

@@ -56,6 +56,8 @@ public struct ContainerDefaults: Codable, Sendable, Equatable {
     /// Instructions a build runs when it starts from this image (docker's `ONBUILD`; not in
     /// the OCI spec, kept as docker writes it).
     public var OnBuild: [String]?
+    /// The shell of a build's shell-form instructions after `SHELL` (docker's; not in the OCI spec).
+    public var Shell: [String]?
 
     public init(User: String? = nil, Env: [String]? = nil, Entrypoint: [String]? = nil, Cmd: [String]? = nil, WorkingDir: String? = nil, Labels: [String: String]? = nil, StopSignal: String? = nil) {
         self.User = User

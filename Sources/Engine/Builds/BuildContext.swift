@@ -27,9 +27,10 @@ struct BuildContext: Sendable {
         return String(decoding: try FileSystem.readFile(hostPath), as: UTF8.self)
     }
 
-    /// Removes what `.dockerignore` (or `<Dockerfile>.dockerignore` beside the Dockerfile, which
-    /// wins, as in docker) excludes, keeping the Dockerfile and the ignore file themselves out of
-    /// reach of nothing: they are removed too when excluded, after being read.
+    /// Keeps the Dockerfile and the ignore file (`<Dockerfile>.dockerignore` beside the
+    /// Dockerfile wins over `.dockerignore`, as in docker) out of COPY when the rules exclude
+    /// them; everything else the rules exclude was left out by the client that made the
+    /// context (docker's CLI, docker-py and `berth build` do), as dockerd leaves it to them.
     func applyIgnoreRules(dockerfile: String) throws {
         let specific = dockerfile + ".dockerignore"
         let rulesFile = [specific, ".dockerignore"].first { isRegularFile($0) }
@@ -41,8 +42,12 @@ struct BuildContext: Sendable {
         } catch {
             throw BuildError.dockerfile("\(rulesFile): \(error)")
         }
-        guard !rules.isEmpty else { return }
-        try prune("", rules)
+        for file in [dockerfile, rulesFile] where rules.excludes(Paths.components(file).joined(separator: "/")) {
+            // Resolved inside the context, so a link on the way cannot lead the removal out.
+            guard let location = try? ContainerFiles(rootfs: directory, mounts: [], readOnlyRootfs: true).resolve(file, followFinal: false),
+                  !location.relative.isEmpty else { continue }
+            unlink(([location.root] + location.relative).joined(separator: "/"))
+        }
     }
 
     private func isRegularFile(_ relative: String) -> Bool {
@@ -50,26 +55,5 @@ struct BuildContext: Sendable {
               !location.relative.isEmpty else { return false }
         var st = stat()
         return lstat(([location.root] + location.relative).joined(separator: "/"), &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-    }
-
-    /// Walks `relative` (a directory of the context, never through a link), removing each
-    /// excluded entry; directories no exception can reach into are removed whole.
-    private func prune(_ relative: String, _ rules: DockerIgnore) throws {
-        let host = relative.isEmpty ? directory : directory + "/" + relative
-        for name in FileSystem.listDirectory(host) {
-            let path = relative.isEmpty ? name : relative + "/" + name
-            var st = stat()
-            guard lstat(host + "/" + name, &st) == 0 else { continue }
-            let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
-            if rules.excludes(path) {
-                if isDirectory && rules.mayIncludeBelow(path) {
-                    try prune(path, rules)
-                } else {
-                    try FileSystem.removeTree(host + "/" + name)
-                }
-            } else if isDirectory {
-                try prune(path, rules)
-            }
-        }
     }
 }

@@ -48,8 +48,8 @@ extension BuildRun {
         let source = try await sourceTree(from, stage: stage)
         do {
             let selection = SourceSelection(paths: paths, extraItems: heredocItems, excluded: excluded, keepsParents: keepsParents,
-                                            unpacking: isAdd && from == nil)
-            try await copy(from: source, selection, instruction, &state, destination: destination,
+                                            unpacking: isAdd && from == nil, keepsOwners: from != nil)
+            try await copy(from: source, selection, instruction, &state, destination: destination, written: requestedDestination,
                            destinationNamesDirectory: destinationNamesDirectory || keepsParents, chown: chown, permissions: permissions, staging: staging)
             await source.close()
         } catch {
@@ -59,13 +59,17 @@ extension BuildRun {
     }
 
     private mutating func copy(from source: SourceTree, _ selection: SourceSelection, _ instruction: Instruction, _ state: inout BuildState,
-                               destination: String, destinationNamesDirectory: Bool, chown: String?, permissions: mode_t?,
+                               destination: String, written: String, destinationNamesDirectory: Bool, chown: String?, permissions: mode_t?,
                                staging: String) async throws {
         let name = instruction.keyword
-        let sources = selection.paths + selection.extraItems.map(\.name)
-        let hash = try await source.read { root in try selection.sources(in: root, instruction: name).contentDigest() }
-        let kind = sources.count > 1 ? "multi" : "file"
-        let createdBy = "/bin/sh -c #(nop) \(name) \(kind):\(hash) in \(destinationNamesDirectory && destination != "/" ? destination + "/" : destination) "
+        let (hash, kind) = try await source.read { root in
+            let sources = try selection.sources(in: root, instruction: name)
+            let kind = sources.items.count > 1 ? "multi" : sources.items.first?.isDirectory == true ? "dir" : "file"
+            return (try sources.contentDigest(), kind)
+        }
+        // docker's classic text, `--chown=…` run into the source as docker writes it.
+        let owner = chown.map { "--chown=\($0)" } ?? ""
+        let createdBy = state.instructions.shell.joined(separator: " ") + " #(nop) \(name) \(owner)\(kind):\(hash) in \(written) "
         let key = state.key(of: "\(name) \(hash) from=\(source.identity) chown=\(chown ?? "") chmod=\(permissions.map { String($0, radix: 8) } ?? "") to=\(destination) named-dir=\(destinationNamesDirectory)")
         let run = self
         try await commitLayer(&state, key: key, createdBy: createdBy) { state in
@@ -152,12 +156,14 @@ struct SourceSelection: Sendable {
     var excluded: DockerIgnore?
     var keepsParents: Bool
     var unpacking: Bool
+    var keepsOwners: Bool
 
     func sources(in root: String, instruction: String) throws -> BuildSources {
         let matched = paths.isEmpty ? [] : try BuildSources(root: root, patterns: paths, instruction: instruction, unpacking: unpacking).items
         var sources = BuildSources(items: matched + extraItems)
         sources.excluded = excluded
         sources.keepsParents = keepsParents
+        sources.keepsOwners = keepsOwners
         return sources
     }
 }

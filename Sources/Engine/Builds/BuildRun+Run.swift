@@ -42,9 +42,15 @@ extension BuildRun {
             }
         }
         let key = state.key(of: "run \(ConfigInstructions.json(command)) args=\(argEnv) network=\(network) mounts=\(mountKeys)")
+        // Proxy variables reach the command without a declaration, but neither the history nor
+        // the cache key (docker's predefined ARGs).
+        let proxies = options.buildArgs.compactMap { name, value -> String? in
+            guard Self.predefinedArgs.contains(name), let value, environment[name] == nil, state.args[name] == nil else { return nil }
+            return "\(name)=\(value)"
+        }.sorted()
         let run = self
         try await commitLayer(&state, key: key, createdBy: createdBy) { state in
-            try await run.runContainer(command, env: argEnv, network: network, mounts: mounts, over: state)
+            try await run.runContainer(command, env: argEnv + proxies, network: network, mounts: mounts, over: state)
         }
     }
 
@@ -125,6 +131,7 @@ extension BuildRun {
             }
             throw BuildError.commandFailed(command: command.joined(separator: " "), status: status)
         }
+        // A command that changed no file adds no layer (docker records an empty one as such).
         let layer = try await containers.buildLayer(id)
         if options.removeIntermediate || options.forceRemove {
             try await containers.remove(id, force: true, volumes: true)

@@ -37,7 +37,8 @@ extension BuildRun {
                     throw BuildError.dockerfile("SHELL requires the arguments to be in JSON form")
                 }
                 state.instructions.shell = shell
-                await commitMetadata(&state, "SHELL " + ConfigInstructions.json(shell))
+                state.defaults.Shell = shell
+                await commitMetadata(&state, "SHELL " + GoText.plain(shell))
             case "WORKDIR":
                 try await workdir(instruction, &state, env: env)
             case "RUN":
@@ -66,10 +67,12 @@ extension BuildRun {
         let cached = options.noCache ? nil : await builder.images.cachedStep(key)
         if cached != nil { await emit(.stream(" ---> Using cache\n")) }
         let created = cached?.created ?? Timestamp.now().rfc3339Nano
-        state.config.history = (state.config.history ?? []) + [History(created: created, createdBy: "/bin/sh -c #(nop)  " + text, emptyLayer: true)]
+        // docker's classic text: the current SHELL, then `#(nop)`.
+        let createdBy = state.instructions.shell.joined(separator: " ") + " #(nop)  " + text
+        state.config.history = (state.config.history ?? []) + [History(created: created, createdBy: createdBy, emptyLayer: true)]
         state.config.created = created
         state.cacheKey = key
-        usedSteps[key] = BuildCacheEntry(created: created, layer: nil, diffID: nil, chainID: nil, lastUsed: started)
+        usedSteps[key] = BuildCacheEntry(created: created, layer: nil, diffID: nil, chainID: nil, lastUsed: .now())
     }
 
     /// Records a step that may add a layer: from the cache when its key is known, else made by
@@ -98,7 +101,7 @@ extension BuildRun {
         state.config.created = stamp
         state.cacheKey = key
         usedSteps[key] = BuildCacheEntry(created: stamp, layer: layer?.descriptor, diffID: layer?.diffID, chainID: layer == nil ? nil : state.chainID,
-                                         lastUsed: started)
+                                         lastUsed: .now())
     }
 
     // MARK: WORKDIR
@@ -110,7 +113,7 @@ extension BuildRun {
         state.defaults.WorkingDir = path
         let key = state.key(of: "workdir " + path)
         let run = self
-        try await commitLayer(&state, key: key, createdBy: "/bin/sh -c #(nop) WORKDIR " + path) { state in
+        try await commitLayer(&state, key: key, createdBy: state.instructions.shell.joined(separator: " ") + " #(nop) WORKDIR " + path) { state in
             try await run.withStepContainer(state, note: "WORKDIR " + path) { id in
                 guard try await run.builder.containers.isDirectory(id, path: path) == false else { return nil }
                 try await run.builder.containers.unpackBuildContent(id, [BuildArchive(archive: nil, directory: path)], chown: nil, permissions: nil)

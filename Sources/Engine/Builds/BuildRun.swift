@@ -24,7 +24,6 @@ struct BuildRun {
     var stepNumber = 0
     var totalSteps = 0
     var consumedArgs: Set<String> = []
-    let started = Timestamp.now()
 
     init(builder: ImageBuilder, context: BuildContext, dockerfile: Dockerfile, options: BuildOptions,
          emit: @escaping @Sendable (BuildMessage) async -> Void) {
@@ -48,6 +47,9 @@ struct BuildRun {
         }
         self.globalArgs = args
     }
+
+    /// The PATH docker gives a stage whose base sets none.
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// The ARGs docker defines without a declaration (proxies), which a build may set.
     static let predefinedArgs: Set<String> = [
@@ -175,6 +177,10 @@ struct BuildRun {
         }
         let shown = try state.imageID ?? state.configDigest()
         await emit(.stream(" ---> \(shown.shortID)\n"))
+        // docker's classic builder gives every stage a PATH when its base has none (after the
+        // base's own variables), and shell-form instructions the base's SHELL.
+        if state.environment["PATH"] == nil { state.defaults.Env = (state.defaults.Env ?? []) + ["PATH=" + Self.defaultPath] }
+        if let shell = state.defaults.Shell, !shell.isEmpty { state.instructions.shell = shell }
         if let triggers = state.defaults.OnBuild, !triggers.isEmpty {
             await emit(.stream("# Executing \(triggers.count) build trigger\(triggers.count == 1 ? "" : "s")\n"))
             state.defaults.OnBuild = nil

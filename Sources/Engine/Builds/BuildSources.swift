@@ -30,6 +30,10 @@ struct BuildSources {
 
     private(set) var items: [Item]
 
+    /// Whether the tree's owners are kept (a stage or an image, as docker keeps them for
+    /// `COPY --from`); else files belong to root unless `--chown` says otherwise.
+    var keepsOwners = false
+
     /// The items of several matches together (context files and heredocs).
     init(items: [Item]) {
         self.items = items
@@ -85,7 +89,8 @@ struct BuildSources {
             let host = hostPath(location)
             var st = stat()
             guard lstat(host, &st) == 0 else { return nil }
-            let name = location.relative.last ?? ""
+            // A link is copied as what it points to, under its own name (docker's classic builder).
+            let name = Paths.components(candidate).last ?? location.relative.last ?? ""
             return Item(hostPath: host, name: name, isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, relativePath: candidate)
         }
     }
@@ -168,8 +173,8 @@ struct BuildSources {
         var result: [BuildArchive] = []
         let excluding: (@Sendable (String) -> Bool)? = excluded.map { rules in { rules.excludes($0) } }
         for (index, item) in includedItems.enumerated() {
-            if item.unpacks && !item.isDirectory && ArchiveDetection.isArchive(item.hostPath) {
-                result.append(BuildArchive(archive: item.hostPath, directory: destination, keepsOwners: true))
+            if item.unpacks && !item.isDirectory && ArchiveDetection.isUnpackableTar(item.hostPath) {
+                result.append(BuildArchive(archive: item.hostPath, directory: destination, keepsOwners: true, keepsModes: true))
                 continue
             }
             let archive = "\(staging)/source-\(index).tar"
@@ -178,20 +183,24 @@ struct BuildSources {
             guard parent >= 0 else { throw BuildError.sourceNotFound(instruction: "COPY", path: item.name) }
             defer { close(parent) }
             let hostName = String(item.hostPath.split(separator: "/").last ?? "")
-            let archivedName: String
             var directory = destination
-            if keepsParents {
-                archivedName = Paths.components(item.relativePath).joined(separator: "/")
-            } else if item.isDirectory {
-                archivedName = "."
-            } else if destinationIsDirectory {
-                archivedName = item.name
+            if item.isDirectory && !keepsParents {
+                // The content, not the directory itself: the destination keeps (or is made
+                // with) its own owner and mode, as docker's.
+                _ = try DiffWriter().writeArchive(contentsOf: hostName, in: parent, to: archive, excluding: excluding)
             } else {
-                archivedName = Paths.components(destination).last ?? item.name
-                directory = FileSystem.parent(of: destination)
+                let archivedName: String
+                if keepsParents {
+                    archivedName = Paths.components(item.relativePath).joined(separator: "/")
+                } else if destinationIsDirectory {
+                    archivedName = item.name
+                } else {
+                    archivedName = Paths.components(destination).last ?? item.name
+                    directory = FileSystem.parent(of: destination)
+                }
+                _ = try DiffWriter().writeArchive(ofEntry: hostName, in: parent, as: archivedName, to: archive, excluding: excluding)
             }
-            _ = try DiffWriter().writeArchive(ofEntry: hostName, in: parent, as: archivedName, to: archive, excluding: excluding)
-            result.append(BuildArchive(archive: archive, directory: directory))
+            result.append(BuildArchive(archive: archive, directory: directory, keepsOwners: keepsOwners))
         }
         return result
     }
@@ -213,5 +222,11 @@ public enum ArchiveDetection {
         if head[0...3] == [0xfd, 0x37, 0x7a, 0x58] { return true }
         if head[0...3] == [0x28, 0xb5, 0x2f, 0xfd] { return true }
         return n >= 262 && Array(head[257..<262]) == Array("ustar".utf8)
+    }
+
+    /// Whether the file at `path` is a tar ADD unpacks: it looks like one and its first
+    /// header reads as a tar entry (a `.gz` of anything else is copied as it is, as docker does).
+    public static func isUnpackableTar(_ path: String) -> Bool {
+        isArchive(path) && TarProbe.isTar(path)
     }
 }

@@ -10,9 +10,11 @@ struct BuildArchive: Sendable {
     var archive: String?
     /// The container directory it is unpacked into.
     var directory: String
-    /// Whether entries keep the archive's owners and modes (`ADD` of a local tar) when no
-    /// `--chown` is given.
+    /// Whether entries keep the archive's owners when no `--chown` is given (`ADD` of a local
+    /// tar, `COPY --from`), rather than belonging to root.
     var keepsOwners = false
+    /// Whether entries keep the archive's modes even with `--chmod` (`ADD` of a local tar).
+    var keepsModes = false
 }
 
 /// What a build step's container gives back: its changes as a layer blob in the content store.
@@ -50,61 +52,68 @@ extension ContainerService {
                 } else {
                     rule = { _, _ in (0, 0) }
                 }
-                let options = ExtractionOptions(permissions: item.keepsOwners ? nil : permissions, owner: rule)
+                let options = ExtractionOptions(permissions: item.keepsModes ? nil : permissions, owner: rule)
                 try LayerApplier().extract(archiveAt: archive, into: "/proc/self/fd/\(target)", options: options)
             }
         }
     }
 
     /// The owner `--chown` names, resolved in the root file system at `rootfs`; nil for none.
+    /// A user alone stands for its group too (docker's classic builder: `--chown=app` is
+    /// `app:app`, `--chown=10` is `10:10`).
     private static func buildOwner(_ chown: String?, rootfs: String) throws -> (uid: uid_t, gid: gid_t)? {
         guard let chown, !chown.isEmpty else { return nil }
-        let resolver = UserResolver(rootfs: rootfs)
-        if chown.contains(":") {
-            let resolved = try resolver.resolve(chown)
-            return (resolved.uid, resolved.gid)
-        }
-        let resolved = try resolver.resolve(chown)
-        return (resolved.uid, resolved.uid)
+        let resolved = try UserResolver(rootfs: rootfs).resolve(chown.contains(":") ? chown : chown + ":" + chown)
+        return (resolved.uid, resolved.gid)
     }
 
     /// Whether `path` in the container is a directory (links followed inside its root).
     func isDirectory(_ id: String, path: String) async throws -> Bool {
         try await withFiles(id) { files, _ in
-            let location = try files.resolve(path, followFinal: true)
-            guard let (parent, name) = try? files.entry(location) else { return false }
+            guard let location = try? files.resolve(path, followFinal: true), let (parent, name) = try? files.entry(location) else { return false }
             defer { close(parent) }
             var st = stat()
             return fstatat(parent, name, &st, 0) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
         }
     }
 
-    /// Opens the container directory `path`, creating what is missing of it (mode 0755, owned by
-    /// `owner`); an existing non-directory on the way is an error naming it.
+    /// Opens the container directory `path`, creating what is missing of it (mode 0755; the
+    /// directory itself owned by `owner`, parents by root) one component at a time, each resolved inside the container's root (links
+    /// followed there); an existing non-directory on the way is an error naming it.
     private static func makeDirectories(_ files: ContainerFiles, _ path: String, owner: (uid: uid_t, gid: gid_t)) throws -> Int32 {
-        let location = try files.resolve(path, followFinal: true)
-        var current = Glibc.open(location.root, berth_O_PATH | O_DIRECTORY | O_CLOEXEC)
-        guard current >= 0 else { throw ContainerFilesError.system("open \(location.root)", errno) }
-        for component in location.relative {
-            var next = openat(current, component, berth_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if next < 0 && errno == ENOENT {
-                guard mkdirat(current, component, 0o755) == 0 || errno == EEXIST else {
-                    let code = errno
-                    close(current)
-                    throw ContainerFilesError.system("mkdir \(location.containerPath)", code)
+        var reached = "/"
+        let components = Paths.components(path)
+        for (index, component) in components.enumerated() {
+            let location = try files.resolve(reached == "/" ? "/" + component : reached + "/" + component, followFinal: true)
+            let (parent, name) = try files.entry(location)
+            defer { close(parent) }
+            var st = stat()
+            if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+                guard errno == ENOENT, mkdirat(parent, name, 0o755) == 0 || errno == EEXIST else {
+                    throw ContainerFilesError.system("mkdir \(location.containerPath)", errno)
                 }
-                _ = fchownat(current, component, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW)
-                next = openat(current, component, berth_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                // docker's classic builder: the destination itself belongs to the `--chown`
+                // owner, the parents it had to make to root.
+                let made = index == components.count - 1 ? owner : (uid: 0, gid: 0)
+                _ = fchownat(parent, name, made.uid, made.gid, AT_SYMLINK_NOFOLLOW)
+            } else if (st.st_mode & S_IFMT) != S_IFDIR {
+                throw EngineError.invalidParameter("\(location.containerPath) is not a directory")
             }
-            let code = errno
-            close(current)
-            guard next >= 0 else {
-                if code == ENOTDIR || code == ELOOP { throw EngineError.invalidParameter("\(location.containerPath) is not a directory") }
-                throw ContainerFilesError.system("open \(location.containerPath)", code)
-            }
-            current = next
+            reached = location.containerPath
         }
-        return current
+        let location = try files.resolve(reached, followFinal: true)
+        guard let (parent, name) = try files.open(parentOf: location) else {
+            let fd = Glibc.open(location.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw ContainerFilesError.system("open \(location.root)", errno) }
+            return fd
+        }
+        defer { close(parent) }
+        let fd = openat(parent, name, berth_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOTDIR || errno == ELOOP { throw EngineError.invalidParameter("\(location.containerPath) is not a directory") }
+            throw ContainerFilesError.system("open \(location.containerPath)", errno)
+        }
+        return fd
     }
 
     /// Which of `paths` exist in the (stopped) container, links not followed in the last
@@ -159,10 +168,12 @@ extension ContainerService {
     /// The container's changes as a gzip layer stored in the content store. The mount points
     /// of the etc files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`) that the runtime
     /// made empty in the writable layer are left out, as docker's init layer leaves them out.
-    func buildLayer(_ id: String) async throws -> BuildLayer {
+    /// nil when nothing is left: the step changed no file.
+    func buildLayer(_ id: String) async throws -> BuildLayer? {
         let record = try resolve(id)
         let upper = snapshots.upperDirectory(container: record.id)
         Self.removeEtcMountPoints(upper: upper)
+        guard !FileSystem.listDirectory(upper).isEmpty else { return nil }
         let staging = try await images.makeTemporaryDirectory("build-layer")
         defer { try? FileSystem.removeTree(staging) }
         let written = try await ProcessRunner.offload {

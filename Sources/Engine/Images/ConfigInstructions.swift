@@ -45,15 +45,13 @@ struct ConfigInstructions {
             return "LABEL " + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         case "EXPOSE":
             var ports = defaults.ExposedPorts ?? [:]
-            var shown: [String] = []
-            for word in try instruction.argumentWords(env: env, expander: expander) {
-                for port in try Self.exposedPorts(word) {
-                    ports[port] = EmptyObject()
-                    shown.append(port)
-                }
+            let words = try instruction.argumentWords(env: env, expander: expander)
+            for word in words {
+                for port in try Self.exposedPorts(word) { ports[port] = EmptyObject() }
             }
             defaults.ExposedPorts = ports
-            return "EXPOSE " + shown.joined(separator: " ")
+            // docker's classic text: the words as written, sorted.
+            return "EXPOSE " + words.sorted().joined(separator: " ")
         case "VOLUME":
             let paths = try instruction.argumentWords(env: env, expander: expander)
             guard !paths.isEmpty, !paths.contains(where: { $0.trimmed.isEmpty }) else {
@@ -81,17 +79,17 @@ struct ConfigInstructions {
             let command = commandForm(instruction)
             defaults.Cmd = command
             cmdSet = true
-            return "CMD " + Self.json(command)
+            return "CMD " + GoText.quoted(command)
         case "ENTRYPOINT":
             let command = commandForm(instruction)
             defaults.Entrypoint = command
             // An ENTRYPOINT resets the CMD a base image set (Dockerfile reference).
             if !cmdSet { defaults.Cmd = nil }
-            return "ENTRYPOINT " + Self.json(command)
+            return "ENTRYPOINT " + GoText.quoted(command)
         case "HEALTHCHECK":
-            let health = HealthcheckConfig(try instruction.healthcheck())
-            defaults.Healthcheck = health
-            return "HEALTHCHECK " + (health.Test ?? []).joined(separator: " ")
+            let parsed = try instruction.healthcheck()
+            defaults.Healthcheck = HealthcheckConfig(parsed)
+            return "HEALTHCHECK " + GoText.healthcheck(parsed)
         case "ONBUILD":
             defaults.OnBuild = (defaults.OnBuild ?? []) + [instruction.triggerText]
             return "ONBUILD " + instruction.triggerText
@@ -137,5 +135,61 @@ extension HealthcheckConfig {
         self.init(Test: health.test, Interval: nanoseconds(health.interval), Timeout: nanoseconds(health.timeout),
                   StartPeriod: nanoseconds(health.startPeriod), StartInterval: nanoseconds(health.startInterval),
                   Retries: health.retries == 0 ? nil : health.retries)
+    }
+}
+
+/// How docker's classic builder prints values into history texts (Go's `%q` and `%v`).
+enum GoText {
+    /// `%q` of a `[]string`: `["a" "b c"]`.
+    static func quoted(_ words: [String]) -> String {
+        "[" + words.map(quote).joined(separator: " ") + "]"
+    }
+
+    /// `%v` of a `[]string`: `[a b c]`.
+    static func plain(_ words: [String]) -> String {
+        "[" + words.joined(separator: " ") + "]"
+    }
+
+    /// Go's `strconv.Quote`.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f: out += "\\x" + hex(scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `%q` of docker's `HealthConfig` struct (20.10: test, interval, timeout, start period,
+    /// retries as a rune): `&{["CMD" "x"] "30s" "5s" "0s" '\x03'}`.
+    static func healthcheck(_ health: Healthcheck) -> String {
+        func duration(_ value: Duration) -> String {
+            let (seconds, attoseconds) = value.components
+            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            return quote(GoDuration.format(nanoseconds: UInt64(max(0, nanoseconds))))
+        }
+        return "&{\(quoted(health.test)) \(duration(health.interval)) \(duration(health.timeout)) \(duration(health.startPeriod)) \(rune(health.retries))}"
+    }
+
+    /// `%q` of an integer: a quoted rune (`'\x00'`, `'A'`).
+    static func rune(_ value: Int) -> String {
+        guard value >= 0x20 && value < 0x7f, let scalar = Unicode.Scalar(value) else {
+            return value < 0x80 ? "'\\x" + hex(UInt32(max(0, value))) + "'" : "'\\u" + String(value, radix: 16) + "'"
+        }
+        if scalar == "'" { return "'\\''" }
+        if scalar == "\\" { return "'\\\\'" }
+        return "'" + String(scalar) + "'"
+    }
+
+    private static func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return digits.count == 1 ? "0" + digits : digits
     }
 }
