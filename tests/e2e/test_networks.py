@@ -279,7 +279,7 @@ def test_published_ports_answer_on_loopback_and_through_the_gateway(daemon, runt
         else:
             raise AssertionError("the published port did not answer on 127.0.0.1")
         gateway = networks(daemon, "bridge")[0]["IPAM"]["Config"][0]["Gateway"]
-        r = daemon.docker("run", "--rm", "--runtime", runtime, "--network", "bridge", "busybox", "wget", "-qO-", f"http://{gateway}:{port}/hostname")
+        r = daemon.docker("run", "--rm", "--runtime", runtime, "--network", "bridge", "busybox", "timeout", "10", "wget", "-qO-", f"http://{gateway}:{port}/hostname")
         assert r.returncode == 0 and r.stdout == b"webhost\n", r.stderr
         assert f"tcp . {port} : " in nft_table(daemon)
     finally:

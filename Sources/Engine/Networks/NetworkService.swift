@@ -410,17 +410,26 @@ public actor NetworkService: NetworkAttachments {
             try link.addAddress(pool.gateway, prefixLength: pool.subnet.prefixLength, index: index, name: name)
             if let pool6 = network.ipv6Pool { try link.addAddress(pool6.gateway, prefixLength: pool6.subnet.prefixLength, index: index, name: name) }
             try link.setUp(index: index, name: name)
-            // The host's own 127.0.0.1 may reach published ports (DNAT to this bridge): a setting
-            // of Berth's bridge only, not of the host.
-            let setting = open("/proc/sys/net/ipv4/conf/\(name)/route_localnet", O_WRONLY | O_CLOEXEC)
-            guard setting >= 0 else { throw NetlinkError(operation: "open route_localnet of \(name)", errno: errno) }
-            defer { close(setting) }
-            try FileSystem.writeAll(setting, Array("1".utf8))
+            // Settings of Berth's bridge only, not of the host: the host's own 127.0.0.1 may reach
+            // published ports (DNAT to this bridge), and a container's packets to a published
+            // port through the gateway (hairpin) are forwarded back out of it, also when the
+            // host's `ip_forward` is off (with br_netfilter loaded such packets are routed).
+            for setting in ["route_localnet", "forwarding"] {
+                try enable(setting, of: name)
+            }
             readyBridges.insert(name)
             return index
         } catch {
             throw EngineError.failure("cannot prepare bridge \(name) of network \(network.name): \(error)")
         }
+    }
+
+    /// Writes 1 to the bridge's `net.ipv4.conf.<bridge>.<setting>`.
+    private func enable(_ setting: String, of bridge: String) throws {
+        let file = open("/proc/sys/net/ipv4/conf/\(bridge)/\(setting)", O_WRONLY | O_CLOEXEC)
+        guard file >= 0 else { throw NetlinkError(operation: "open \(setting) of \(bridge)", errno: errno) }
+        defer { close(file) }
+        try FileSystem.writeAll(file, Array("1".utf8))
     }
 
     private func removeBridge(_ network: Network) {
