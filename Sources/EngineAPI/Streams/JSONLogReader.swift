@@ -56,47 +56,61 @@ struct JSONLogReader {
     }
 
     /// Streams entries to `emit`: the last `tail` (all when nil) then, when `follow`, new ones
-    /// until `stillRunning` returns false and the log has been read to its end. The file being
-    /// followed is also held open, so what a container wrote before it exited still arrives
+    /// until `stillRunning` returns false and the log has been read to its end. Following reads
+    /// through an open descriptor, so what a container wrote before it exited still arrives
     /// when the container is removed before the next look (docker-py's `run(remove=True)`
-    /// removes it before reading the stream).
+    /// removes it before reading the stream), and a rotation is seen by comparing that open
+    /// file with the one now at the log's path: the open file keeps its inode number, so a new
+    /// log file can never be mistaken for it. A file rotated past in between is read too.
     func stream(tail: Int?, follow: Bool, stillRunning: @Sendable () async -> Bool, emit: (LogEntry) async throws -> Void) async throws {
         guard let current = files.last else { return }
         var held = open(current, O_RDONLY | O_CLOEXEC)
         defer { if held >= 0 { close(held) } }
         var entries: [LogEntry] = []
         for rotated in files.dropLast() { entries += read(rotated, from: 0).entries }
-        var (latest, offset, inode) = read(current, from: 0)
-        entries += latest
+        var offset = 0
+        if held >= 0 {
+            let first = read(held, from: 0)
+            entries += first.entries
+            offset = first.next
+        }
         if let tail { entries = Array(entries.suffix(max(0, tail))) }
         for entry in entries { try await emit(entry) }
         guard follow else { return }
+        var idle: UInt64 = 10_000_000
         while true {
             let running = await stillRunning()
-            var st = stat()
-            if stat(current, &st) == 0, let known = inode, UInt64(st.st_ino) != known {
-                // Rotated: finish the old file (now `.1`), then start on the new one.
-                if files.count > 1, let previous = files.dropLast().last {
-                    let rest = read(previous, from: offset)
-                    if rest.inode == known { for entry in rest.entries { try await emit(entry) } }
-                }
-                offset = 0
-                inode = UInt64(st.st_ino)
+            var progressed = false
+            if held >= 0 {
+                let fresh = read(held, from: offset)
+                for entry in fresh.entries { try await emit(entry) }
+                progressed = fresh.next != offset
+                offset = fresh.next
             }
-            let before = offset
-            (latest, offset, inode) = read(current, from: offset)
-            if inode == nil, held >= 0 {
-                // Removed since the last look: the rest of the file it was.
-                (latest, offset, _) = read(held, from: before)
-            } else if let inode, Self.inode(of: held) != inode {
+            if let now = Self.inode(atPath: current), now != Self.inode(of: held) {
+                // Rotated: the rest of the file held, any file rotated past since, then the new one.
+                if held >= 0 {
+                    for entry in read(held, from: offset).entries { try await emit(entry) }
+                }
+                if let previous = files.dropLast().last, let between = Self.inode(atPath: previous),
+                   between != now, between != Self.inode(of: held) {
+                    for entry in read(previous, from: 0).entries { try await emit(entry) }
+                }
                 if held >= 0 { close(held) }
                 held = open(current, O_RDONLY | O_CLOEXEC)
+                offset = 0
+                progressed = true
             }
-            for entry in latest { try await emit(entry) }
-            if !running { return }
+            if !running && !progressed { return }
             if let until, Timestamp.now() >= until { return }
-            try await Task.sleep(nanoseconds: 100_000_000)
+            idle = progressed ? 10_000_000 : min(idle * 2, 100_000_000)
+            try await Task.sleep(nanoseconds: idle)
         }
+    }
+
+    private static func inode(atPath path: String) -> UInt64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
     }
 
     private static func inode(of fd: Int32) -> UInt64? {
