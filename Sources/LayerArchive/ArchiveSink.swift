@@ -3,12 +3,13 @@ import Glibc
 import ContentDigest
 import OCI
 
-/// A PAX tar writer whose output is hashed (the diff ID), then compressed by a second
-/// libarchive writer in "raw" format, hashed again (the blob digest) and written to a file:
-/// one pass, both digests.
+/// A PAX tar writer whose output is hashed (the diff ID), then compressed (gzip by igzip,
+/// zstd by a second libarchive writer in "raw" format), hashed again (the blob digest) and
+/// written to a file: one pass, both digests.
 final class ArchiveSink {
     let tar: OpaquePointer
     private let compressor: OpaquePointer?
+    private let deflater: GzipDeflater?
     private let fd: Int32
     private let path: String
     private(set) var tarHasher = DigestHasher()
@@ -25,19 +26,15 @@ final class ArchiveSink {
             throw LayerError.writeFailed(path: path, reason: "out of memory")
         }
         self.tar = tar
-        compressor = compression == .plain ? nil : archive_write_new()
+        compressor = compression == .zstd ? archive_write_new() : nil
+        deflater = compression == .gzip ? GzipDeflater() : nil
         archive_write_set_format_pax_restricted(tar)
         archive_write_set_bytes_per_block(tar, Int32(layerBufferSize))
         archive_write_set_bytes_in_last_block(tar, 1)
         let context = Unmanaged.passUnretained(self).toOpaque()
         if let compressor {
             archive_write_set_format_raw(compressor)
-            if compression == .gzip {
-                archive_write_add_filter_gzip(compressor)
-                archive_write_set_filter_option(compressor, "gzip", "timestamp", nil)
-            } else {
-                archive_write_add_filter_zstd(compressor)
-            }
+            archive_write_add_filter_zstd(compressor)
             archive_write_set_bytes_per_block(compressor, 0)
             guard archive_write_open(compressor, context, nil, fileWriteCallback, nil) == ARCHIVE_OK else {
                 throw LayerError.writeFailed(path: path, reason: archiveMessage(compressor))
@@ -80,6 +77,9 @@ final class ArchiveSink {
         if let compressor {
             guard archive_write_close(compressor) == ARCHIVE_OK else { throw error(compressor) }
         }
+        if let deflater, !deflater.finish(sink: { acceptFile($0) == $0.count }) {
+            throw failure ?? .writeFailed(path: path, reason: "gzip compression failed")
+        }
         if let failure { throw failure }
         guard fsync(fd) == 0 else { throw LayerError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         closed = true
@@ -90,6 +90,13 @@ final class ArchiveSink {
     /// Tar bytes: hashed for the diff ID, then compressed (or written as they are).
     fileprivate func acceptTar(_ bytes: UnsafeRawBufferPointer) -> Int {
         tarHasher.update(bytes)
+        if let deflater {
+            guard deflater.compress(bytes, sink: { acceptFile($0) == $0.count }) else {
+                failure = failure ?? .writeFailed(path: path, reason: "gzip compression failed")
+                return -1
+            }
+            return bytes.count
+        }
         guard let compressor else { return acceptFile(bytes) }
         return archive_write_data(compressor, bytes.baseAddress, bytes.count) == bytes.count ? bytes.count : -1
     }

@@ -208,13 +208,13 @@ public struct OverlaySnapshotter: Sendable {
     }
 
     func layerDirectory(_ chainID: Digest) -> String { "\(root)/layers/\(chainID.encoded)" }
-    private func chainFile(_ chainID: Digest) -> String { "\(root)/chains/\(chainID.encoded)" }
+    func chainFile(_ chainID: Digest) -> String { "\(root)/chains/\(chainID.encoded)" }
     private func sizeFile(_ chainID: Digest) -> String { "\(root)/sizes/\(chainID.encoded)" }
     func containerDirectory(_ id: String) -> String { "\(root)/containers/\(id)" }
 
     /// Container IDs become path components: only `[A-Za-z0-9_.-]`, not `.` or `..`, at most
     /// 128 bytes (CVE-2014-9358).
-    private func validate(_ id: String) throws {
+    func validate(_ id: String) throws {
         let allowed = id.utf8.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f || b == 0x2e || b == 0x2d
         }

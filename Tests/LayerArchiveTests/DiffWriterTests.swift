@@ -36,6 +36,21 @@ import Testing
         #expect(try #require(readBytes(sandbox.tar("one.tgz")))[4..<8].allSatisfy { $0 == 0 })
     }
 
+    @Test func gzipLayersAreStandardGzipOfTheirDiff() throws {
+        let sandbox = Sandbox()
+        defer { sandbox.cleanup() }
+        mkdir(sandbox.target + "/data", 0o755)
+        // Incompressible and compressible content, each larger than the compressor's 1 MiB buffer.
+        #expect(system("head -c 3145728 /dev/urandom > \(sandbox.target)/data/random") == 0)
+        #expect(system("yes berth | head -c 4194304 > \(sandbox.target)/data/text") == 0)
+        let layer = sandbox.tar("layer.tgz")
+        let written = try DiffWriter().writeLayer(fromUpper: sandbox.target, to: layer)
+        #expect(system("gzip -t \(layer)") == 0)
+        #expect(system("gzip -dc \(layer) > \(layer).tar") == 0)
+        #expect(written.diffID == Digest.sha256(of: try #require(readBytes(layer + ".tar"))))
+        #expect(written.size < Int64(try #require(readBytes(layer + ".tar")).count))
+    }
+
     @Test func upperWhiteoutsAndOpaqueDirectoriesBecomeOCIEntries() throws {
         let sandbox = Sandbox()
         defer { sandbox.cleanup() }

@@ -80,6 +80,7 @@ ssize_t berth_lgetxattr(const char *path, const char *name, void *value, size_t 
 ssize_t berth_fgetxattr(int fd, const char *name, void *value, size_t size);
 ssize_t berth_llistxattr(const char *path, char *list, size_t size);
 ssize_t berth_flistxattr(int fd, char *list, size_t size);
+int berth_lremovexattr(const char *path, const char *name);
 
 // ---- berth-monitor additions (signalfd, spawning the runtime) ----
 

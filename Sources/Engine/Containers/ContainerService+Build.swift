@@ -168,7 +168,10 @@ extension ContainerService {
     /// The container's changes as a gzip layer stored in the content store. The mount points
     /// of the etc files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`) that the runtime
     /// made empty in the writable layer are left out, as docker's init layer leaves them out.
-    /// nil when nothing is left: the step changed no file.
+    /// nil when nothing is left: the step changed no file. The container must be stopped and
+    /// unmounted; without a user namespace its upper directory then becomes the layer's
+    /// snapshot as it is (`OverlaySnapshotter.commit`), so the next step unpacks nothing, and
+    /// the container must only be removed afterwards.
     func buildLayer(_ id: String) async throws -> BuildLayer? {
         let record = try resolve(id)
         let upper = snapshots.upperDirectory(container: record.id)
@@ -176,10 +179,14 @@ extension ContainerService {
         guard !FileSystem.listDirectory(upper).isEmpty else { return nil }
         let staging = try await images.makeTemporaryDirectory("build-layer")
         defer { try? FileSystem.removeTree(staging) }
+        let snapshots = snapshots
         let written = try await ProcessRunner.offload {
             try DiffWriter().writeLayer(fromUpper: upper, to: staging + "/layer.tar.gz", idMap: record.userNamespace)
         }
         try images.content.importFile(staging + "/layer.tar.gz", expected: written.digest, expectedSize: written.size)
+        if record.userNamespace == nil {
+            _ = try await ProcessRunner.offload { try snapshots.commit(container: record.id, diffID: written.diffID) }
+        }
         return BuildLayer(descriptor: Descriptor(mediaType: MediaType.ociLayerGzip, digest: written.digest, size: written.size),
                           diffID: written.diffID)
     }
