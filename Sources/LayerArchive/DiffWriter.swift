@@ -46,11 +46,17 @@ public struct DiffWriter: Sendable {
     /// `export` and `import`; `compression` picks the file format (plain by default). With
     /// `idMap`, owners are written as that user namespace sees them.
     /// An entry whose path (`a/b`) `excluding` accepts is left out with everything below it.
+    /// `appending` files are written after the tree, in their order, instead of any entry of
+    /// the tree at the same path.
     public func writeArchive(of directory: String, to outputPath: String,
                              compression: LayerCompression = .plain, idMap: IDMap? = nil,
-                             excluding: (@Sendable (String) -> Bool)? = nil) throws -> WrittenLayer {
-        try write(directory, to: outputPath, compression: compression, overlay: false, idMap: idMap,
-                  excluding: excluding.map { test in { test(String(decoding: $0, as: UTF8.self)) } })
+                             excluding: (@Sendable (String) -> Bool)? = nil, appending: [ArchiveFile] = []) throws -> WrittenLayer {
+        let replaced = Set(appending.map(\.path))
+        let test: (([UInt8]) -> Bool)? = excluding == nil && replaced.isEmpty ? nil : { path in
+            let text = String(decoding: path, as: UTF8.self)
+            return replaced.contains(text) || excluding?(text) == true
+        }
+        return try write(directory, to: outputPath, compression: compression, overlay: false, idMap: idMap, excluding: test, appending: appending)
     }
 
     /// Writes the single file system object `name` of directory `parent` (a directory with
@@ -99,7 +105,7 @@ public struct DiffWriter: Sendable {
     }
 
     private func write(_ directory: String, to outputPath: String, compression: LayerCompression,
-                       overlay: Bool, idMap: IDMap?, excluding: (([UInt8]) -> Bool)? = nil) throws -> WrittenLayer {
+                       overlay: Bool, idMap: IDMap?, excluding: (([UInt8]) -> Bool)? = nil, appending: [ArchiveFile] = []) throws -> WrittenLayer {
         do {
             let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard root >= 0 else { throw LayerError.fileSystem(entry: directory, operation: "open directory", errno: errno) }
@@ -108,11 +114,27 @@ public struct DiffWriter: Sendable {
             let walker = TreeWalker(sink: sink, overlay: overlay, idMap: idMap)
             walker.excluding = excluding
             try walker.walkDirectory(root, prefix: [])
+            for file in appending { try walker.write(file) }
             return try sink.finish()
         } catch {
             unlink(outputPath)
             throw error
         }
+    }
+}
+
+/// A regular file an archive gets from memory (owned by root, stamped with the current time).
+public struct ArchiveFile: Sendable {
+    /// Its path in the archive (`a/b`).
+    public var path: String
+    public var bytes: [UInt8]
+    public var mode: mode_t
+
+    /// A file of `bytes` at `path`.
+    public init(path: String, bytes: [UInt8], mode: mode_t = 0o600) {
+        self.path = path
+        self.bytes = bytes
+        self.mode = mode
     }
 }
 
@@ -240,6 +262,18 @@ private final class TreeWalker {
             try sink.writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             remaining -= Int64(n)
         }
+    }
+
+    /// Writes a file held in memory.
+    func write(_ file: ArchiveFile) throws {
+        let entry = try newEntry()
+        defer { archive_entry_free(entry) }
+        archive_entry_copy_pathname(entry, file.path)
+        archive_entry_set_mode(entry, S_IFREG | (file.mode & 0o7777))
+        archive_entry_set_size(entry, la_int64_t(file.bytes.count))
+        archive_entry_set_mtime(entry, time(nil), 0)
+        try sink.writeHeader(entry)
+        try file.bytes.withUnsafeBytes { try sink.writeData($0) }
     }
 
     private func writeOpaqueMarker(_ directory: [UInt8], status st: stat) throws {

@@ -329,6 +329,59 @@ def test_dockerfile_from_stdin_and_custom_path(daemon, tmp_path):
     daemon.docker("rmi", "stdin:1", "path:1", check=True)
 
 
+@pytest.mark.parametrize("client", ["docker", "berth"])
+def test_dockerfile_outside_the_context_and_from_stdin_with_a_context(daemon, tmp_path, client):
+    """docker's CLI sends a Dockerfile from outside the context (or `-f -`) inside the context
+    under a random `.dockerfile.*` name that the context's .dockerignore gains: COPY sees
+    neither it nor anything the context's rules exclude."""
+    context = tmp_path / "ctx"
+    write(context, {"data.txt": "in context\n", "skip.log": "ignored\n", ".dockerignore": "*.log\n"})
+    write(tmp_path, {"elsewhere/Dockerfile": "FROM busybox\nCOPY . /ctx/\nRUN ls -A /ctx > /listing\n"})
+    cli = daemon.docker if client == "docker" else daemon.berth
+    tag = f"outside-{client}:1"
+    r = cli("build", "-t", tag, "-f", str(tmp_path / "elsewhere" / "Dockerfile"), str(context), timeout=120)
+    assert r.returncode == 0, r.stderr
+    listing = run(daemon, tag, "cat", "/listing").split()
+    assert listing == [".dockerignore", "data.txt"], listing
+    r = cli("build", "-t", tag + "-stdin", "-f", "-", str(context), input=b"FROM busybox\nCOPY data.txt /d\nLABEL via=stdin\n", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert run(daemon, tag + "-stdin", "cat", "/d") == "in context\n"
+    assert inspect(daemon, tag + "-stdin")["Config"]["Labels"] == {"via": "stdin"}
+    r = cli("build", "-f", str(tmp_path / "nowhere" / "Dockerfile"), str(context), timeout=120)
+    assert r.returncode != 0 and b"nowhere" in r.stderr, r.stderr
+    daemon.docker("rmi", tag, tag + "-stdin", check=True)
+
+
+@pytest.mark.parametrize("client", ["docker", "berth"])
+def test_cache_from_an_image_serves_where_no_local_cache_is(daemon, tmp_path, client):
+    write(tmp_path, {"Dockerfile": "FROM busybox\nENV A=1\nCOPY f /f\nRUN echo ran > /ran\nCMD [\"cat\", \"/ran\"]\n", "f": "file\n"})
+    cli = daemon.docker if client == "docker" else daemon.berth
+    tag = f"cache-source-{client}:1"
+    r = cli("build", "-t", tag, str(tmp_path), timeout=180)
+    assert r.returncode == 0, r.stderr
+    source_id = inspect(daemon, tag)["Id"]
+    prune = ["builder", "prune", "-a", "-f"]
+    assert daemon.docker(*prune).returncode == 0
+    r = cli("build", "--cache-from", tag, "-t", tag + "-again", str(tmp_path), timeout=180)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.count("Using cache") == 4 and "Running in" not in out, out
+    assert inspect(daemon, tag + "-again")["Id"] == source_id
+    # A changed step runs, and everything after it; the steps before it are still served.
+    assert daemon.docker(*prune).returncode == 0
+    write(tmp_path, {"f": "changed\n"})
+    r = cli("build", "--cache-from", tag, "-t", tag + "-changed", str(tmp_path), timeout=180)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert out.count("Using cache") == 1 and "Running in" in out, out
+    # Without it, nothing is cached once the local cache is gone.
+    assert daemon.docker(*prune).returncode == 0
+    write(tmp_path, {"f": "file\n"})
+    r = cli("build", "-t", tag + "-cold", str(tmp_path), timeout=180)
+    assert r.returncode == 0 and "Using cache" not in r.stdout.decode(), r.stdout
+    daemon.docker("rmi", tag, tag + "-again", tag + "-changed", tag + "-cold", check=True)
+
+
 def test_berth_build_quiet_iidfile_and_builder_prune(daemon, tmp_path):
     write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo pruned-later > /p\n"})
     iid = tmp_path / "iid"
@@ -376,6 +429,33 @@ RUN --mount=type=secret,id=token,required sh -c 'cat /run/secrets/token > /dev/n
     r = daemon.berth("build", "--no-cache", "-t", "mounts:3", str(context), timeout=180)
     assert r.returncode != 0 and "token" in r.stderr.decode()
     daemon.docker("rmi", "mounts:1", "mounts:2", check=True)
+
+
+def test_run_bind_mounts_from_a_stage_and_an_image(daemon, tmp_path):
+    dockerfile = """FROM busybox AS tools
+RUN mkdir -p /opt/tools && echo 'echo from-tool-{version}' > /opt/tools/hello.sh
+FROM busybox
+RUN --mount=type=bind,from=tools,source=/opt/tools,target=/mnt/tools sh /mnt/tools/hello.sh > /out
+RUN --mount=type=bind,from=busybox,target=/bb,rw sh -c 'touch /bb/scribble && ls /bb/bin/busybox > /seen'
+"""
+    containers_before = daemon.docker("ps", "-aq").stdout.split()
+    write(tmp_path, {"Dockerfile": dockerfile.format(version=1)})
+    r = daemon.docker("build", "-t", "bind-from:1", str(tmp_path), timeout=180)
+    assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
+    out = run(daemon, "bind-from:1", "sh", "-c", "cat /out /seen; ls /mnt/tools /bb 2>&1 | grep -c 'No such file'; ls /scribble 2>&1 | grep -c 'No such file'")
+    assert out == "from-tool-1\n/bb/bin/busybox\n2\n1\n", out
+    # What the rw mount wrote went nowhere: not into the image it was read from either.
+    assert daemon.docker("run", "--rm", "busybox", "ls", "/scribble").returncode != 0
+    r = daemon.docker("build", "-t", "bind-from:1", str(tmp_path), timeout=180)
+    assert r.returncode == 0 and "Running in" not in r.stdout.decode(), r.stdout
+    # A change in the stage it reads reruns the step.
+    write(tmp_path, {"Dockerfile": dockerfile.format(version=2)})
+    r = daemon.docker("build", "-t", "bind-from:2", str(tmp_path), timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert run(daemon, "bind-from:2", "cat", "/out") == "from-tool-2\n"
+    # No container or mount is left behind by the sources.
+    assert daemon.docker("ps", "-aq").stdout.split() == containers_before
+    daemon.docker("rmi", "bind-from:1", "bind-from:2", check=True)
 
 
 def test_add_downloads_a_url_from_a_local_server(daemon, tmp_path):
@@ -440,13 +520,15 @@ def test_copy_exclude_and_parents(daemon, tmp_path):
 
 
 def test_berth_build_shows_step_times_and_sends_less_than_the_ignored_context(daemon, tmp_path):
-    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo timed > /t\nCOPY . /ctx/\n", ".dockerignore": "big\n",
+    write(tmp_path, {"Dockerfile": "FROM busybox\nRUN sleep 0.6 && echo timed > /t\nCOPY . /ctx/\n", ".dockerignore": "big\n",
                      "big/blob": "x" * 200_000, "small.txt": "s\n"})
     r = daemon.berth("build", "--progress", "tty", "-t", "timed:1", str(tmp_path), timeout=120)
     out = r.stdout.decode()
     assert r.returncode == 0, r.stderr
     assert re.search(r" ---> [0-9a-f]{12}  \x1b\[2m\d+\.\ds\x1b\[0m\n", out), out
     assert re.search(r"built in \d+\.\ds", out)
+    # While the RUN step runs, its clock counts on a status line that is cleared afterwards.
+    assert re.search(r"\x1b\[2m  running \d+\.\ds\x1b\[0m\r\x1b\[K", out), out
     assert run(daemon, "timed:1", "ls", "/ctx") == "Dockerfile\nsmall.txt\n"
     r = daemon.berth("build", "--progress", "fancy", str(tmp_path))
     assert r.returncode == 125 or r.returncode == 1
@@ -535,8 +617,9 @@ def test_kill_9_during_a_build_leaves_a_consistent_store(fresh_daemon, tmp_path)
     proc = subprocess.Popen(["docker", "-H", fresh_daemon.host, "build", "-t", "killed:1", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     deadline = time.time() + 60
-    while time.time() < deadline and not any(p for p in fresh_daemon.docker("ps", "-q").stdout.split()):
+    while time.time() < deadline and proc.poll() is None and not any(p for p in fresh_daemon.docker("ps", "-q").stdout.split()):
         time.sleep(0.1)
+    assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
     assert fresh_daemon.docker("ps", "-q").stdout.strip(), "the RUN step never started"
     fresh_daemon.kill9()
     proc.wait(timeout=30)

@@ -1,8 +1,10 @@
 import ArgumentParser
 import struct Builder.DockerIgnore
+import Dispatch
 import FoundationEssentials
 import Glibc
 import LayerArchive
+import Synchronization
 
 /// `berth build`: sends a context directory (or a tar or Dockerfile on stdin) to berthd's
 /// builder and prints its steps as docker's classic builder does.
@@ -26,6 +28,9 @@ struct Build: ParsableCommand {
 
     @Flag(name: .long, help: "Do not use cache when building the image")
     var noCache = false
+
+    @Option(name: .long, help: "Images to consider as cache sources")
+    var cacheFrom: [String] = []
 
     @Flag(name: .long, help: "Always attempt to pull a newer version of the image")
     var pull = false
@@ -84,6 +89,7 @@ struct Build: ParsableCommand {
         if !labels.isEmpty { query.add("labels", try Self.json(labels)) }
         if let target { query.add("target", target) }
         query.add("nocache", flag: noCache)
+        if !cacheFrom.isEmpty { query.add("cachefrom", String(decoding: try JSONEncoder().encode(cacheFrom), as: UTF8.self)) }
         query.add("pull", flag: pull)
         query.add("q", flag: quiet)
         query.add("rm", rm ? "1" : "0")
@@ -102,10 +108,16 @@ struct Build: ParsableCommand {
         } else {
             guard Glibc.access(context, R_OK) == 0 else { throw CLIError.failed("unable to prepare context: path \"\(context)\" not found") }
             let dockerfile = file ?? "Dockerfile"
-            query.add("dockerfile", try Self.dockerfileInContext(dockerfile, context: context))
             let archive = "/tmp/berth-build-\(getpid()).tar"
-            let inContext = try Self.dockerfileInContext(dockerfile, context: context)
-            _ = try DiffWriter().writeArchive(of: context, to: archive, excluding: try Self.ignoreRules(context: context, dockerfile: inContext))
+            if let inContext = try Self.dockerfileInContext(dockerfile, context: context) {
+                query.add("dockerfile", inContext)
+                _ = try DiffWriter().writeArchive(of: context, to: archive, excluding: try Self.ignoreRules(context: context, dockerfile: inContext))
+            } else {
+                let added = try Self.addedDockerfile(dockerfile, context: context)
+                query.add("dockerfile", added.name)
+                _ = try DiffWriter().writeArchive(of: context, to: archive, excluding: try Self.ignoreRules(context: context, dockerfile: nil),
+                                                  appending: added.files)
+            }
             staged = archive
             input = try InputFile(path: archive)
         }
@@ -115,6 +127,8 @@ struct Build: ParsableCommand {
             throw CLIError.invalidFlag(command: "build", value: progress, flag: "--progress", reason: "must be auto, plain or tty")
         }
         var display = BuildDisplay(timed: progress == "tty" || (progress == "auto" && Console.isTerminal(STDOUT_FILENO)))
+        let clock = display.timed && !quiet ? StepClock() : nil
+        defer { clock?.stop() }
         var imageID: String?
         try response.body.forEachLine { line in
             guard line.contains(where: { $0 != 0x20 && $0 != 0x0d }) else { return }
@@ -122,12 +136,17 @@ struct Build: ParsableCommand {
                 throw CLIError.protocolViolation("bad build output line \"\(String(decoding: line, as: UTF8.self))\"")
             }
             if let error = message.errorDetail?.message ?? message.error {
+                clock?.stop()
                 if !quiet { try Console.out(display.failed()) }
                 throw CLIError.stream(message: error)
             }
             if let id = message.aux?.ID { imageID = id }
-            if let text = message.stream, !quiet { try Console.out(display.render(text)) }
+            if let text = message.stream, !quiet {
+                let shown = display.render(text)
+                if let clock { clock.print(shown, stepRunning: display.isStepRunning) } else { try Console.out(shown) }
+            }
         }
+        clock?.stop()
         if !quiet { try Console.out(display.finished()) }
         guard let imageID else { throw CLIError.protocolViolation("the daemon ended the build without an image ID") }
         if quiet { try Console.out(imageID + "\n") }
@@ -141,34 +160,52 @@ struct Build: ParsableCommand {
 
     /// What `.dockerignore` (or `<Dockerfile>.dockerignore`) keeps out of the context sent, as
     /// docker's CLI reads it; the Dockerfile and the ignore file are sent all the same (the
-    /// daemon needs them, and keeps them out of COPY when excluded).
-    static func ignoreRules(context: String, dockerfile: String) throws -> (@Sendable (String) -> Bool)? {
-        let candidates = [dockerfile + ".dockerignore", ".dockerignore"]
+    /// daemon needs them, and keeps them out of COPY when excluded). `dockerfile` is nil for
+    /// one from outside the context.
+    static func ignoreRules(context: String, dockerfile: String?) throws -> (@Sendable (String) -> Bool)? {
+        let candidates = (dockerfile.map { [$0 + ".dockerignore"] } ?? []) + [".dockerignore"]
         guard let file = candidates.first(where: { Glibc.access(context + "/" + $0, R_OK) == 0 }) else { return nil }
-        let input = try InputFile(path: context + "/" + file)
-        var bytes: [UInt8] = []
-        while case let piece = try FDIO.read(input.fd), !piece.isEmpty { bytes += piece }
-        let rules = DockerIgnore(parsing: String(decoding: bytes, as: UTF8.self))
+        let rules = DockerIgnore(parsing: String(decoding: try readFile(context + "/" + file), as: UTF8.self))
         guard !rules.isEmpty else { return nil }
-        let kept: Set<String> = [dockerfile, file]
+        let kept: Set<String> = [dockerfile ?? file, file]
         return { path in !kept.contains(path) && rules.excludes(path) && !rules.mayIncludeBelow(path) }
     }
 
     /// The Dockerfile's path inside the context: `-f` relative to the working directory when
-    /// it exists there, else to the context; one outside the context is refused, as docker's
-    /// classic builder refuses it.
-    static func dockerfileInContext(_ dockerfile: String, context: String) throws -> String {
-        func absolute(_ path: String) -> String {
-            guard let real = realpath(path, nil) else { return path }
-            defer { free(real) }
-            return String(cString: real)
-        }
+    /// it exists there, else to the context; nil for one outside the context or `-f -`.
+    static func dockerfileInContext(_ dockerfile: String, context: String) throws -> String? {
+        guard dockerfile != "-" else { return nil }
         let root = absolute(context)
         let candidate = Glibc.access(dockerfile, F_OK) == 0 && dockerfile.contains("/") ? absolute(dockerfile) : absolute(context + "/" + dockerfile)
-        guard candidate.hasPrefix(root + "/") else {
-            throw CLIError.failed("unable to prepare context: the Dockerfile (\(dockerfile)) must be within the build context (\(context))")
-        }
+        guard candidate.hasPrefix(root + "/") else { return nil }
         return String(candidate.dropFirst(root.count + 1))
+    }
+
+    /// A Dockerfile from outside the context (or stdin for `-f -`) sent as docker's CLI sends
+    /// it: under a random name `.dockerfile.<20 hex>` added to the context, with that name
+    /// appended to the context's `.dockerignore` so COPY never sees it.
+    static func addedDockerfile(_ dockerfile: String, context: String) throws -> (name: String, files: [ArchiveFile]) {
+        let path = dockerfile == "-" ? "-" : Glibc.access(dockerfile, F_OK) == 0 ? dockerfile : context + "/" + dockerfile
+        guard path == "-" || Glibc.access(path, R_OK) == 0 else {
+            throw CLIError.failed("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat \(absolute(path)): no such file or directory")
+        }
+        let name = ".dockerfile." + (0..<20).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+        var ignore = Glibc.access(context + "/.dockerignore", R_OK) == 0 ? try readFile(context + "/.dockerignore") : []
+        ignore += Array("\n\(name)\n".utf8)
+        return (name, [ArchiveFile(path: name, bytes: try readFile(path)), ArchiveFile(path: ".dockerignore", bytes: ignore)])
+    }
+
+    private static func absolute(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    private static func readFile(_ path: String) throws -> [UInt8] {
+        let input = try InputFile(path: path)
+        var bytes: [UInt8] = []
+        while case let piece = try FDIO.read(input.fd), !piece.isEmpty { bytes += piece }
+        return bytes
     }
 
     /// `id=NAME[,src=FILE|,env=VAR]` (docker's forms; `src` defaults to a file named NAME,
@@ -245,6 +282,9 @@ struct BuildDisplay {
         return text
     }
 
+    /// Whether a step has begun and not yet shown its result.
+    var isStepRunning: Bool { stepStarted != nil }
+
     /// The closing line of a build that succeeded.
     func finished() -> String {
         timed ? "\u{1b}[2mbuilt in \(Self.seconds(Self.now() - started))\u{1b}[0m\n" : ""
@@ -254,6 +294,58 @@ struct BuildDisplay {
     func failed() -> String {
         guard timed, let begun = stepStarted else { return "" }
         return "\u{1b}[31mstep failed after \(Self.seconds(Self.now() - begun))\u{1b}[0m\n"
+    }
+}
+
+/// On a terminal, the running step's clock: a status line under the output, redrawn every
+/// 100 ms while a step runs (and only where a line has ended), cleared before anything else is
+/// printed and when the build ends.
+final class StepClock: @unchecked Sendable {
+    private struct State {
+        var running = false
+        var started = 0.0
+        var drawn = false
+        var atLineStart = true
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    private let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "berth.build.clock"))
+
+    init() {
+        timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100))
+        timer.setEventHandler { [weak self] in self?.draw() }
+        timer.resume()
+    }
+
+    /// Prints `text` above the status line; `stepRunning` says whether a step is now running.
+    func print(_ text: String, stepRunning: Bool) {
+        state.withLock { state in
+            let out = (state.drawn ? "\r\u{1b}[K" : "") + text
+            state.drawn = false
+            if !text.isEmpty { state.atLineStart = text.hasSuffix("\n") }
+            if stepRunning && !state.running { state.started = BuildDisplay.now() }
+            state.running = stepRunning
+            try? FDIO.write(STDOUT_FILENO, out)
+        }
+    }
+
+    /// Clears the status line and stops redrawing it.
+    func stop() {
+        timer.cancel()
+        state.withLock { state in
+            if state.drawn { try? FDIO.write(STDOUT_FILENO, "\r\u{1b}[K") }
+            state.drawn = false
+            state.stopped = true
+        }
+    }
+
+    private func draw() {
+        state.withLock { state in
+            guard state.running, state.atLineStart, !state.stopped else { return }
+            try? FDIO.write(STDOUT_FILENO, "\r\u{1b}[K\u{1b}[2m  running \(BuildDisplay.seconds(BuildDisplay.now() - state.started))\u{1b}[0m")
+            state.drawn = true
+        }
     }
 }
 

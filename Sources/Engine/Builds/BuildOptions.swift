@@ -24,7 +24,8 @@ public struct BuildOptions: Sendable, Equatable {
     public var extraHosts: [String] = []
     /// `--shm-size` of RUN steps, in bytes.
     public var shmSize: Int64?
-    /// `--cache-from`: local images whose steps may serve as cache (the local cache is always used).
+    /// `--cache-from`: local images whose steps may serve as cache (`CacheSource`; the local
+    /// cache is used as well).
     public var cacheFrom: [String] = []
     /// `--platform` (only this machine's platform can run here).
     public var platform = ""

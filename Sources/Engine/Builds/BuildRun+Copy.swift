@@ -107,7 +107,7 @@ extension BuildRun {
 
     /// The tree `--from` names: the context (none given), an earlier stage's result, or an
     /// image (pulled when missing).
-    private mutating func sourceTree(_ from: String?, stage: Stage) async throws -> SourceTree {
+    mutating func sourceTree(_ from: String?, stage: Stage) async throws -> SourceTree {
         guard let from else { return SourceTree(identity: "context", root: context.directory, container: nil, containers: builder.containers) }
         let state: BuildState
         if let earlier = stageReference(from, before: stage.index), let result = stageResults[earlier.index] {

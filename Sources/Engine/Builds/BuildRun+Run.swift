@@ -13,7 +13,7 @@ extension BuildRun {
     /// `RUN`: the command in a container over the state (its environment with the ARGs in
     /// scope, user and working directory); its output streamed as it comes; its changes, once
     /// it exited 0, the step's layer.
-    mutating func run(_ instruction: Instruction, _ state: inout BuildState) async throws {
+    mutating func run(_ instruction: Instruction, _ state: inout BuildState, stage: Stage) async throws {
         let mounts = try instruction.flagValues("mount").map(RunMount.init(parsing:))
         for flag in instruction.flags where !["mount", "network", "security"].contains(flag.name) {
             throw BuildError.dockerfile("dockerfile parse error on line \(instruction.line): unknown flag: --\(flag.name)")
@@ -27,31 +27,44 @@ extension BuildRun {
         case "", "default", "none", "host": break
         default: throw BuildError.dockerfile("unsupported network mode for RUN: \(network) (line \(instruction.line))")
         }
-        var mountKeys: [String] = []
-        for mount in mounts {
-            mountKeys.append(mount.keyText)
-            if mount.kind == .bind {
-                guard mount.from == nil else {
-                    throw BuildError.unsupported("RUN --mount=type=bind,from=… is not supported by this builder yet (line \(instruction.line))")
+        // Stages and images bind mounts read from, by the mount's index; removed at the end.
+        var trees: [Int: SourceTree] = [:]
+        do {
+            var mountKeys: [String] = []
+            for (index, mount) in mounts.enumerated() {
+                mountKeys.append(mount.keyText)
+                if mount.kind == .bind {
+                    if let from = mount.from {
+                        let tree = try await sourceTree(try expander.expand(from, env: state.expansionEnvironment), stage: stage)
+                        trees[index] = tree
+                        // A stage or image is known by its cache key or ID: the same one, the same files.
+                        mountKeys.append(tree.identity)
+                    } else {
+                        let source = mount.source.isEmpty ? "." : mount.source
+                        mountKeys.append(try BuildSources(root: context.directory, patterns: [source], instruction: "RUN --mount").contentDigest())
+                    }
                 }
-                let source = mount.source.isEmpty ? "." : mount.source
-                mountKeys.append(try BuildSources(root: context.directory, patterns: [source], instruction: "RUN --mount").contentDigest())
+                if mount.kind == .secret, mount.required, options.secrets[mount.id] == nil {
+                    throw BuildError.dockerfile("secret \(mount.id) not found: give it with --secret id=\(mount.id),src=FILE")
+                }
             }
-            if mount.kind == .secret, mount.required, options.secrets[mount.id] == nil {
-                throw BuildError.dockerfile("secret \(mount.id) not found: give it with --secret id=\(mount.id),src=FILE")
+            let key = state.key(of: "run \(ConfigInstructions.json(command)) args=\(argEnv) network=\(network) mounts=\(mountKeys)")
+            // Proxy variables reach the command without a declaration, but neither the history nor
+            // the cache key (docker's predefined ARGs).
+            let proxies = options.buildArgs.compactMap { name, value -> String? in
+                guard Self.predefinedArgs.contains(name), let value, environment[name] == nil, state.args[name] == nil else { return nil }
+                return "\(name)=\(value)"
+            }.sorted()
+            let run = self
+            let sources = trees
+            try await commitLayer(&state, key: key, createdBy: createdBy) { state in
+                try await run.runContainer(command, env: argEnv + proxies, network: network, mounts: mounts, sources: sources, over: state)
             }
+        } catch {
+            for tree in trees.values { await tree.close() }
+            throw error
         }
-        let key = state.key(of: "run \(ConfigInstructions.json(command)) args=\(argEnv) network=\(network) mounts=\(mountKeys)")
-        // Proxy variables reach the command without a declaration, but neither the history nor
-        // the cache key (docker's predefined ARGs).
-        let proxies = options.buildArgs.compactMap { name, value -> String? in
-            guard Self.predefinedArgs.contains(name), let value, environment[name] == nil, state.args[name] == nil else { return nil }
-            return "\(name)=\(value)"
-        }.sorted()
-        let run = self
-        try await commitLayer(&state, key: key, createdBy: createdBy) { state in
-            try await run.runContainer(command, env: argEnv + proxies, network: network, mounts: mounts, over: state)
-        }
+        for tree in trees.values { await tree.close() }
     }
 
     /// The command a RUN runs: the exec form as written; the shell form (and a heredoc script)
@@ -72,7 +85,8 @@ extension BuildRun {
         }
     }
 
-    private func runContainer(_ command: [String], env: [String], network: String, mounts: [RunMount], over state: BuildState) async throws -> BuildLayer? {
+    private func runContainer(_ command: [String], env: [String], network: String, mounts: [RunMount], sources: [Int: SourceTree],
+                              over state: BuildState) async throws -> BuildLayer? {
         let containers = builder.containers
         var spec = ContainerSpec()
         spec.image = state.baseImage?.description ?? "scratch"
@@ -90,10 +104,18 @@ extension BuildRun {
         }
         let staging = try await builder.images.makeTemporaryDirectory("build-run")
         defer { try? FileSystem.removeTree(staging) }
+        var mounted: [String] = []
+        defer { for id in mounted { containers.unmountBuildRoot(id) } }
         for (index, mount) in mounts.enumerated() {
             switch mount.kind {
             case .bind:
-                let location = try ContainerFiles(rootfs: context.directory, mounts: [], readOnlyRootfs: true)
+                var root = context.directory
+                if let tree = sources[index], let source = tree.container {
+                    root = try containers.mountBuildRoot(source)
+                    mounted.append(source)
+                }
+                // Resolved inside its tree: a link there cannot make the step see a host path.
+                let location = try ContainerFiles(rootfs: root, mounts: [], readOnlyRootfs: true)
                     .resolve(mount.source.isEmpty ? "/" : mount.source, followFinal: true)
                 spec.storage.binds.append(([location.root] + location.relative).joined(separator: "/") + ":" + mount.target + (mount.readOnly ? ":ro" : ""))
             case .cache:

@@ -42,7 +42,7 @@ extension BuildRun {
             case "WORKDIR":
                 try await workdir(instruction, &state, env: env)
             case "RUN":
-                try await run(instruction, &state)
+                try await run(instruction, &state, stage: stage)
             case "COPY", "ADD":
                 try await copy(instruction, &state, env: env, stage: stage)
             default:
@@ -64,11 +64,11 @@ extension BuildRun {
     /// from the cache, so a fully cached build makes the same image ID).
     mutating func commitMetadata(_ state: inout BuildState, _ text: String) async {
         let key = state.key(of: "config " + text)
-        let cached = options.noCache ? nil : await builder.images.cachedStep(key)
-        if cached != nil { await emit(.stream(" ---> Using cache\n")) }
-        let created = cached?.created ?? Timestamp.now().rfc3339Nano
         // docker's classic text: the current SHELL, then `#(nop)`.
         let createdBy = state.instructions.shell.joined(separator: " ") + " #(nop)  " + text
+        let cached = options.noCache ? nil : await builder.images.cachedStep(key)?.created ?? cacheSourceMatch(state, createdBy: createdBy)?.history.created
+        if cached != nil { await emit(.stream(" ---> Using cache\n")) }
+        let created = cached ?? Timestamp.now().rfc3339Nano
         state.config.history = (state.config.history ?? []) + [History(created: created, createdBy: createdBy, emptyLayer: true)]
         state.config.created = created
         state.cacheKey = key
@@ -86,6 +86,10 @@ extension BuildRun {
             await emit(.stream(" ---> Using cache\n"))
             created = cached.created
             if let descriptor = cached.layer, let diffID = cached.diffID { layer = BuildLayer(descriptor: descriptor, diffID: diffID) }
+        } else if let found = cacheSourceMatch(state, createdBy: createdBy) {
+            await emit(.stream(" ---> Using cache\n"))
+            created = found.history.created ?? Timestamp.now().rfc3339Nano
+            layer = found.layer
         } else {
             layer = try await make(state)
         }

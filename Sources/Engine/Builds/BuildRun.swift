@@ -24,6 +24,8 @@ struct BuildRun {
     var stepNumber = 0
     var totalSteps = 0
     var consumedArgs: Set<String> = []
+    /// The `--cache-from` images found here (a name that is not is skipped, as docker skips it).
+    var cacheSources: [CacheSource] = []
 
     init(builder: ImageBuilder, context: BuildContext, dockerfile: Dockerfile, options: BuildOptions,
          emit: @escaping @Sendable (BuildMessage) async -> Void) {
@@ -46,6 +48,30 @@ struct BuildRun {
             }
         }
         self.globalArgs = args
+    }
+
+    /// Reads the `--cache-from` images.
+    mutating func loadCacheSources() async throws {
+        let images = builder.images
+        for name in options.cacheFrom {
+            guard let record = try? await images.resolve(name) else { continue }
+            let config = try await images.config(of: record)
+            let manifest = try await images.manifest(of: record)
+            guard manifest.layers.count == config.rootfs.diff_ids.count else { continue }
+            cacheSources.append(CacheSource(history: config.history ?? [],
+                                            layers: zip(manifest.layers, config.rootfs.diff_ids).map { BuildLayer(descriptor: $0, diffID: $1) }))
+        }
+    }
+
+    /// What a `--cache-from` image holds for a step written `createdBy` over `state`.
+    func cacheSourceMatch(_ state: BuildState, createdBy: String) -> (history: History, layer: BuildLayer?)? {
+        guard !options.noCache else { return nil }
+        for source in cacheSources {
+            guard let found = source.match(state, createdBy: createdBy) else { continue }
+            if let layer = found.layer, !builder.images.content.contains(layer.descriptor.digest) { continue }
+            return found
+        }
+        return nil
     }
 
     /// The PATH docker gives a stage whose base sets none.

@@ -44,6 +44,7 @@ public struct ImageBuilder: Sendable {
         }
         var run = BuildRun(builder: self, context: buildContext, dockerfile: dockerfile, options: options, emit: emit)
         do {
+            try await run.loadCacheSources()
             let state = try await run.buildTarget()
             let id = try await run.finish(state, tags: tags)
             await run.releasePins()

@@ -135,6 +135,20 @@ extension ContainerService {
     /// `paths` (deepest first): empty directories and empty regular files only, reached
     /// without following any link, so nothing the step's command planted there can redirect
     /// the removal.
+    /// Mounts the root of a build container that is never started (a stage or an image a
+    /// `RUN --mount=type=bind,from=…` reads) at its rootfs directory and answers the path; what
+    /// the step writes there goes to that container's own upper, gone when it is removed.
+    nonisolated func mountBuildRoot(_ id: String) throws -> String {
+        let rootfs = store.directory(of: id) + "/rootfs"
+        try snapshots.mount(container: id, at: rootfs)
+        return rootfs
+    }
+
+    /// Unmounts what `mountBuildRoot` mounted.
+    nonisolated func unmountBuildRoot(_ id: String) {
+        try? snapshots.unmount(store.directory(of: id) + "/rootfs")
+    }
+
     func removeMountPoints(_ id: String, _ paths: [String]) {
         Self.removeEmptyEntries(upper: snapshots.upperDirectory(container: id), paths: paths)
     }

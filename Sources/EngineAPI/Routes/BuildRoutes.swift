@@ -53,14 +53,16 @@ struct BuildRoutes {
         }
     }
 
-    /// A tar (any compression libarchive reads) is unpacked with the layer code's rules;
-    /// anything else is taken as the Dockerfile itself (`docker build - < Dockerfile`).
+    /// A tar (any compression libarchive reads) is unpacked with the layer code's rules (a
+    /// plain one whose end is missing after a whole last entry completed first, as docker's
+    /// CLI sends a Dockerfile from outside the context); anything else is taken as the Dockerfile itself (`docker build - < Dockerfile`).
     static func unpackContext(_ path: String, into directory: String, dockerfile: String) throws {
         var st = stat()
         guard stat(path, &st) == 0, st.st_size > 0 else {
             return
         }
         if ArchiveDetection.isArchive(path) {
+            try TarTrailer.complete(path)
             try LayerApplier().extract(archiveAt: path, into: directory, options: ExtractionOptions())
         } else {
             let name = dockerfile.contains("/") || dockerfile.hasPrefix(".") ? "Dockerfile" : dockerfile
