@@ -48,8 +48,6 @@ RUN cat /srv/hello.txt /etc/app/a.conf > /srv/combined && chown -R 1:1 /srv/data
 CMD ["sh", "-c", "cat /srv/combined"]
 """
 
-# WORKDIR names a directory whose parent exists: berthd's debug build of 2026-12 fails a WORKDIR
-# or COPY destination with a missing parent (tests/e2e/test_build_compare.py).
 CONTEXT_DOCKERFILE = """FROM busybox
 ENV APP=/app
 WORKDIR /app

@@ -37,9 +37,7 @@ public struct EngineServices: Sendable {
         let copies = try ProtectedBinaries.install(binaries, into: configuration.protectedBinariesRoot)
         configuration.monitorPath = copies["monitor"] ?? configuration.monitorPath
         if let runtime = copies["runtime"] { configuration.runtimes[EngineConfiguration.builtinRuntimeName] = runtime }
-        for stale in FileSystem.listDirectory(configuration.temporaryRoot) {
-            try? FileSystem.removeTree(configuration.temporaryRoot + "/" + stale)
-        }
+        BuildContextDirectory.removeStale(in: configuration.temporaryRoot)
         Trash.sweep(configuration.trashRoot)
         Trash.sweep(configuration.execTrashRoot)
         let content = try ContentStore(root: configuration.contentRoot)

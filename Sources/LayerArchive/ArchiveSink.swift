@@ -5,7 +5,9 @@ import OCI
 
 /// A PAX tar writer whose output is hashed (the diff ID), then compressed (gzip by igzip,
 /// zstd by a second libarchive writer in "raw" format), hashed again (the blob digest) and
-/// written to a file: one pass, both digests.
+/// written to a file: one pass, both digests. A durable sink fsyncs the file before it is done
+/// (a layer blob the store will keep); a transient one (an archive read once: a context, a
+/// copy, an export) leaves that to the kernel.
 final class ArchiveSink {
     let tar: OpaquePointer
     private let compressor: OpaquePointer?
@@ -16,9 +18,11 @@ final class ArchiveSink {
     private(set) var fileHasher = DigestHasher()
     private var failure: LayerError?
     private var closed = false
+    private let durable: Bool
 
-    init(path: String, compression: LayerCompression) throws {
+    init(path: String, compression: LayerCompression, durable: Bool) throws {
         self.path = path
+        self.durable = durable
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LayerError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         guard let tar = archive_write_new() else {
@@ -71,7 +75,8 @@ final class ArchiveSink {
         guard archive_write_data(tar, bytes.baseAddress, bytes.count) >= 0 else { throw error(tar) }
     }
 
-    /// Finishes the tar and the compressed stream, fsyncs the file and returns what was written.
+    /// Finishes the tar and the compressed stream, fsyncs the file when durable, and returns
+    /// what was written.
     func finish() throws -> WrittenLayer {
         guard archive_write_close(tar) == ARCHIVE_OK else { throw error(tar) }
         if let compressor {
@@ -81,7 +86,7 @@ final class ArchiveSink {
             throw failure ?? .writeFailed(path: path, reason: "gzip compression failed")
         }
         if let failure { throw failure }
-        guard fsync(fd) == 0 else { throw LayerError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        guard !durable || fsync(fd) == 0 else { throw LayerError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         closed = true
         guard close(fd) == 0 else { throw LayerError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         return WrittenLayer(digest: fileHasher.finalize(), size: fileHasher.count, diffID: tarHasher.finalize())

@@ -38,6 +38,7 @@ public struct DiffWriter: Sendable {
     /// `.wh.NAME` entry, an opaque directory (`trusted.overlay.opaque=y`) its directory entry
     /// followed by `.wh..wh..opq`. With `idMap` (a container in a user namespace), owners are
     /// written as the container sees them: host IDs mapped back, unmapped ones as the overflow ID.
+    /// The file is fsynced before this returns (the store keeps it); `writeArchive`'s are not.
     public func writeLayer(fromUpper upper: String, to outputPath: String, idMap: IDMap? = nil) throws -> WrittenLayer {
         try write(upper, to: outputPath, compression: .gzip, overlay: true, idMap: idMap)
     }
@@ -67,7 +68,7 @@ public struct DiffWriter: Sendable {
     public func writeArchive(ofEntry name: String, in parent: Int32, as archivedName: String, to outputPath: String,
                              idMap: IDMap? = nil, excluding: (@Sendable (String) -> Bool)? = nil) throws -> WrittenLayer {
         do {
-            let sink = try ArchiveSink(path: outputPath, compression: .plain)
+            let sink = try ArchiveSink(path: outputPath, compression: .plain, durable: false)
             let walker = TreeWalker(sink: sink, overlay: false, idMap: idMap)
             walker.excluding = excluding.map { test in
                 let top = Array(archivedName.utf8)
@@ -93,7 +94,7 @@ public struct DiffWriter: Sendable {
             let directory = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard directory >= 0 else { throw LayerError.fileSystem(entry: name, operation: "open directory", errno: errno) }
             defer { close(directory) }
-            let sink = try ArchiveSink(path: outputPath, compression: .plain)
+            let sink = try ArchiveSink(path: outputPath, compression: .plain, durable: false)
             let walker = TreeWalker(sink: sink, overlay: false, idMap: nil)
             walker.excluding = excluding.map { test in { test(String(decoding: $0, as: UTF8.self)) } }
             try walker.walkDirectory(directory, prefix: [])
@@ -110,7 +111,7 @@ public struct DiffWriter: Sendable {
             let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard root >= 0 else { throw LayerError.fileSystem(entry: directory, operation: "open directory", errno: errno) }
             defer { close(root) }
-            let sink = try ArchiveSink(path: outputPath, compression: compression)
+            let sink = try ArchiveSink(path: outputPath, compression: compression, durable: overlay)
             let walker = TreeWalker(sink: sink, overlay: overlay, idMap: idMap)
             walker.excluding = excluding
             try walker.walkDirectory(root, prefix: [])

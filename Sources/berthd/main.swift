@@ -42,6 +42,9 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("default-address-pool"), help: "Where network subnets are picked from: base=CIDR,size=N; repeatable (default: docker's).")
     var defaultAddressPools: [String] = []
 
+    @Option(name: .customLong("build-context-memory"), help: "Build contexts up to this many bytes (as sent) are unpacked in memory, each in a tmpfs of its build's own; 0: always on disk (default: 1/16 of memory, at most 1 GiB).")
+    var buildContextMemory: Int64?
+
     @Option(name: .customLong("userns-remap"), help: "Run containers in a user namespace: default (user dockremap), USER[:GROUP] or UID[:GID] with ranges in /etc/subuid and /etc/subgid.")
     var usernsRemap: String?
 
@@ -56,12 +59,16 @@ struct Berthd: AsyncParsableCommand {
             break
         }
         guard runtimes[defaultRuntime] != nil else { throw ValidationError("unknown runtime \(defaultRuntime)") }
-        let configuration = EngineConfiguration(
+        var configuration = EngineConfiguration(
             root: root, execRoot: execRoot, runtimes: runtimes, defaultRuntime: defaultRuntime,
             monitorPath: monitorPath ?? directory + "/berth-monitor", insecureRegistries: insecureRegistries,
             registryCertificatesDirectory: registryCertificatesDirectory,
             userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) }, defaultBridgeName: bridge,
             defaultBridgeAddress: try bip.map { try BridgeAddress(parsing: $0) }, defaultAddressPools: try AddressPoolSettings(parsing: defaultAddressPools))
+        if let buildContextMemory {
+            guard buildContextMemory >= 0 else { throw ValidationError("--build-context-memory must be 0 or more bytes") }
+            configuration.buildContextMemoryLimit = buildContextMemory
+        }
         signal(SIGPIPE, SIG_IGN)
         let engine = try await EngineServices.start(configuration)
         for problem in await engine.containers.startupProblems {

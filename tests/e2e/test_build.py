@@ -617,10 +617,12 @@ def test_kill_9_during_a_build_leaves_a_consistent_store(fresh_daemon, tmp_path)
     proc = subprocess.Popen(["docker", "-H", fresh_daemon.host, "build", "-t", "killed:1", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, DOCKER_BUILDKIT="0"))
     deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and not any(p for p in fresh_daemon.docker("ps", "-q").stdout.split()):
+    # The second RUN's container (the first one's comes and goes before it).
+    sleeping = lambda: b"sleep 30" in fresh_daemon.docker("ps", "--no-trunc", "--format", "{{.Command}}").stdout
+    while time.time() < deadline and proc.poll() is None and not sleeping():
         time.sleep(0.1)
     assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
-    assert fresh_daemon.docker("ps", "-q").stdout.strip(), "the RUN step never started"
+    assert sleeping(), "the RUN step never started"
     fresh_daemon.kill9()
     proc.wait(timeout=30)
     assert proc.returncode != 0
@@ -634,3 +636,58 @@ def test_kill_9_during_a_build_leaves_a_consistent_store(fresh_daemon, tmp_path)
     for leftover in fresh_daemon.docker("ps", "-aq").stdout.split():
         fresh_daemon.docker("rm", "-f", leftover.decode())
     assert not [n for n in os.listdir(os.path.join(fresh_daemon.root, "tmp")) if n.startswith("build")]
+
+
+def context_mounts(daemon):
+    prefix = os.path.join(daemon.root, "tmp", "build-context-")
+    with open("/proc/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(prefix) and line.split()[2] == "tmpfs"]
+
+
+def test_a_context_is_unpacked_in_a_tmpfs_of_its_own_that_goes_with_the_build(daemon, tmp_path):
+    import subprocess
+    import time
+
+    write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY data /data\nRUN sleep 2\n", "data": "in memory\n"})
+    proc = subprocess.Popen(["docker", "-H", daemon.host, "build", "--no-cache", "-t", "ctx-mem:1", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    seen = []
+    while proc.poll() is None and not seen:
+        seen = context_mounts(daemon)
+        time.sleep(0.05)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, output
+    assert seen, "no tmpfs held the context"
+    assert context_mounts(daemon) == [] and not os.path.exists(seen[0])
+    assert run(daemon, "ctx-mem:1", "cat", "/data") == "in memory\n"
+    daemon.docker("rmi", "ctx-mem:1", check=True)
+
+
+def test_contexts_past_the_memory_allowance_are_unpacked_on_disk(busybox_tar, tmp_path):
+    from berth_testlib import Daemon
+
+    small = Daemon(extra_args=["--build-context-memory", "65536"])
+    try:
+        small.start()
+        small.import_busybox(busybox_tar)
+        # Sent larger than the allowance: on disk from the start.
+        write(tmp_path / "big", {"Dockerfile": "FROM busybox\nCOPY blob /blob\n", "blob": "b" * 200_000})
+        r = build(small, tmp_path / "big", tag="ctx-disk:1")
+        assert r.returncode == 0, r.stderr
+        assert run(small, "ctx-disk:1", "wc", "-c", "/blob").split()[0] == "200000"
+        # Sent small (gzip) but larger unpacked: the tmpfs fills, and the build goes on on disk.
+        body = io.BytesIO()
+        with tarfile.open(fileobj=body, mode="w:gz") as tar:
+            for name, content in [("Dockerfile", b"FROM busybox\nCOPY zeros /zeros\n"), ("zeros", bytes(300_000))]:
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+        assert len(body.getvalue()) < 65536
+        body.seek(0)
+        lines = list(small.client().api.build(fileobj=body, custom_context=True, encoding="gzip", tag="ctx-disk:2", decode=True))
+        assert not any("error" in line for line in lines), lines
+        assert run(small, "ctx-disk:2", "wc", "-c", "/zeros").split()[0] == "300000"
+        assert context_mounts(small) == []
+        assert not [n for n in os.listdir(os.path.join(small.root, "tmp")) if n.startswith("build-context")]
+    finally:
+        small.cleanup()

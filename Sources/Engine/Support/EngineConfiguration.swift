@@ -35,6 +35,9 @@ public struct EngineConfiguration: Sendable {
     public var defaultBridgeAddress: BridgeAddress?
     /// Where subnets the daemon picks come from (`berthd --default-address-pool`).
     public var defaultAddressPools: AddressPoolSettings
+    /// The largest build context (as sent) unpacked into a tmpfs of its build's own rather than
+    /// on disk (`berthd --build-context-memory`; 0: always on disk).
+    public var buildContextMemoryLimit: Int64 = BuildContextDirectory.defaultMemoryLimit
 
     public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
                 insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil,

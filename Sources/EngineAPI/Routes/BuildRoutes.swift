@@ -26,20 +26,36 @@ struct BuildRoutes {
             }
             let options = try Self.options(request)
             let quiet = request.flag("q")
-            let context = "\(temporaryRoot)/build-context-\(UInt64.random(in: 0...UInt64.max))"
-            try FileSystem.makeDirectories(context, mode: 0o700)
+            let memoryLimit = engine.configuration.buildContextMemoryLimit
+            var context: BuildContextDirectory?
             do {
                 _ = try await request.body.withFile(in: temporaryRoot) { path in
-                    try Self.unpackContext(path, into: context, dockerfile: options.dockerfile)
+                    var st = stat()
+                    let bytes = stat(path, &st) == 0 ? Int64(st.st_size) : 0
+                    var directory = try BuildContextDirectory.make(in: temporaryRoot, bodyBytes: bytes, memoryLimit: memoryLimit)
+                    context = directory
+                    do {
+                        try Self.unpackContext(path, into: directory.path, dockerfile: options.dockerfile)
+                    } catch where directory.inMemory {
+                        // Larger unpacked than sent (compressed), past the allowance: on disk.
+                        directory = try directory.onDisk()
+                        context = directory
+                        try Self.unpackContext(path, into: directory.path, dockerfile: options.dockerfile)
+                    }
                 }
             } catch {
-                try? FileSystem.removeTree(context)
+                context?.remove()
                 throw APIError.badRequest("the build context could not be read: \(error)")
             }
+            if context == nil {
+                // No body at all: an empty context (a Dockerfile is then missing, said by the build).
+                context = try BuildContextDirectory.make(in: temporaryRoot, bodyBytes: 0, memoryLimit: 0)
+            }
+            let unpacked = context
             return .stream(.ok, contentType: "application/json") { writer in
-                defer { try? FileSystem.removeTree(context) }
+                defer { unpacked?.remove() }
                 do {
-                    let id = try await builder.build(context: context, options: options) { message in
+                    let id = try await builder.build(context: unpacked?.path ?? "", options: options) { message in
                         switch message {
                         case .stream(let text): if !quiet { try? await writer.writeJSON(["stream": text]) }
                         case .imageID(let id): try? await writer.writeJSON(["aux": ["ID": id]])
