@@ -8,7 +8,9 @@ buildah, in the same run, interleaved run by run:
 
 Each is built cold (a fresh tag, `--no-cache`) and then fully cached (the same context again),
 through the docker CLI (DOCKER_BUILDKIT=0, so docker's classic `POST /build`) against berthd and
-against a private dockerd, with `berth build`, and with `buildah bud --layers` (its layer cache;
+against a private dockerd, with `berth build`, through the docker CLI against a second berthd
+that unpacks every context on disk (`--build-context-memory 0`; by default berthd unpacks a
+context into a tmpfs of the build's own), and with `buildah bud --layers` (its layer cache;
 `--no-cache` when cold), all with `--network none`. Each time is the client's wall time from
 start to exit, context upload included; the table has the medians of N runs and each engine's
 ratio to berthd through the docker CLI.
@@ -244,6 +246,8 @@ def main():
     os.makedirs(large)
     total = write_context(large, args.files, args.context_mb)
     daemon = Daemon()
+    # The same daemon with every context unpacked on disk, shown beside (not instead).
+    on_disk = Daemon(extra_args=["--build-context-memory", "0"])
     dockerd = None
     buildah = None
     system_cache = "/var/lib/containers/cache"
@@ -253,8 +257,11 @@ def main():
     try:
         daemon.start()
         daemon.import_busybox(tar)
+        on_disk.start()
+        on_disk.import_busybox(tar)
         engines = [DockerCLI("berthd (docker CLI)", "berthd", daemon.host),
-                   BerthCLI("berthd (berth build)", "berth build", binary("berth"), daemon.host)]
+                   BerthCLI("berthd (berth build)", "berth build", binary("berth"), daemon.host),
+                   DockerCLI("berthd, contexts on disk (docker CLI)", "berthd on disk", on_disk.host)]
         if not args.no_docker and shutil.which("dockerd"):
             dockerd, engine = start_dockerd(work, tar)
             engines.append(engine)
@@ -271,6 +278,7 @@ def main():
                                                   "context": f"{args.files} files, {total / 1e6:.0f} MB context (6 steps)"})
     finally:
         daemon.cleanup()
+        on_disk.cleanup()
         if dockerd:
             stop_dockerd(dockerd, work)
         if buildah:

@@ -100,29 +100,38 @@ struct Build: ParsableCommand {
         if let platform { query.add("platform", platform) }
         if !secret.isEmpty { query.add("secrets", try Self.json(try Self.secrets(secret))) }
 
-        let input: InputFile
-        var staged: String?
+        let response: DaemonClient.Response
         if context == "-" {
-            input = try InputFile(path: "-")
+            let input = try InputFile(path: "-")
             if let file { query.add("dockerfile", file) }
+            response = try Berth.client().send("POST", "/build", query: query, body: .stream(fd: input.fd, contentType: "application/x-tar"))
         } else {
             guard Glibc.access(context, R_OK) == 0 else { throw CLIError.failed("unable to prepare context: path \"\(context)\" not found") }
             let dockerfile = file ?? "Dockerfile"
-            let archive = "/tmp/berth-build-\(getpid()).tar"
+            let excluding: (@Sendable (String) -> Bool)?
+            var appended: [ArchiveFile] = []
             if let inContext = try Self.dockerfileInContext(dockerfile, context: context) {
                 query.add("dockerfile", inContext)
-                _ = try DiffWriter().writeArchive(of: context, to: archive, excluding: try Self.ignoreRules(context: context, dockerfile: inContext))
+                excluding = try Self.ignoreRules(context: context, dockerfile: inContext)
             } else {
                 let added = try Self.addedDockerfile(dockerfile, context: context)
                 query.add("dockerfile", added.name)
-                _ = try DiffWriter().writeArchive(of: context, to: archive, excluding: try Self.ignoreRules(context: context, dockerfile: nil),
-                                                  appending: added.files)
+                excluding = try Self.ignoreRules(context: context, dockerfile: nil)
+                appended = added.files
             }
-            staged = archive
-            input = try InputFile(path: archive)
+            let files = appended
+            let stream = try ContextStream { path in
+                _ = try DiffWriter().writeArchive(of: context, to: path, excluding: excluding, appending: files)
+            }
+            do {
+                response = try Berth.client().send("POST", "/build", query: query, body: .stream(fd: stream.fd, contentType: "application/x-tar"))
+            } catch {
+                // What went wrong making the context comes first: the daemon only saw it end early.
+                try stream.finish()
+                throw error
+            }
+            try stream.finish()
         }
-        defer { if let staged { unlink(staged) } }
-        let response = try Berth.client().send("POST", "/build", query: query, body: .stream(fd: input.fd, contentType: "application/x-tar"))
         guard ["auto", "plain", "tty"].contains(progress) else {
             throw CLIError.invalidFlag(command: "build", value: progress, flag: "--progress", reason: "must be auto, plain or tty")
         }
@@ -243,6 +252,46 @@ struct Build: ParsableCommand {
 
     private static func json(_ value: [String: String]) throws -> String {
         String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
+}
+
+/// A context tar made while it is sent: a thread writes it into a pipe whose other end is the
+/// request body, so making and sending overlap and nothing is staged on disk.
+final class ContextStream: @unchecked Sendable {
+    /// The end the request body is read from.
+    let fd: Int32
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: Error?
+    private var finished = false
+
+    /// Starts `write` on another thread with the path of the pipe's writing end.
+    init(_ write: @escaping @Sendable (String) throws -> Void) throws {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw CLIError.system(operation: "pipe", errno: errno) }
+        fd = ends[0]
+        let writer = ends[1]
+        // Not inherited by anything the client starts (credential helpers).
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(writer, F_SETFD, FD_CLOEXEC)
+        DispatchQueue.global().async { [self] in
+            do {
+                try write("/proc/self/fd/\(writer)")
+            } catch {
+                failure = error
+            }
+            close(writer)
+            done.signal()
+        }
+    }
+
+    /// Closes the reading end (a writer still writing then fails at once) and waits for the
+    /// writer; rethrows its error.
+    func finish() throws {
+        guard !finished else { return }
+        finished = true
+        close(fd)
+        done.wait()
+        if let failure { throw failure }
     }
 }
 
