@@ -61,7 +61,7 @@ struct ContainerInit {
         // of it and nothing of the container is charged to the runtime's cgroup.
         try awaitCgroup()
         if plan.entersUserNamespace { try NamespacePlan.becomeNamespaceRoot() }
-        try NamespacePlan.join(plan.openJoins())
+        try NamespacePlan.join(plan.openJoins(afterClone: true))
         if newKeyring {
             try check(berth_join_session_keyring(nil) < 0 ? -1 : 0, "join a new session keyring")
         }

@@ -66,6 +66,7 @@ extension ContainerRuntime {
         let (parent, child) = try SyncChannel.pair()
         defer { parent.close() }
         try plan.enterPidNamespaceForChildren()
+        let own = try plan.enterForClone()
         let pid = try plan.cloneInit()
         if pid == 0 {
             parent.close()
@@ -73,6 +74,9 @@ extension ContainerRuntime {
                           consoleSocket: console, stateDirectory: stateDirectory, preservedDescriptors: preserveFDs, seccomp: seccomp, newKeyring: newKeyring).run()
         }
         child.close()
+        let cloneErrno = errno
+        try NamespacePlan.leave(own)
+        errno = cloneErrno
         guard pid > 0 else { throw RuntimeError.errno("create the container's namespaces (clone)") }
         do {
             // In the cgroup before init runs a single step of set-up, so every limit applies.

@@ -99,17 +99,58 @@ struct NamespacePlan {
         return try check(Glibc.open("/proc/\(pid)/root", O_PATH | O_DIRECTORY | O_CLOEXEC), "open the root of process \(pid)")
     }
 
-    /// Opens every namespace to join. Done before joining any, because after joining the mount
-    /// namespace `/proc/<pid>` paths no longer name the same processes.
-    func openJoins() throws -> [(kind: NamespaceKind, fd: Int32)] {
-        try joins.map { ($0.kind, try NamespacePlan.open($0.path)) }
+    /// The namespaces joined by path that the runtime enters for the clone when init gets a
+    /// user namespace other than the runtime's: one made by someone outside it (a network
+    /// namespace an engine wired) can only be joined with the runtime's own capabilities, which
+    /// init gives up with the clone. Joined before the user namespace is made, as runc's
+    /// nsexec does, they stay owned by whoever made them.
+    private static let enteredForClone: Set<NamespaceKind> = [.network, .ipc, .uts]
+
+    /// Opens every namespace to join (for init, those the runtime did not enter for the clone).
+    /// Done before joining any, because after joining the mount namespace `/proc/<pid>` paths no
+    /// longer name the same processes.
+    func openJoins(afterClone: Bool = false) throws -> [(kind: NamespaceKind, fd: Int32)] {
+        try joins.filter { !(afterClone && entersUserNamespace && Self.enteredForClone.contains($0.kind)) }
+            .map { ($0.kind, try NamespacePlan.open($0.path)) }
     }
 
-    /// Joins the opened namespaces: the user namespace first (the others are owned by it, and
-    /// joining them takes its capabilities), the mount namespace last.
+    /// Run in the runtime right before `cloneInit` when init enters a user namespace: joins
+    /// the network, IPC and UTS namespaces given by path, so init is made in them; answers the
+    /// runtime's own, to go back to with `leave` once init is made.
+    func enterForClone() throws -> [(kind: NamespaceKind, fd: Int32)] {
+        guard entersUserNamespace else { return [] }
+        var own: [(kind: NamespaceKind, fd: Int32)] = []
+        do {
+            for entry in joins where Self.enteredForClone.contains(entry.kind) {
+                let target = try NamespacePlan.open(entry.path)
+                let current: Int32
+                do {
+                    current = try NamespacePlan.open("/proc/thread-self/ns/\(entry.kind.procName)")
+                } catch {
+                    close(target)
+                    throw error
+                }
+                own.append((entry.kind, current))
+                try NamespacePlan.join(kind: entry.kind, fd: target)
+            }
+        } catch {
+            try? Self.leave(own)
+            throw error
+        }
+        return own
+    }
+
+    /// Returns the runtime to the namespaces `enterForClone` saved.
+    static func leave(_ own: [(kind: NamespaceKind, fd: Int32)]) throws {
+        for entry in own { try join(kind: entry.kind, fd: entry.fd) }
+    }
+
+    /// Joins the opened namespaces: first those of other kinds (with the caller's capabilities,
+    /// which reach any namespace, whoever owns it), then the user namespace, the mount
+    /// namespace last (it is owned by the user namespace, whose capabilities it then needs).
     static func join(_ opened: [(kind: NamespaceKind, fd: Int32)]) throws {
-        for entry in opened where entry.kind == .user { try join(kind: entry.kind, fd: entry.fd) }
         for entry in opened where entry.kind != .mount && entry.kind != .user { try join(kind: entry.kind, fd: entry.fd) }
+        for entry in opened where entry.kind == .user { try join(kind: entry.kind, fd: entry.fd) }
         for entry in opened where entry.kind == .mount { try join(kind: entry.kind, fd: entry.fd) }
     }
 

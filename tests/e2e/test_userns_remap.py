@@ -279,3 +279,49 @@ def test_cp_maps_owners_both_ways(remapped, tmp_path):
             assert (tar.getmember("made").uid, tar.getmember("bin/busybox").uid) == (1000, 0)
     finally:
         daemon.docker("rm", "-f", name)
+
+
+def test_remapped_containers_are_on_the_default_bridge(remapped):
+    """The engine's network namespace (made in the host's user namespace) is joined before the
+    container's user namespace is made: an address on the default bridge, a published port on
+    127.0.0.1, another container reached by address, exec inside, docker's network sysctls set
+    by the engine, and the container's root unable to reconfigure the namespace."""
+    import time
+    import urllib.request
+
+    daemon, _ = remapped
+    runtime = "berth"
+    server = daemon.docker("run", "-d", "--runtime", runtime, "-p", "127.0.0.1::80", "busybox", "sh", "-c",
+                           "echo served-remapped > /srv; httpd -f -p 80 -h /", check=True).stdout.decode().strip()
+    try:
+        info = json.loads(daemon.docker("inspect", server, check=True).stdout)[0]
+        address = info["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        assert address, info["NetworkSettings"]
+        port = info["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+        body = None
+        for _ in range(50):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/srv", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body == b"served-remapped\n"
+        out = run_out(daemon, "--runtime", runtime, "busybox", "sh", "-c",
+                      f"timeout 10 wget -qO- http://{address}/srv; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
+                      "ip link set lo mtu 1300 2>/dev/null && echo reconfigured || echo refused")
+        assert out.split("\n")[:3] == ["served-remapped", "0", "refused"], out
+        r = daemon.docker("exec", server, "sh", "-c", "ip -4 -o addr show eth0; id -u")
+        assert r.returncode == 0 and address.encode() in r.stdout and r.stdout.endswith(b"0\n"), r.stderr
+    finally:
+        daemon.docker("rm", "-f", server)
+
+
+def test_with_runc_remapped_containers_stay_on_none(remapped):
+    """runc 1.1 joins the user namespace first on exec, so it cannot enter a network namespace
+    the engine made: with runc, the default network of a remapped container is `none` (as
+    before) and an explicit bridge is refused naming the way out."""
+    daemon, _ = remapped
+    out = run_out(daemon, "--runtime", "runc", "busybox", "sh", "-c", "ls /sys/class/net")
+    assert out.split() == ["lo"], out
+    r = daemon.docker("run", "--rm", "--runtime", "runc", "--network", "bridge", "busybox", "true")
+    assert r.returncode == 125 and b"--runtime berth" in r.stderr, r.stderr

@@ -39,7 +39,11 @@ struct BundleWriter {
         let caps = try SecurityDefaults.capabilities(adding: spec.security.capAdd, dropping: spec.security.capDrop, privileged: privileged)
         let security = try SecurityOptions(spec.security.securityOpt)
         var args = [record.path] + record.args
-        var mounts = defaultMounts(privileged: privileged, ipc: ipcMode, shmSize: spec.resources.shmSize.flatMap { $0 > 0 ? $0 : nil } ?? 67_108_864)
+        // A network namespace made outside the container's user namespace (the engine's, joined
+        // by path): its root may neither configure it nor mount a sysfs for it.
+        let foreignNetwork = record.userNamespace != nil && !hostNetwork && (record.networkNamespace != nil || joins["network"] != nil)
+        var mounts = defaultMounts(privileged: privileged, ipc: ipcMode, shmSize: spec.resources.shmSize.flatMap { $0 > 0 ? $0 : nil } ?? 67_108_864,
+                                   bindsSysfs: foreignNetwork)
         if spec.runsInit {
             guard let initBinary else {
                 throw EngineError.invalidParameter("--init needs a static init binary; install Debian's tini package")
@@ -100,6 +104,11 @@ struct BundleWriter {
             linux.sysctl = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 \(highestGroup)"]
         }
         if !spec.security.sysctls.isEmpty { linux.sysctl = (linux.sysctl ?? [:]).merging(spec.security.sysctls) { $1 } }
+        if foreignNetwork {
+            // The engine set the `net.` sysctls when it made the namespace.
+            linux.sysctl = linux.sysctl?.filter { !$0.key.hasPrefix("net.") }
+            if linux.sysctl?.isEmpty == true { linux.sysctl = nil }
+        }
         return RuntimeSpec(
             process: process,
             root: .init(path: rootfs, readonly: spec.storage.readOnlyRootfs),
@@ -110,13 +119,18 @@ struct BundleWriter {
     }
 
     /// docker's mounts of every container; `/dev/shm` is the host's with `--ipc host`, absent
-    /// with `--ipc none`, else a tmpfs of `shmSize` bytes.
-    private func defaultMounts(privileged: Bool, ipc: HostOptions.NamespaceMode, shmSize: Int64) -> [RuntimeSpec.Mount] {
+    /// with `--ipc none`, else a tmpfs of `shmSize` bytes. With `bindsSysfs`, `/sys` is the
+    /// host's bound read-only (what runc and Berth's runtime fall back to where sysfs cannot be
+    /// mounted; said here so that every runtime does it).
+    private func defaultMounts(privileged: Bool, ipc: HostOptions.NamespaceMode, shmSize: Int64, bindsSysfs: Bool) -> [RuntimeSpec.Mount] {
+        let sysfs: RuntimeSpec.Mount = bindsSysfs
+            ? .init(destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"])
+            : .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", privileged ? "rw" : "ro"])
         var mounts: [RuntimeSpec.Mount] = [
             .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
             .init(destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-            .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", privileged ? "rw" : "ro"]),
+            sysfs,
             .init(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", privileged ? "rw" : "ro"]),
             .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
         ]

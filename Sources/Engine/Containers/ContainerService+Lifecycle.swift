@@ -121,7 +121,7 @@ extension ContainerService {
             let hostname = !record.spec.hostname.isEmpty ? record.spec.hostname : record.spec.network.isHost ? Self.hostName() : record.shortID
             if let attachments, record.spec.network.isBridged {
                 // Recorded before the monitor starts: a daemon killed now still knows what to take down.
-                let sandbox = try await attachments.makeSandbox(for: record.id)
+                let sandbox = try await attachments.makeSandbox(for: record.id, sysctls: Self.sandboxSysctls(record))
                 record.networkNamespace = sandbox
                 try update(record, durable: false)
                 let ports = Self.publishedPorts(record.spec)
@@ -294,6 +294,16 @@ extension ContainerService {
         if record.spec.autoRemove {
             try? await remove(record.id, force: true, volumes: true)
         }
+    }
+
+    /// The `net.` sysctls the engine sets in a container's new network namespace: for a
+    /// container in the daemon's user namespace, docker's defaults (unprivileged ports from 0,
+    /// ping for every group) and its own `--sysctl net.…`, which its root cannot write into a
+    /// namespace the engine made; none otherwise (the runtime writes them from the bundle).
+    static func sandboxSysctls(_ record: ContainerRecord) -> [String: String] {
+        guard record.userNamespace != nil else { return [:] }
+        let defaults = ["net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"]
+        return defaults.merging(record.spec.security.sysctls.filter { $0.key.hasPrefix("net.") }) { $1 }
     }
 
     /// The bindings to publish: those asked for, then with `-P` every other exposed port on a

@@ -153,11 +153,11 @@ public actor ContainerService {
             throw EngineError.invalidParameter("no command specified")
         }
         let userNamespace = spec.namespaces.user == "host" ? nil : configuration.userNamespaceRemap?.map
-        if userNamespace != nil && spec.network.isBridged {
-            // The engine wires namespaces in the host's user namespace, which a runtime already in
-            // the container's cannot join.
+        if userNamespace != nil && spec.network.isBridged && spec.runtime != EngineConfiguration.builtinRuntimeName {
+            // Berth's runtime joins the engine's network namespace before it makes the user
+            // namespace; runc 1.1 enters the user namespace first on exec, and then cannot.
             guard requested.network.mode.isEmpty || requested.network.mode == "default" else {
-                throw EngineError.invalidParameter("bridge networks are not available to containers in the daemon's user namespace (--userns-remap) yet: use --network none or --userns=host")
+                throw EngineError.invalidParameter("bridge networks are available to containers in the daemon's user namespace (--userns-remap) with Berth's runtime only, not \(spec.runtime): use --runtime berth, --network none or --userns=host")
             }
             spec.network.mode = "none"
             spec.network.joins = []

@@ -189,9 +189,10 @@ public protocol NetworkAttachments: Sendable {
     /// The name of the bridge network `reference` names, if a container may join it; 404 when
     /// there is none.
     func joinableNetworkName(_ reference: String) async throws -> String
-    /// A new network namespace (with `lo` up) for one run of container `id`, pinned at the
-    /// returned path (unique to this run) until `release`.
-    func makeSandbox(for id: String) async throws -> String
+    /// A new network namespace (with `lo` up and `sysctls`, names under `net.`, set in it) for
+    /// one run of container `id`, pinned at the returned path (unique to this run) until
+    /// `release`.
+    func makeSandbox(for id: String, sysctls: [String: String]) async throws -> String
     /// Wires the container to `request.network` in `sandbox`: a veth pair with the next
     /// `ethN`, an address, a default route when the namespace has none, the requested ports
     /// published (host ports picked where left open) and, on a user-defined network, the

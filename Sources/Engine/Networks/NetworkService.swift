@@ -180,13 +180,31 @@ public actor NetworkService: NetworkAttachments {
         return network.name
     }
 
-    public func makeSandbox(for id: String) throws -> String {
+    public func makeSandbox(for id: String, sysctls: [String: String]) throws -> String {
         guard let sandboxRoot else { throw EngineError.invalidParameter("this daemon has no bridge networking") }
         let sandbox = sandboxRoot + "/" + id + "." + String(UInt32.random(in: 0x1000_0000...0xffff_ffff), radix: 16)
         do {
             try NetworkNamespace.create(at: sandbox)
         } catch {
             throw EngineError.failure("cannot make a network namespace for container \(id): \(error)")
+        }
+        guard !sysctls.isEmpty else { return sandbox }
+        do {
+            try NetworkNamespace.run(in: sandbox) {
+                // /proc/sys/net shows the namespace of the thread that opens it.
+                for (key, value) in sysctls.sorted(by: { $0.key < $1.key }) {
+                    guard key.hasPrefix("net."), !key.contains("/"), !key.contains("..") else {
+                        throw EngineError.invalidParameter("sysctl \(key) is not a network namespace's")
+                    }
+                    let file = open("/proc/sys/" + key.split(separator: ".").joined(separator: "/"), O_WRONLY | O_CLOEXEC)
+                    guard file >= 0 else { throw NetlinkError(operation: "open sysctl \(key)", errno: errno) }
+                    defer { close(file) }
+                    try FileSystem.writeAll(file, Array(value.utf8))
+                }
+            }
+        } catch {
+            NetworkNamespace.remove(at: sandbox)
+            throw error
         }
         return sandbox
     }
