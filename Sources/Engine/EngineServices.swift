@@ -52,6 +52,7 @@ public struct EngineServices: Sendable {
         let volumes = try VolumeService(root: configuration.volumesRoot, trash: configuration.trashRoot, owner: remappedRoot, events: events)
         let networks = try NetworkService(root: configuration.networksRoot, sandboxRoot: configuration.networkNamespacesRoot,
                                           defaultBridge: configuration.defaultBridgeName, bridgeAddress: configuration.defaultBridgeAddress,
+                                          bridgeIPv6: configuration.defaultBridgeIPv6,
                                           pools: configuration.defaultAddressPools, events: events)
         let containers = ContainerService(configuration: configuration, images: images, snapshots: snapshots, volumes: volumes, events: events,
                                           attachments: networks)

@@ -42,6 +42,12 @@ struct Berthd: AsyncParsableCommand {
     @Option(name: .customLong("default-address-pool"), help: "Where network subnets are picked from: base=CIDR,size=N; repeatable (default: docker's).")
     var defaultAddressPools: [String] = []
 
+    @Flag(name: .customLong("ipv6"), help: "Give the default bridge network IPv6 too (dual stack).")
+    var ipv6 = false
+
+    @Option(name: .customLong("fixed-cidr-v6"), help: "With --ipv6, the default bridge network's IPv6 subnet (default: a unique local /64 the daemon picks).")
+    var fixedCIDRv6: String?
+
     @Option(name: .customLong("build-context-memory"), help: "Build contexts up to this many bytes (as sent) are unpacked in memory, each in a tmpfs of its build's own; 0: always on disk (default: 1/16 of memory, at most 1 GiB).")
     var buildContextMemory: Int64?
 
@@ -65,6 +71,16 @@ struct Berthd: AsyncParsableCommand {
             registryCertificatesDirectory: registryCertificatesDirectory,
             userNamespaceRemap: try usernsRemap.map { try UserNamespaceRemap.resolve($0) }, defaultBridgeName: bridge,
             defaultBridgeAddress: try bip.map { try BridgeAddress(parsing: $0) }, defaultAddressPools: try AddressPoolSettings(parsing: defaultAddressPools))
+        if ipv6 {
+            if let fixedCIDRv6 {
+                guard let subnet = IPv6Subnet(fixedCIDRv6, strict: true), subnet.prefixLength <= 126 else {
+                    throw ValidationError("invalid --fixed-cidr-v6 \(fixedCIDRv6): an IPv6 network address with a prefix length of at most 126, such as fd00:1::/64, is expected")
+                }
+                configuration.defaultBridgeIPv6 = .subnet(subnet)
+            } else {
+                configuration.defaultBridgeIPv6 = .automatic
+            }
+        }
         if let buildContextMemory {
             guard buildContextMemory >= 0 else { throw ValidationError("--build-context-memory must be 0 or more bytes") }
             configuration.buildContextMemoryLimit = buildContextMemory

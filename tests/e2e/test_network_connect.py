@@ -337,3 +337,34 @@ def test_bip_and_default_address_pools(busybox_tar):
         bad.start()
     bad.cleanup()
     assert "invalid --bip" in str(e.value)
+
+
+def test_berthd_ipv6_makes_the_default_bridge_dual_stack(busybox_tar):
+    """`berthd --ipv6 --fixed-cidr-v6`: the default bridge network gets the IPv6 subnet (in
+    inspect, on its containers, between them); started again without --ipv6 it is IPv4 only."""
+    from berth_testlib import Daemon, binary
+
+    d = Daemon(extra_args=["--ipv6", "--fixed-cidr-v6", "fd00:b2::/64"])
+    try:
+        d.start()
+        d.import_busybox(busybox_tar)
+        info = json.loads(d.docker("network", "inspect", "bridge", check=True).stdout)[0]
+        assert info["EnableIPv6"] is True
+        assert {"Subnet": "fd00:b2::/64", "Gateway": "fd00:b2::1"} in info["IPAM"]["Config"]
+        d.docker("run", "-d", "--name", "six-srv", "--hostname", "six", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc", check=True)
+        endpoint = inspect(d, "six-srv")["NetworkSettings"]["Networks"]["bridge"]
+        assert endpoint["GlobalIPv6Address"] == "fd00:b2::2" and endpoint["IPv6Gateway"] == "fd00:b2::1", endpoint
+        assert inspect(d, "six-srv")["NetworkSettings"]["GlobalIPv6Address"] == "fd00:b2::2"
+        r = d.docker("run", "--rm", "busybox", "sh", "-c",
+                     "for i in 1 2 3 4 5; do wget -qO- 'http://[fd00:b2::2]:8080/hostname' && exit 0; sleep 0.2; done; exit 1")
+        assert r.returncode == 0 and r.stdout == b"six\n", r.stderr
+        d.docker("rm", "-f", "six-srv", check=True)
+        d.stop()
+        d.extra_args = [a for a in d.extra_args if a not in ("--ipv6", "--fixed-cidr-v6", "fd00:b2::/64")]
+        d.start()
+        info = json.loads(d.docker("network", "inspect", "bridge", check=True).stdout)[0]
+        assert info["EnableIPv6"] is False and not any(":" in c["Subnet"] for c in info["IPAM"]["Config"]), info["IPAM"]
+    finally:
+        d.cleanup()
+    r = subprocess.run([binary("berthd"), "--ipv6", "--fixed-cidr-v6", "10.0.0.0/8", "--root", "/nonexistent-berth"], capture_output=True)
+    assert r.returncode != 0 and b"fixed-cidr-v6" in r.stderr

@@ -209,3 +209,13 @@ public protocol NetworkAttachments: Sendable {
     /// Unpins every namespace a crash left behind: all but those of `running` containers.
     func sweepSandboxes(keeping running: Set<String>) async
 }
+
+/// Whether the default bridge network is dual stack (`berthd --ipv6`), and on which subnet.
+public enum DefaultBridgeIPv6: Sendable, Equatable {
+    /// IPv4 only.
+    case off
+    /// A unique local /64 of the daemon's choosing, kept across restarts.
+    case automatic
+    /// `--fixed-cidr-v6`.
+    case subnet(IPv6Subnet)
+}

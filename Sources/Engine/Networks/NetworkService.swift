@@ -42,7 +42,7 @@ public actor NetworkService: NetworkAttachments {
     /// destinations the host already routes; containers' namespaces are pinned under
     /// `sandboxRoot`. A `bridgeAddress` different from the table's replaces it.
     public init(root: String, sandboxRoot: String? = nil, defaultBridge: String = "berth0", bridgeAddress: BridgeAddress? = nil,
-                pools: AddressPoolSettings = .docker, events: EventBus? = nil,
+                bridgeIPv6: DefaultBridgeIPv6 = .off, pools: AddressPoolSettings = .docker, events: EventBus? = nil,
                 hostRoutes: @escaping @Sendable () -> [IPv4Subnet] = { HostRoutes.ipv4Destinations() }) throws {
         try FileSystem.makeDirectories(root, mode: 0o700)
         if let sandboxRoot { try FileSystem.makeDirectories(sandboxRoot, mode: 0o700) }
@@ -83,8 +83,47 @@ public actor NetworkService: NetworkAttachments {
             loaded[network.id] = network
             added = true
         }
+        if let id = loaded.values.first(where: { $0.name == "bridge" })?.id, let current = loaded[id] {
+            let wanted = try Self.defaultBridgePool(bridgeIPv6, current: current.ipv6Pool,
+                                                    others: loaded.values.filter { $0.id != id }.compactMap { $0.ipv6Pool?.subnet })
+            if wanted != current.ipv6Pool {
+                loaded[id]?.ipv6Pool = wanted
+                added = true
+            }
+        }
         networks = loaded
         if added { try Self.save(loaded, to: file) }
+    }
+
+    /// The default bridge's IPv6 pool for `setting`: the current one while it still fits, else
+    /// the given subnet or a new unique local /64 that overlaps none of `others`.
+    static func defaultBridgePool(_ setting: DefaultBridgeIPv6, current: Network.IPv6Pool?, others: [IPv6Subnet]) throws -> Network.IPv6Pool? {
+        switch setting {
+        case .off:
+            return nil
+        case .subnet(let subnet):
+            if current?.subnet == subnet { return current }
+            guard !others.contains(where: { $0.overlaps(subnet) }) else {
+                throw EngineError.failure("--fixed-cidr-v6 \(subnet) overlaps the IPv6 subnet of another network")
+            }
+            return Network.IPv6Pool(subnet: subnet, gateway: subnet.firstHost)
+        case .automatic:
+            if let current { return current }
+            guard let subnet = uniqueLocalSubnet(avoiding: others) else {
+                throw EngineError.failure("could not find an IPv6 subnet for the default bridge that overlaps no other network's")
+            }
+            return Network.IPv6Pool(subnet: subnet, gateway: subnet.firstHost)
+        }
+    }
+
+    /// A random unique local /64 (`fd00::/8`, RFC 4193) overlapping none of `taken`; nil after
+    /// 32 tries.
+    static func uniqueLocalSubnet(avoiding taken: [IPv6Subnet]) -> IPv6Subnet? {
+        for _ in 0..<32 {
+            let subnet = IPv6Subnet(address: IPv6Address(high: 0xfd00_0000_0000_0000 | UInt64.random(in: 0...0xff_ffff_ffff) << 16, low: 0), prefixLength: 64)
+            if !taken.contains(where: { $0.overlaps(subnet) }) { return subnet }
+        }
+        return nil
     }
 
     /// Every network, predefined ones first, then by name.
@@ -542,11 +581,10 @@ public actor NetworkService: NetworkAttachments {
         guard requested.count <= 1 else { throw EngineError.invalidParameter("a Berth network has one IPv6 subnet, not \(requested.count)") }
         let existing = networks.values.compactMap { $0.ipv6Pool?.subnet }
         guard let pool = requested.first, let text = pool.subnet else {
-            for _ in 0..<32 {
-                let subnet = IPv6Subnet(address: IPv6Address(high: 0xfd00_0000_0000_0000 | UInt64.random(in: 0...0xff_ffff_ffff) << 16, low: 0), prefixLength: 64)
-                if !existing.contains(where: { $0.overlaps(subnet) }) { return Network.IPv6Pool(subnet: subnet, gateway: subnet.firstHost) }
+            guard let subnet = Self.uniqueLocalSubnet(avoiding: existing) else {
+                throw EngineError.forbidden("could not find an available, non-overlapping IPv6 address pool")
             }
-            throw EngineError.forbidden("could not find an available, non-overlapping IPv6 address pool")
+            return Network.IPv6Pool(subnet: subnet, gateway: subnet.firstHost)
         }
         guard let subnet = IPv6Subnet(text, strict: true) else {
             throw EngineError.invalidParameter("invalid subnet \(text): an IPv6 network address with a prefix length, such as fd00:1::/64, is expected")

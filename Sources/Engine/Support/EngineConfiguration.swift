@@ -38,6 +38,8 @@ public struct EngineConfiguration: Sendable {
     /// The largest build context (as sent) unpacked into a tmpfs of its build's own rather than
     /// on disk (`berthd --build-context-memory`; 0: always on disk).
     public var buildContextMemoryLimit: Int64 = BuildContextDirectory.defaultMemoryLimit
+    /// IPv6 on the default bridge network (`berthd --ipv6`, `--fixed-cidr-v6`).
+    public var defaultBridgeIPv6: DefaultBridgeIPv6 = .off
 
     public init(root: String, execRoot: String, runtimes: [String: String], defaultRuntime: String, monitorPath: String,
                 insecureRegistries: [String] = [], registryCertificatesDirectory: String? = nil,

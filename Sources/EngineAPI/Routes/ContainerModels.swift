@@ -183,6 +183,9 @@ struct NetworkSettingsInfo: Encodable {
     var IPAddress = ""
     var IPPrefixLen = 0
     var Gateway = ""
+    var GlobalIPv6Address = ""
+    var GlobalIPv6PrefixLen = 0
+    var IPv6Gateway = ""
     var MacAddress = ""
     var Networks: [String: EndpointInfo]
 
@@ -235,6 +238,9 @@ struct NetworkSettingsInfo: Encodable {
                     IPAddress = entry.IPAddress
                     IPPrefixLen = entry.IPPrefixLen
                     Gateway = entry.Gateway
+                    GlobalIPv6Address = entry.GlobalIPv6Address
+                    GlobalIPv6PrefixLen = entry.GlobalIPv6PrefixLen
+                    IPv6Gateway = entry.IPv6Gateway
                     MacAddress = entry.MacAddress
                 }
             }
