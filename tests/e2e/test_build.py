@@ -4,9 +4,12 @@ import io
 import json
 import os
 import re
+import subprocess
 import tarfile
 
 import pytest
+
+from berth_testlib import binary
 
 
 def write(directory, files):
@@ -530,6 +533,9 @@ def test_berth_build_shows_step_times_and_sends_less_than_the_ignored_context(da
     # While the RUN step runs, its clock counts on a status line that is cleared afterwards.
     assert re.search(r"\x1b\[2m  running \d+\.\ds\x1b\[0m\r\x1b\[K", out), out
     assert run(daemon, "timed:1", "ls", "/ctx") == "Dockerfile\nsmall.txt\n"
+    # No daemon to send the streamed context to: the connection is the error, not the pipe.
+    r = subprocess.run([binary("berth"), "-H", "unix:///nonexistent/berthd.sock", "build", str(tmp_path)], capture_output=True, timeout=60)
+    assert r.returncode != 0 and b"Cannot connect" in r.stderr and b"Broken pipe" not in r.stderr, r.stderr
     r = daemon.berth("build", "--progress", "fancy", str(tmp_path))
     assert r.returncode == 125 or r.returncode == 1
     assert "--progress" in r.stderr.decode()
@@ -610,7 +616,6 @@ def test_absolute_names_in_a_context_tar_stay_inside_it(daemon):
 
 
 def test_kill_9_during_a_build_leaves_a_consistent_store(fresh_daemon, tmp_path):
-    import subprocess
     import time
 
     write(tmp_path, {"Dockerfile": "FROM busybox\nRUN echo first > /first\nRUN sleep 30\n"})
@@ -645,7 +650,6 @@ def context_mounts(daemon):
 
 
 def test_a_context_is_unpacked_in_a_tmpfs_of_its_own_that_goes_with_the_build(daemon, tmp_path):
-    import subprocess
     import time
 
     write(tmp_path, {"Dockerfile": "FROM busybox\nCOPY data /data\nRUN sleep 2\n", "data": "in memory\n"})

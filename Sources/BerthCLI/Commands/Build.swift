@@ -126,8 +126,12 @@ struct Build: ParsableCommand {
             do {
                 response = try Berth.client().send("POST", "/build", query: query, body: .stream(fd: stream.fd, contentType: "application/x-tar"))
             } catch {
-                // What went wrong making the context comes first: the daemon only saw it end early.
-                try stream.finish()
+                // A context that could not be read comes first (the daemon only saw it end
+                // early); a writer stopped by the pipe closing with the request does not.
+                do {
+                    try stream.finish()
+                } catch LayerError.writeFailed(_, _) {
+                }
                 throw error
             }
             try stream.finish()
