@@ -101,14 +101,18 @@ enum FuzzTargets {
     }
 }
 
-/// A private scratch directory for the layer target, made once per process.
+/// A private scratch directory for the layer target, made once per process and removed when
+/// it exits (libFuzzer ends a timed run with `exit`, which runs `atexit` handlers).
 enum Scratch {
     static let directory: String = {
         var template = Array("/tmp/berth-fuzz-XXXXXX".utf8CString)
-        return template.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress, let made = mkdtemp(base) else { return "/tmp" }
+        let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
+            guard let base = buffer.baseAddress, let made = mkdtemp(base) else { return nil }
             return String(cString: made)
         }
+        guard let made else { return "/tmp" }
+        atexit { try? FileSystem.removeTree(Scratch.directory) }
+        return made
     }()
 
     /// Small limits, so a bomb is refused quickly instead of filling the disk.
