@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // TLS: the registry client (HTTPS registries) and `berth-registry serve --tls-cert`.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // The embedded replication queue (SQLite in WAL mode).
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // Replication metrics on /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C: syscalls Glibc does not expose, and code that must run before the Swift runtime.
@@ -42,14 +46,22 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // Registry replication: the durable queue, the forwarder and its destinations.
+        .target(name: "Replication", dependencies: [
+            "Registry", "OCI", "ContentStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // The registry server (`berth-registry`), apart from the client so berthd does not carry it.
         .target(name: "RegistryServer", dependencies: [
-            "Registry", "OCI", "ContentDigest", "ContentStore", "BerthSystem", "CCrypt",
+            "Registry", "Replication", "OCI", "ContentDigest", "ContentStore", "BerthSystem", "CCrypt",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // docker's config.json logins and credential helpers, shared by berth and berth-registry.
+        .target(name: "DockerConfig", dependencies: ["BerthSystem", "CBerthSys", "OCI"]),
         // Dockerfiles, .dockerignore and build-context path rules: pure parsing, no files or processes.
         .target(name: "Builder"),
         .target(name: "Engine", dependencies: ["OCI", "ContentDigest", "BerthSystem", "ContentStore", "LayerArchive", "Snapshots", "Registry", "Runtime", "Builder", "CBerthSys"]),
@@ -65,7 +77,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: compactExecutable),
         .target(name: "BerthCLI", dependencies: [
-            "OCI", "BerthSystem", "CBerthSys", "LayerArchive", "Builder",
+            "OCI", "BerthSystem", "CBerthSys", "LayerArchive", "Builder", "DockerConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "berth", dependencies: ["BerthCLI"]),
@@ -75,7 +87,7 @@ let package = Package(
         ], linkerSettings: compactExecutable),
         .executableTarget(name: "berth-monitor", dependencies: ["BerthSystem", "CBerthSys", "Runtime"]),
         .executableTarget(name: "berth-registry", dependencies: [
-            "RegistryServer", "Registry", "BerthSystem",
+            "RegistryServer", "Registry", "Replication", "DockerConfig", "BerthSystem",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -86,7 +98,7 @@ let package = Package(
         .executableTarget(name: "berth-fuzz", dependencies: ["Engine", "EngineAPI", "LayerArchive", "OCI", "Registry", "Runtime", "BerthSystem"]),
 
         .testTarget(name: "BerthSystemTests", dependencies: ["BerthSystem"]),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthSystem"]),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthCLI", "BerthSystem", "DockerConfig"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "ContentDigest"]),
         .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "OCI", "ContentDigest"]),
         .testTarget(name: "LayerArchiveTests", dependencies: ["LayerArchive", "OCI", "ContentDigest", "CArchive"]),

@@ -13,7 +13,7 @@ struct Berth: ParsableCommand {
             Ps.self, Logs.self, Exec.self, Inspect.self, Diff.self, Top.self, Commit.self, Pause.self, Unpause.self, Rename.self,
             Images.self, History.self, Pull.self, Push.self, Login.self, Logout.self, Tag.self, Rmi.self, Import.self, Load.self, Save.self,
             Update.self, Stats.self, Events.self, Cp.self, Export.self, Build.self, BuilderGroup.self,
-            Version.self, Info.self, ContainerGroup.self, ImageGroup.self, VolumeGroup.self, NetworkGroup.self, SystemGroup.self, RegistryGroup.self,
+            Version.self, Info.self, ContainerGroup.self, ImageGroup.self, VolumeGroup.self, NetworkGroup.self, SystemGroup.self, RegistryGroup.self, Replicate.self,
         ]
     )
 

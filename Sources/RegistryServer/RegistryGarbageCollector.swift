@@ -64,7 +64,7 @@ public struct RegistryGarbageCollector {
         }
         if !dryRun {
             for name in storage.repositories() {
-                for digest in linkedBlobs(name) where !storage.content.contains(digest) { storage.unlinkBlob(name, digest) }
+                for digest in linkedBlobs(name) where !storage.content.contains(digest) { _ = try? storage.unlinkBlob(name, digest) }
             }
         }
         report.removedBlobs.sort()

@@ -21,7 +21,7 @@ extension RegistryHandler {
     /// `DELETE /v2/<name>/blobs/<digest>`: the repository stops serving the blob (202).
     func deleteBlob(_ name: String, _ digest: Digest) async throws -> ServerResponse {
         let storage = self.storage
-        guard try await offload({ storage.unlinkBlob(name, digest) }) else {
+        guard try await offload({ try storage.unlinkBlob(name, digest) }) else {
             throw RegistryServerError.blobUnknown(digest: digest.description)
         }
         return ServerResponse(status: .accepted, headers: [("Docker-Content-Digest", digest.description)])

@@ -6,17 +6,20 @@ import OCI
 /// Answers distribution-spec requests: checks credentials, finds the route, validates its
 /// parameters and calls the endpoint. Every failure becomes the spec's JSON error; file system
 /// work runs on `io`, never on an event loop.
-struct RegistryHandler: Sendable {
+struct RegistryHandler: RequestResponder {
     let storage: RegistryStorage
     let sessions: UploadSessions
     let authenticator: BasicAuthenticator?
     let io: NIOThreadPool
+    /// Replication's `/metrics`, when the registry replicates.
+    let metrics: MetricsEndpoint?
 
-    init(storage: RegistryStorage, sessions: UploadSessions, authenticator: BasicAuthenticator?, io: NIOThreadPool) {
+    init(storage: RegistryStorage, sessions: UploadSessions, authenticator: BasicAuthenticator?, io: NIOThreadPool, metrics: MetricsEndpoint? = nil) {
         self.storage = storage
         self.sessions = sessions
         self.authenticator = authenticator
         self.io = io
+        self.metrics = metrics
     }
 
     /// The response to `request`, reading its body from `body` where the endpoint takes one.
@@ -27,6 +30,7 @@ struct RegistryHandler: Sendable {
                 response.headers.append(("WWW-Authenticate", "Basic realm=\"\(authenticator.realm)\""))
                 return response
             }
+            if request.path == "/metrics", request.method == .GET, let metrics { return await metrics.response() }
             guard let route = RegistryRoute.parse(path: request.path) else {
                 throw RegistryServerError.unsupported(reason: "\(request.path) is not an endpoint of the distribution API", status: .notFound)
             }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Replication
 
 /// The registry's HTTP/1.1 server (distribution spec v1.1) on SwiftNIO: one task per
 /// connection, requests on a connection served in turn, bodies streamed with backpressure.
@@ -25,6 +26,8 @@ public final class RegistryServer: Sendable {
         /// Adds TLS (or anything else) at the front of each connection's pipeline; nil for plain
         /// HTTP. Blobs are then sent through the pipeline rather than with `sendfile`.
         public var secureConnection: (@Sendable (Channel) throws -> Void)?
+        /// Where every accepted write is replicated to; nil for nowhere.
+        public var replication: Replicating?
 
         /// A configuration; see each property.
         public init(host: String, port: Int, root: String, uploadTimeoutSeconds: Int = 3600, htpasswd: HTPasswd? = nil,
@@ -38,9 +41,25 @@ public final class RegistryServer: Sendable {
         }
     }
 
-    /// A connection that neither sends nor receives for this long is closed (a client that
-    /// connects and goes silent holds nothing for ever).
-    static let idleTimeout = TimeAmount.seconds(120)
+    /// Replication of the registry's writes to other registries (`serve --replicate-to`).
+    public struct Replicating: Sendable {
+        /// The registries written to.
+        public var destinations: [ReplicationDestination]
+        /// The forwarder's tuning.
+        public var options: ReplicationForwarder.Options
+        /// Where the forwarder reports failures.
+        public var log: @Sendable (String) -> Void
+
+        /// Settings; see each property.
+        public init(destinations: [ReplicationDestination], options: ReplicationForwarder.Options, log: @escaping @Sendable (String) -> Void) {
+            self.destinations = destinations
+            self.options = options
+            self.log = log
+        }
+    }
+
+    /// The embedded replication queue of the registry rooted at `root`.
+    public static func replicationQueuePath(root: String) -> String { root + "/replication.db" }
 
     private let configuration: Configuration
     private let group: MultiThreadedEventLoopGroup
@@ -57,31 +76,31 @@ public final class RegistryServer: Sendable {
     public func run(ready: @Sendable (Int) -> Void = { _ in }) async throws {
         let lock = try RootLock(root: configuration.root)
         defer { lock.release() }
-        let storage = try RegistryStorage(root: configuration.root)
+        var storage = try RegistryStorage(root: configuration.root)
+        var forwarder: ReplicationForwarder?
+        var metrics: MetricsEndpoint?
+        if let replication = configuration.replication {
+            let queue = try SQLiteReplicationQueue(path: RegistryServer.replicationQueuePath(root: configuration.root))
+            let started = ReplicationForwarder(queue: queue, source: StorageSource(storage: storage), destinations: replication.destinations,
+                                               options: replication.options, log: replication.log)
+            storage.journal = ReplicationJournal(queue: queue, published: { started.wake() })
+            forwarder = started
+            metrics = MetricsEndpoint(queue: queue, metrics: started.metrics)
+        }
         let sessions = UploadSessions(storage: storage, timeoutSeconds: configuration.uploadTimeoutSeconds)
         io.start()
         let handler = RegistryHandler(storage: storage, sessions: sessions,
-                                      authenticator: configuration.htpasswd.map { BasicAuthenticator(htpasswd: $0) }, io: io)
+                                      authenticator: configuration.htpasswd.map { BasicAuthenticator(htpasswd: $0) }, io: io, metrics: metrics)
         let secure = configuration.secureConnection
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 512)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try secure?(channel)
-                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(allTimeout: RegistryServer.idleTimeout), IdleConnectionCloser()])
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16)))
-                }
-            }
+        let server = try await HTTPListener.bind(group: group, host: configuration.host, port: configuration.port, secure: secure)
         ready(server.channel.localAddress?.port ?? configuration.port)
         let zeroCopy = secure == nil
         let io = self.io
         let timeout = configuration.uploadTimeoutSeconds
         try await withThrowingDiscardingTaskGroup { tasks in
+            if let forwarder {
+                tasks.addTask { try await forwarder.run() }
+            }
             tasks.addTask {
                 // Expired sessions and orphaned partial data go away while the server runs.
                 while !Task.isCancelled {
@@ -89,13 +108,7 @@ public final class RegistryServer: Sendable {
                     try await Task.sleep(for: .seconds(max(1, min(60, timeout / 4))))
                 }
             }
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    tasks.addTask {
-                        await ServerConnection(channel: connection, handler: handler, io: io, zeroCopy: zeroCopy).serve()
-                    }
-                }
-            }
+            try await HTTPListener.serve(server, responder: handler, io: io, zeroCopy: zeroCopy, tasks: &tasks)
         }
     }
 

@@ -8,6 +8,7 @@ import ContentDigest
 import ContentStore
 import Glibc
 import OCI
+import Replication
 
 /// A manifest as stored: its bytes, digest and media type.
 struct StoredManifest: Sendable {
@@ -93,6 +94,10 @@ extension RegistryStorage {
         } catch {
             throw RegistryServerError.storage(reason: "\(error)")
         }
+        var changes: [ReplicationAction] = [.manifest(digest)]
+        if case .tag(let tag) = reference { changes.append(.tag(tag, digest)) }
+        try journal?.record(name, changes)
+        defer { journal?.published() }
         try writeLink(revisionPath(name, digest), bytes: Array(mediaType.utf8))
         if case .tag(let tag) = reference { try writeLink(tagPath(name, tag), bytes: Array(digest.description.utf8)) }
         if let subject = document.subject {
@@ -129,9 +134,14 @@ extension RegistryStorage {
     func deleteManifest(_ name: String, _ reference: ManifestReference) throws {
         switch reference {
         case .tag(let tag):
+            guard resolve(name, tag: tag) != nil else { throw RegistryServerError.manifestUnknown(reference: tag) }
+            try journal?.record(name, [.deleteTag(tag)])
+            defer { journal?.published() }
             guard unlink(tagPath(name, tag)) == 0 else { throw RegistryServerError.manifestUnknown(reference: tag) }
         case .digest(let digest):
             let stored = try manifest(name, reference)
+            try journal?.record(name, [.deleteManifest(digest)])
+            defer { journal?.published() }
             for tag in (try? tags(name)) ?? [] where resolve(name, tag: tag) == digest {
                 unlink(tagPath(name, tag))
             }

@@ -7,6 +7,7 @@ import BerthSystem
 import ContentStore
 import Glibc
 import OCI
+import Replication
 
 /// The registry's files under its root:
 ///
@@ -31,6 +32,8 @@ struct RegistryStorage: Sendable {
     let root: String
     /// Blobs and manifests by digest.
     let content: ContentStore
+    /// Where writes are recorded for replication; nil when the registry replicates nowhere.
+    var journal: ReplicationJournal?
 
     /// Opens (creating if needed) the storage under `root`.
     init(root: String) throws {
@@ -66,14 +69,19 @@ struct RegistryStorage: Sendable {
 
     /// Lets repository `name` serve blob `digest`, which must already be committed to `content`.
     func linkBlob(_ name: String, _ digest: Digest) throws {
+        try journal?.record(name, [.blob(digest)])
         try writeLink(blobLinkPath(name, digest), bytes: [])
+        journal?.published()
     }
 
     /// Removes repository `name`'s link to blob `digest`; the content stays until `gc`.
     /// Returns false when there was no link.
     @discardableResult
-    func unlinkBlob(_ name: String, _ digest: Digest) -> Bool {
-        unlink(blobLinkPath(name, digest)) == 0
+    func unlinkBlob(_ name: String, _ digest: Digest) throws -> Bool {
+        guard FileSystem.exists(blobLinkPath(name, digest)) else { return false }
+        try journal?.record(name, [.deleteBlob(digest)])
+        defer { journal?.published() }
+        return unlink(blobLinkPath(name, digest)) == 0
     }
 
     /// Repository `name` may serve `digest` if repository `from` may: links it (a cross-repository

@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import Registry
 import RegistryServer
+import Replication
 
 /// `berth-registry`: Berth's OCI registry server (distribution spec v1.1) and its garbage
 /// collector. `berth registry …` runs it; it is its own executable so that the `berth` CLI
@@ -11,7 +12,7 @@ import RegistryServer
 @main
 struct BerthRegistry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "berth-registry", abstract: "Berth's OCI registry server.", subcommands: [Serve.self, GarbageCollect.self])
+        commandName: "berth-registry", abstract: "Berth's OCI registry server.", subcommands: [Serve.self, GarbageCollect.self, ReplicationGroup.self, Replicate.self])
 }
 
 /// `berth-registry serve`: serves a registry root over HTTP or HTTPS.
@@ -36,33 +37,54 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("upload-timeout"), help: "Seconds after which an idle upload is removed.")
     var uploadTimeout = 3600
 
+    @Option(name: .customLong("replicate-to"), help: ArgumentHelp(
+        "Replicate every accepted write to this registry, NAME=URL[,insecure] (repeatable).",
+        discussion: "Writes are queued in <root>/replication.db before they become visible; pushes never wait for a destination."))
+    var replicateTo: [String] = []
+
+    @OptionGroup var forwarding: ForwarderOptions
+
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard uploadTimeout > 0 else { throw ValidationError("--upload-timeout must be positive") }
+        _ = try destinations()
         _ = try address()
     }
 
-    private func address() throws -> (host: String, port: Int) {
-        guard let colon = addr.lastIndex(of: ":"), let port = Int(addr[addr.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--addr must be host:port, got \(addr)")
+    private func destinations() throws -> [ReplicationDestination] {
+        let parsed = try replicateTo.map { spec in
+            do {
+                return try ReplicationDestination.parse(spec, credentials: StoredCredentials.lookup)
+            } catch {
+                throw ValidationError("--replicate-to: \(error)")
+            }
         }
-        var host = String(addr[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        guard Set(parsed.map(\.name)).count == parsed.count else { throw ValidationError("--replicate-to names must differ") }
+        return parsed
+    }
+
+    private func address() throws -> (host: String, port: Int) {
+        let parsed = try ListenAddress(addr)
+        return (parsed.host, parsed.port)
     }
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let (host, port) = try address()
         let secure = try tlsCert.map { cert in try Serve.tls(certificate: cert, key: tlsKey ?? "") }
-        let configuration = RegistryServer.Configuration(
+        var configuration = RegistryServer.Configuration(
             host: host, port: port, root: root, uploadTimeoutSeconds: uploadTimeout,
             htpasswd: try htpasswd.map(HTPasswd.load), secureConnection: secure)
+        let destinations = try destinations()
+        if !destinations.isEmpty {
+            configuration.replication = RegistryServer.Replicating(destinations: destinations, options: forwarding.options,
+                                                                   log: { standardError("berth-registry: \($0)\n") })
+        }
         let server = RegistryServer(configuration: configuration)
         let scheme = secure == nil ? "http" : "https"
         do {
             try await server.run { bound in
-                standardError("berth-registry: serving \(scheme)://\(host):\(bound) from \(configuration.root)\n")
+                standardError("berth-registry: serving \(scheme)://\(host):\(bound) from \(root)\n")
             }
         } catch {
             await server.shutdown()

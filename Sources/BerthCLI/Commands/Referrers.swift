@@ -1,3 +1,4 @@
+import DockerConfig
 import ArgumentParser
 import BerthSystem
 import FoundationEssentials

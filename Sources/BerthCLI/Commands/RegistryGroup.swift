@@ -7,7 +7,7 @@ import Glibc
 struct RegistryGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registry", abstract: "Run an OCI registry (berth-registry)",
-        subcommands: [RegistryServe.self, RegistryGC.self])
+        subcommands: [RegistryServe.self, RegistryGC.self, RegistryReplication.self])
 }
 
 /// `berth registry serve [--addr H:P] [--root DIR] …`: `berth-registry serve …`.
@@ -28,6 +28,29 @@ struct RegistryGC: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws { try RegistryLauncher.exec(["gc"] + arguments) }
+}
+
+/// `berth registry replication status|rewind|resync …`: `berth-registry replication …`.
+struct RegistryReplication: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replication",
+                                                    abstract: "Show and steer replication to other registries (see berth-registry replication --help)")
+
+    @Argument(parsing: .captureForPassthrough, help: "Subcommand and options of berth-registry replication")
+    var arguments: [String] = []
+
+    func run() throws { try RegistryLauncher.exec(["replication"] + arguments) }
+}
+
+/// `berth replicate --source URL --to NAME=URL …`: `berth-registry replicate …`, the stand-alone
+/// forwarder beside any registry that sends notifications.
+struct Replicate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replicate",
+                                                    abstract: "Replicate a registry that sends notifications to others (see berth-registry replicate --help)")
+
+    @Argument(parsing: .captureForPassthrough, help: "Options of berth-registry replicate")
+    var arguments: [String] = []
+
+    func run() throws { try RegistryLauncher.exec(["replicate"] + arguments) }
 }
 
 /// Finds and executes `berth-registry`: beside the running `berth` first, then in `PATH`.

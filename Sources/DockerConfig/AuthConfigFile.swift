@@ -9,10 +9,20 @@ import OCI
 
 /// A login as docker keeps it: a user name with a password, or (after a login to a registry
 /// whose token service issues them) with an identity token instead of the password.
-struct StoredLogin: Equatable {
-    var username: String
-    var password: String
-    var identityToken: String?
+public struct StoredLogin: Equatable, Sendable {
+    /// The user name (empty with an identity token from a helper).
+    public var username: String
+    /// The password (empty when an identity token replaces it).
+    public var password: String
+    /// The token a registry's token service issued at login, if any.
+    public var identityToken: String?
+
+    /// A login; see each property.
+    public init(username: String, password: String, identityToken: String?) {
+        self.username = username
+        self.password = password
+        self.identityToken = identityToken
+    }
 }
 
 /// Registry logins kept the way docker keeps them: `$DOCKER_CONFIG/config.json` (default
@@ -20,33 +30,35 @@ struct StoredLogin: Equatable {
 /// an `identitytoken` beside it when there is one, or in a credential helper named by
 /// `credHelpers["<server>"]` or `credsStore` (the entry in `auths` is then empty). `berth` and
 /// `docker` share logins. Other keys of the file are kept as they are.
-struct AuthConfigFile {
-    let path: String
+public struct AuthConfigFile {
+    /// The file's path.
+    public let path: String
     private var document: [String: JSONValue]
 
     /// docker's key for Docker Hub.
-    static let dockerHubKey = "https://index.docker.io/v1/"
+    public static let dockerHubKey = "https://index.docker.io/v1/"
 
     /// The file named by the environment (it need not exist yet).
-    static func standard() -> AuthConfigFile {
+    public static func standard() -> AuthConfigFile {
         let environment = ProcessInfo.processInfo.environment
         let directory = environment["DOCKER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? "/root") + "/.docker")
         return AuthConfigFile(path: directory + "/config.json")
     }
 
-    init(path: String) {
+    /// The file at `path` as it is now (empty when absent or unreadable).
+    public init(path: String) {
         self.path = path
         document = (try? JSONDecoder().decode([String: JSONValue].self, from: Data(FileSystem.readFile(path)))) ?? [:]
     }
 
     /// The `auths` key for a registry domain (`docker.io` → docker's Hub URL).
-    static func key(forDomain domain: String) -> String {
+    public static func key(forDomain domain: String) -> String {
         domain == Reference.defaultDomain ? dockerHubKey : domain
     }
 
     /// The credential helper that keeps the logins for `key`, if the file names one.
-    func helper(forKey key: String) -> CredentialHelper? {
+    public func helper(forKey key: String) -> CredentialHelper? {
         if case .object(let helpers)? = document["credHelpers"], case .string(let name)? = helpers[key], !name.isEmpty {
             return CredentialHelper(name: name)
         }
@@ -55,7 +67,7 @@ struct AuthConfigFile {
     }
 
     /// The stored login for `domain`, if any; asks the credential helper when there is one.
-    func credentials(forDomain domain: String) throws -> StoredLogin? {
+    public func credentials(forDomain domain: String) throws -> StoredLogin? {
         let key = AuthConfigFile.key(forDomain: domain)
         if let helper = helper(forKey: key) { return try helper.get(server: key) }
         guard case .object(let auths)? = document["auths"] else { return nil }
@@ -76,7 +88,7 @@ struct AuthConfigFile {
     /// is one; writes the file (mode 0600) atomically. Returns false when removing a login that
     /// was not there.
     @discardableResult
-    mutating func set(_ login: StoredLogin?, forDomain domain: String) throws -> Bool {
+    public mutating func set(_ login: StoredLogin?, forDomain domain: String) throws -> Bool {
         let key = AuthConfigFile.key(forDomain: domain)
         var auths: [String: JSONValue] = [:]
         if case .object(let existing)? = document["auths"] { auths = existing }
@@ -105,34 +117,25 @@ struct AuthConfigFile {
         try FileSystem.writeAtomically(path, bytes: bytes + [0x0a], mode: 0o600)
         return had
     }
-
-    /// docker's `X-Registry-Auth` value for pulling from or pushing to `domain`: base64url of
-    /// the stored login, or of `{}` when there is none.
-    func registryAuthHeader(forDomain domain: String) throws -> String {
-        guard let login = try credentials(forDomain: domain) else { return ImagePull.emptyAuth }
-        struct Header: Encodable {
-            var username: String
-            var password: String
-            var serveraddress: String
-            var identitytoken: String?
-        }
-        let header = Header(username: login.username, password: login.password,
-                            serveraddress: AuthConfigFile.key(forDomain: domain), identitytoken: login.identityToken)
-        let json = (try? JSONEncoder().encode(header)) ?? Data("{}".utf8)
-        return json.base64EncodedString().replacing("+", with: "-").replacing("/", with: "_")
-    }
 }
 
 /// Any JSON value, so a config file's unknown keys survive a rewrite.
-enum JSONValue: Codable, Equatable {
+public enum JSONValue: Codable, Equatable, Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object.
     case object([String: JSONValue])
 
-    init(from decoder: Decoder) throws {
+    /// Decodes whatever JSON value is there.
+    public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
@@ -142,7 +145,8 @@ enum JSONValue: Codable, Equatable {
         else { self = .object(try container.decode([String: JSONValue].self)) }
     }
 
-    func encode(to encoder: Encoder) throws {
+    /// Encodes the value as it was read.
+    public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
