@@ -56,7 +56,7 @@ struct Fixture {
         try f.blob("layer", in: "d")
         #expect(f.storage.content.list() == [d.digest])
         #expect(f.storage.repositories().sorted() == ["a/one", "b", "d"])
-        #expect(f.storage.unlinkBlob("b", d.digest))
+        #expect(try f.storage.unlinkBlob("b", d.digest))
         #expect(f.storage.blobSize("b", d.digest) == nil)
         #expect(f.storage.blobSize("a/one", d.digest) == 5)
     }
