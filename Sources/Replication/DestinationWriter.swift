@@ -47,13 +47,11 @@ final class DestinationWriter: Sendable {
             guard let size = try await source.blobSize(repository, digest) else { throw SourceDisagrees() }
             try await ensureBlob(repository, Descriptor(mediaType: "application/octet-stream", digest: digest, size: size))
         case .manifest(let digest):
-            guard try await ensureManifest(repository, digest, depth: 0) else { throw SourceDisagrees() }
+            guard try await ensureManifest(repository, digest, depth: 0) != nil else { throw SourceDisagrees() }
         case .tag(let tag, let digest):
-            guard try await source.tag(repository, tag) == digest, let manifest = try await source.manifest(repository, digest) else {
-                throw SourceDisagrees()
-            }
+            guard try await source.tag(repository, tag) == digest else { throw SourceDisagrees() }
             if try await client.manifestDigest(tag) == digest { return }
-            guard try await ensureManifest(repository, digest, depth: 0) else { throw SourceDisagrees() }
+            guard let manifest = try await ensureManifest(repository, digest, depth: 0) else { throw SourceDisagrees() }
             try await client.pushManifest(manifest.bytes, mediaType: manifest.mediaType, reference: tag)
         case .deleteTag(let tag):
             guard try await source.tag(repository, tag) == nil else { throw SourceDisagrees() }
@@ -88,7 +86,7 @@ final class DestinationWriter: Sendable {
         let client = client(repository)
         guard let digest = try await client.manifestDigest(tag) else { return }
         try await client.deleteManifest(digest.description)
-        guard let manifest = try await source.manifest(repository, digest), try await ensureManifest(repository, digest, depth: 0) else { return }
+        guard let manifest = try await ensureManifest(repository, digest, depth: 0) else { return }
         for other in try await source.tags(repository) where other != tag {
             if try await source.tag(repository, other) == digest {
                 try await client.pushManifest(manifest.bytes, mediaType: manifest.mediaType, reference: other)
@@ -104,11 +102,12 @@ final class DestinationWriter: Sendable {
     }
 
     /// Sends manifest `digest` (after what it references) unless the destination has it.
-    /// Returns false when the source does not hold it.
-    private func ensureManifest(_ repository: String, _ digest: Digest, depth: Int) async throws -> Bool {
+    /// Returns the source's manifest, nil when the source does not hold it.
+    @discardableResult
+    private func ensureManifest(_ repository: String, _ digest: Digest, depth: Int) async throws -> SourceManifest? {
         let client = client(repository)
-        guard let manifest = try await source.manifest(repository, digest) else { return false }
-        if try await client.manifestDigest(digest.description) == digest { return true }
+        guard let manifest = try await source.manifest(repository, digest) else { return nil }
+        if try await client.manifestDigest(digest.description) == digest { return manifest }
         guard let references = try? JSONDecoder().decode(References.self, from: Data(manifest.bytes)) else {
             throw RegistryError.malformed(what: "manifest \(digest) of the source's \(repository)", reason: "not a manifest or index")
         }
@@ -116,14 +115,14 @@ final class DestinationWriter: Sendable {
             guard depth < DestinationWriter.nestingLimit else {
                 throw RegistryError.malformed(what: "index \(digest) of \(repository)", reason: "indexes nest deeper than \(DestinationWriter.nestingLimit)")
             }
-            for child in children { _ = try await ensureManifest(repository, child.digest, depth: depth + 1) }
+            for child in children { try await ensureManifest(repository, child.digest, depth: depth + 1) }
         }
         // Foreign layers live at their `urls`, not in registries.
         for blob in (references.config.map { [$0] } ?? []) + (references.layers ?? []) where (blob.urls ?? []).isEmpty {
             try await ensureBlob(repository, blob)
         }
         try await client.pushManifest(manifest.bytes, mediaType: manifest.mediaType, reference: digest.description)
-        return true
+        return manifest
     }
 
     /// Makes `repository` of the destination serve blob `descriptor`: found, mounted or uploaded.

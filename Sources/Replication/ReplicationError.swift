@@ -6,8 +6,6 @@ public enum ReplicationError: Error, Sendable, Equatable, CustomStringConvertibl
     case unknownEvent(id: Int64, kind: String)
     /// A `--replicate-to` / `--to` value is not `NAME=URL[,option…]`.
     case invalidDestination(spec: String, reason: String)
-    /// The destination stored something other than what was sent.
-    case destinationDisagrees(destination: String, reason: String)
     /// A notification body could not be read.
     case invalidNotification(reason: String)
 
@@ -20,8 +18,6 @@ public enum ReplicationError: Error, Sendable, Equatable, CustomStringConvertibl
             return "replication event \(id) has the unknown action \"\(kind)\"; upgrade Berth to deliver it"
         case let .invalidDestination(spec, reason):
             return "invalid replication destination \"\(spec)\": \(reason) (expected NAME=URL, e.g. backup=https://registry.example:5000)"
-        case let .destinationDisagrees(destination, reason):
-            return "destination \(destination) \(reason)"
         case let .invalidNotification(reason):
             return "invalid registry notification: \(reason)"
         }

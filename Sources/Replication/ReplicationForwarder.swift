@@ -140,7 +140,7 @@ public final class ReplicationForwarder: Sendable {
                     do {
                         try await settle(event, claim, with: writer)
                     } catch {
-                        let retry = Clock.now + Backoff.delay(attempt: claim.attempts + 1, base: options.backoffBase, cap: options.backoffMax)
+                        let retry = WallClock.now + Backoff.delay(attempt: claim.attempts + 1, base: options.backoffBase, cap: options.backoffMax)
                         let message = "\(claim.repository): \(event.change.action): \(error)"
                         try? await queue.failed(destination: destination.name, repository: claim.repository, owner: owner, error: message, retryAt: retry)
                         return ReplicationForwarder.isDestinationDown(error) ? .destinationDown(message) : .failed
@@ -174,7 +174,7 @@ public final class ReplicationForwarder: Sendable {
                 return
             } catch is SourceDisagrees {
                 if try await queue.hasLaterEvent(about: event) { return }
-                if Clock.now - event.recordedAt >= options.settleWindow || Task.isCancelled { return }
+                if WallClock.now - event.recordedAt >= options.settleWindow || Task.isCancelled { return }
                 try await Task.sleep(for: .milliseconds(20))
             }
         }

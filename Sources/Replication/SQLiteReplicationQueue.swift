@@ -71,7 +71,7 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
 
     public func append(_ changes: [ReplicationChange]) throws {
         guard !changes.isEmpty else { return }
-        let now = Clock.now
+        let now = WallClock.now
         try guarded {
             try pool.write { db in
                 for change in changes {
@@ -97,7 +97,7 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
     }
 
     public func claim(destination: String, owner: String, limit: Int, lease: Double) async throws -> [RepositoryClaim] {
-        let now = Clock.now
+        let now = WallClock.now
         return try await guarded {
             try await pool.write { db in
                 let rows = try Row.fetchAll(db, sql: """
@@ -149,7 +149,7 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
     }
 
     public func delivered(destination: String, repository: String, through eventID: Int64, owner: String, lease: Double) async throws -> Bool {
-        let now = Clock.now
+        let now = WallClock.now
         return try await guarded {
             try await pool.write { db in
                 try db.execute(sql: """
@@ -192,7 +192,7 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
     }
 
     public func destinationError(_ destination: String, error: String?) async throws {
-        let now = Clock.now
+        let now = WallClock.now
         try await guarded {
             try await pool.write { db in
                 try db.execute(sql: "UPDATE destinations SET last_error = ?, last_error_at = ? WHERE name = ?",
@@ -202,7 +202,7 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
     }
 
     public func status() async throws -> [ReplicationStatus] {
-        let now = Clock.now
+        let now = WallClock.now
         return try await guarded {
             try await pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT name, url, last_error, last_delivered_at FROM destinations ORDER BY name").map { row in
@@ -249,6 +249,6 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
 }
 
 /// Wall-clock seconds since the epoch, the queue's unit of time.
-enum Clock {
+enum WallClock {
     static var now: Double { Date().timeIntervalSince1970 }
 }

@@ -47,20 +47,8 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard uploadTimeout > 0 else { throw ValidationError("--upload-timeout must be positive") }
-        _ = try destinations()
+        _ = try StoredCredentials.destinations(replicateTo, option: "--replicate-to")
         _ = try address()
-    }
-
-    private func destinations() throws -> [ReplicationDestination] {
-        let parsed = try replicateTo.map { spec in
-            do {
-                return try ReplicationDestination.parse(spec, credentials: StoredCredentials.lookup)
-            } catch {
-                throw ValidationError("--replicate-to: \(error)")
-            }
-        }
-        guard Set(parsed.map(\.name)).count == parsed.count else { throw ValidationError("--replicate-to names must differ") }
-        return parsed
     }
 
     private func address() throws -> (host: String, port: Int) {
@@ -75,7 +63,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = RegistryServer.Configuration(
             host: host, port: port, root: root, uploadTimeoutSeconds: uploadTimeout,
             htpasswd: try htpasswd.map(HTPasswd.load), secureConnection: secure)
-        let destinations = try destinations()
+        let destinations = try StoredCredentials.destinations(replicateTo, option: "--replicate-to")
         if !destinations.isEmpty {
             configuration.replication = RegistryServer.Replicating(destinations: destinations, options: forwarding.options,
                                                                    log: { standardError("berth-registry: \($0)\n") })

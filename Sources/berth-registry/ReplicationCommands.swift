@@ -53,6 +53,14 @@ struct QueueLocation: ParsableArguments {
         }
         return try SQLiteReplicationQueue(path: path)
     }
+
+    /// The destination `name` the queue knows, with the login stored for it.
+    func destination(_ name: String, in queue: any ReplicationQueue) async throws -> ReplicationDestination {
+        guard let known = try await queue.status().first(where: { $0.name == name }) else {
+            throw ValidationError("the queue has no destination named \(name)")
+        }
+        return try ReplicationDestination.parse("\(name)=\(known.url)", credentials: StoredCredentials.lookup)
+    }
 }
 
 /// `berth-registry replication …`: inspects and steers replication.
@@ -109,9 +117,7 @@ struct ReplicationRewind: AsyncParsableCommand {
 
     func run() async throws {
         let queue = try location.open()
-        guard try await queue.status().contains(where: { $0.name == name }) else {
-            throw ValidationError("the queue has no destination named \(name)")
-        }
+        _ = try await location.destination(name, in: queue)
         try await queue.rewind(destination: name)
         print(name)
     }
@@ -134,15 +140,10 @@ struct ReplicationResyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let queue = try location.open()
-        guard let known = try await queue.status().first(where: { $0.name == name }) else {
-            throw ValidationError("the queue has no destination named \(name)")
-        }
-        let destination = try ReplicationDestination.parse("\(name)=\(known.url)", credentials: StoredCredentials.lookup)
+        let destination = try await location.destination(name, in: queue)
         let origin: any ReplicationSource
         if let source {
-            let remote = try ReplicationDestination.parse("source=\(source)", credentials: StoredCredentials.lookup)
-            origin = try RemoteRegistrySource(endpoint: remote.endpoint, credentials: remote.credentials,
-                                              cacheDirectory: location.root + "/resync-blobs")
+            origin = try StoredCredentials.remoteSource(source, cacheDirectory: location.root + "/resync-blobs")
         } else {
             origin = try StorageSource(root: location.root)
         }
@@ -181,18 +182,17 @@ struct Replicate: AsyncParsableCommand {
 
     func validate() throws {
         guard !to.isEmpty else { throw ValidationError("give at least one --to NAME=URL") }
+        _ = try StoredCredentials.destinations(to, option: "--to")
         _ = try ListenAddress(listen)
     }
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let address = try ListenAddress(listen)
-        let destinations = try to.map { try ReplicationDestination.parse($0, credentials: StoredCredentials.lookup) }
-        guard Set(destinations.map(\.name)).count == destinations.count else { throw ValidationError("--to names must differ") }
-        let origin = try ReplicationDestination.parse("source=\(source)", credentials: StoredCredentials.lookup)
+        let destinations = try StoredCredentials.destinations(to, option: "--to")
         try FileSystem.makeDirectories(state, mode: 0o700)
         let store = try SQLiteReplicationQueue(path: queue ?? state + "/queue.db")
-        let remote = try RemoteRegistrySource(endpoint: origin.endpoint, credentials: origin.credentials, cacheDirectory: state + "/blobs")
+        let remote = try StoredCredentials.remoteSource(source, cacheDirectory: state + "/blobs")
         let forwarder = ReplicationForwarder(queue: store, source: remote, destinations: destinations, options: forwarding.options,
                                              log: { standardError("berth-registry replicate: \($0)\n") })
         let server = NotificationServer(host: address.host, port: address.port, queue: store, forwarder: forwarder)
@@ -231,5 +231,24 @@ enum StoredCredentials {
     static func lookup(_ domain: String) throws -> RegistryCredentials? {
         guard let login = try AuthConfigFile.standard().credentials(forDomain: domain) else { return nil }
         return RegistryCredentials(username: login.username, password: login.password, identityToken: login.identityToken)
+    }
+
+    /// The destinations `specs` name (`NAME=URL[,insecure]`), with their logins; names must differ.
+    static func destinations(_ specs: [String], option: String) throws -> [ReplicationDestination] {
+        let parsed = try specs.map { spec in
+            do {
+                return try ReplicationDestination.parse(spec, credentials: lookup)
+            } catch {
+                throw ValidationError("\(option): \(error)")
+            }
+        }
+        guard Set(parsed.map(\.name)).count == parsed.count else { throw ValidationError("\(option) names must differ") }
+        return parsed
+    }
+
+    /// The registry at `url` read as a replication source, blobs staged under `cacheDirectory`.
+    static func remoteSource(_ url: String, cacheDirectory: String) throws -> RemoteRegistrySource {
+        let origin = try ReplicationDestination.parse("source=\(url)", credentials: lookup)
+        return try RemoteRegistrySource(endpoint: origin.endpoint, credentials: origin.credentials, cacheDirectory: cacheDirectory)
     }
 }

@@ -158,3 +158,41 @@ def test_stand_alone_forwarder_from_docker_registry_notifications(servers, tmp_p
     finally:
         forwarder.kill()
         forwarder.wait(timeout=10)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("nourl", 'no "="'),
+    ("b=http://127.0.0.1:1/path", "without a path"),
+    ("b=http://127.0.0.1:1,fast", 'unknown option "fast"'),
+    ("b/c=http://127.0.0.1:1", "a name is letters"),
+])
+def test_bad_replicate_to_is_refused_before_anything_is_stored(tmp_path, spec, message):
+    root = tmp_path / "root"
+    r = subprocess.run([binary("berth-registry"), "serve", "--addr", "127.0.0.1:0", "--root", str(root), "--replicate-to", spec],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert not root.exists()
+
+
+def test_duplicate_destination_names_are_refused(tmp_path):
+    r = subprocess.run([binary("berth-registry"), "serve", "--root", str(tmp_path / "r"), "--replicate-to", "b=http://127.0.0.1:1",
+                        "--replicate-to", "b=http://127.0.0.1:2"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "names must differ" in r.stderr
+
+
+def test_status_and_rewind_without_a_queue_or_destination_say_so(tmp_path):
+    r = subprocess.run([binary("berth-registry"), "replication", "status", "--root", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "no replication queue" in r.stderr
+    assert not (tmp_path / "replication.db").exists()
+    b = Server()
+    try:
+        b.start()
+        source = ReplicatingServer([("b", b.url)], root=str(tmp_path / "src"))
+        source.start()
+        source.stop()
+        r = subprocess.run([binary("berth-registry"), "replication", "rewind", "--root", source.root, "nope"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0 and "no destination named nope" in r.stderr
+        source.cleanup()
+    finally:
+        b.cleanup()
