@@ -74,4 +74,4 @@ def test_berth_pulls_over_tls_from_an_insecure_registry_address(tmp_path):
         assert_pulls_and_runs(daemon, image, digest)
     finally:
         daemon.cleanup()
-        server.stop()
+        server.cleanup()
