@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "BerthSystem", dependencies: ["CBerthSys"]),
         .target(name: "OCI"),
@@ -46,9 +47,11 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        // Registry replication: the durable queue, the forwarder and its destinations.
+        // Registry replication: the durable queue (SQLite embedded, PostgreSQL shared), the forwarder
+        // and its destinations.
         .target(name: "Replication", dependencies: [
-            "Registry", "OCI", "ContentStore",
+            "Registry", "OCI", "ContentStore", "CPostgres",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Berth builds and tests with. Idempotent; needs root.
 set -euo pipefail
-packages=(libarchive-dev libsqlite3-dev libssl-dev libzstd-dev libisal-dev libseccomp-dev libcap-dev runc busybox-static tini iproute2 nftables pkg-config procps libcrypt-dev skopeo docker-registry openssl podman docker-compose docker.io buildah)
+packages=(libarchive-dev libsqlite3-dev libpq-dev postgresql libssl-dev libzstd-dev libisal-dev libseccomp-dev libcap-dev runc busybox-static tini iproute2 nftables pkg-config procps libcrypt-dev skopeo docker-registry openssl podman docker-compose docker.io buildah)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

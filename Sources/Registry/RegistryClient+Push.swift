@@ -83,14 +83,20 @@ extension RegistryClient {
         }
     }
 
-    /// `PUT <location>?digest=…`, closing the upload (with the remaining bytes, if any).
+    /// `PUT <location>?digest=…`, closing the upload (with the remaining bytes, if any). A
+    /// `Docker-Content-Digest` answered back must be the digest sent.
     private func finishUpload(_ location: HTTPURL, digest: Digest, body: HTTPRequestBody?) async throws {
         var url = location
         url.target += (url.target.contains("?") ? "&" : "?") + "digest=\(digest)"
         var headers = [("Content-Type", "application/octet-stream")]
         if body == nil { headers.append(("Content-Length", "0")) }
         _ = try await send(.PUT, url: url, headers: headers, body: body, actions: "pull,push",
-                           notFound: .unexpectedStatus(code: 404, url: url.description, body: "upload session unknown")) { _, _ in true }
+                           notFound: .unexpectedStatus(code: 404, url: url.description, body: "upload session unknown")) { response, _ in
+            if let announced = response.header("Docker-Content-Digest").flatMap({ try? Digest(parsing: $0) }), announced != digest {
+                throw RegistryError.digestMismatch(what: "blob stored by \(self.endpoint.domain)", expected: digest, actual: announced)
+            }
+            return true
+        }
     }
 
     private func location(_ response: HTTPResponse, after url: HTTPURL) throws -> HTTPURL {

@@ -1,3 +1,4 @@
+import BerthSystem
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -49,11 +50,15 @@ public final class RegistryServer: Sendable {
         public var options: ReplicationForwarder.Options
         /// Where the forwarder reports failures.
         public var log: @Sendable (String) -> Void
+        /// The queue (`ReplicationQueues.open`); nil is the root's embedded one.
+        public var queue: String?
 
         /// Settings; see each property.
-        public init(destinations: [ReplicationDestination], options: ReplicationForwarder.Options, log: @escaping @Sendable (String) -> Void) {
+        public init(destinations: [ReplicationDestination], options: ReplicationForwarder.Options, queue: String? = nil,
+                    log: @escaping @Sendable (String) -> Void) {
             self.destinations = destinations
             self.options = options
+            self.queue = queue
             self.log = log
         }
     }
@@ -80,9 +85,10 @@ public final class RegistryServer: Sendable {
         var forwarder: ReplicationForwarder?
         var metrics: MetricsEndpoint?
         if let replication = configuration.replication {
-            let queue = try SQLiteReplicationQueue(path: RegistryServer.replicationQueuePath(root: configuration.root))
+            let queue = try ReplicationQueues.open(replication.queue ?? RegistryServer.replicationQueuePath(root: configuration.root))
             let started = ReplicationForwarder(queue: queue, source: StorageSource(storage: storage), destinations: replication.destinations,
-                                               options: replication.options, log: replication.log)
+                                               identity: ReplicationForwarder.identity(of: Paths.absolute(configuration.root)), options: replication.options,
+                                               log: replication.log)
             storage.journal = ReplicationJournal(queue: queue, published: { started.wake() })
             forwarder = started
             metrics = MetricsEndpoint(queue: queue, metrics: started.metrics)

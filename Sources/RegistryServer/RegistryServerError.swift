@@ -98,7 +98,7 @@ public enum RegistryServerError: Error, Equatable, CustomStringConvertible, Send
         case .unauthorized: return "authentication required: give a valid user name and password"
         case .unsupported(let reason, _): return reason
         case .storage(let reason): return "the registry's store failed: \(reason)"
-        case .rootInUse(let root): return "\(root) is in use by another berth-registry (serve or gc); stop it first"
+        case .rootInUse(let root): return "\(root) is in use by another berth-registry (serve, gc or replicate); stop it first"
         case .htpasswdInvalid(let path, let reason): return "htpasswd file \(path): \(reason)"
         }
     }

@@ -1,12 +1,13 @@
 import Glibc
 
-/// An exclusive `flock` on `<root>/registry.lock`, held by a running server or `gc`. The kernel
+/// An exclusive `flock` on `<root>/registry.lock`, held by a running server or `gc` (and on a
+/// stand-alone forwarder's state directory by `replicate`). The kernel
 /// drops it when the process dies (even by `kill -9`), so a stale lock never blocks a restart.
-final class RootLock: Sendable {
+public final class RootLock: Sendable {
     private let fd: Int32
 
     /// Takes the lock; throws `RegistryServerError.rootInUse` when another process has it.
-    init(root: String) throws {
+    public init(root: String) throws {
         mkdir(root, 0o755)
         let path = root + "/registry.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -19,5 +20,5 @@ final class RootLock: Sendable {
     }
 
     /// Releases the lock.
-    func release() { close(fd) }
+    public func release() { close(fd) }
 }

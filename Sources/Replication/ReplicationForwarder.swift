@@ -34,9 +34,6 @@ public final class ReplicationForwarder: Sendable {
         /// Seconds an event whose write the source does not show yet is waited for before it
         /// is taken as never published (the writer died between queueing and publishing).
         public var settleWindow = 30.0
-        /// Whether this forwarder is the queue's only one (an embedded queue): claims left by
-        /// a process that died are then ended at start instead of waiting out their lease.
-        public var soleForwarder = true
 
         /// The defaults.
         public init() {}
@@ -52,19 +49,27 @@ public final class ReplicationForwarder: Sendable {
     /// Counts deliveries for `/metrics`.
     public let metrics = ReplicationMetrics()
 
-    /// A forwarder for `destinations`; nothing runs until `run`.
+    /// A forwarder for `destinations`; nothing runs until `run`. `identity` names it in the
+    /// queue's claims and must be held by one process at a time and kept across its restarts
+    /// (see `identity(of:)`), so a restarted forwarder takes back its own claims at once.
     public init(queue: any ReplicationQueue, source: any ReplicationSource, destinations: [ReplicationDestination],
-                options: Options = Options(), log: @escaping @Sendable (String) -> Void) {
+                identity: String, options: Options = Options(), log: @escaping @Sendable (String) -> Void) {
         self.queue = queue
         self.source = source
         self.destinations = destinations
         self.options = options
         self.log = log
+        owner = identity
+        signals = Dictionary(uniqueKeysWithValues: destinations.map { ($0.name, WakeSignal()) })
+    }
+
+    /// The identity of the forwarder whose state is in `directory` (a registry's root or a
+    /// stand-alone forwarder's state, locked by its process): this host's name and the path.
+    public static func identity(of directory: String) -> String {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
         let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        owner = "\(hostName):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        signals = Dictionary(uniqueKeysWithValues: destinations.map { ($0.name, WakeSignal()) })
+        return "\(hostName):\(directory)"
     }
 
     /// Tells every destination loop that events were appended.
@@ -75,7 +80,7 @@ public final class ReplicationForwarder: Sendable {
     /// Registers the destinations with the queue and delivers until cancelled.
     public func run() async throws {
         try await queue.register(destinations: destinations.map { ($0.name, $0.url) })
-        if options.soleForwarder { try await queue.releaseAllClaims() }
+        try await queue.releaseClaims(of: owner)
         await withDiscardingTaskGroup { group in
             for destination in destinations {
                 group.addTask { await self.loop(destination) }

@@ -47,10 +47,9 @@ public protocol ReplicationQueue: Sendable {
     /// Ends `owner`'s claim on the repository without recording anything.
     func release(destination: String, repository: String, owner: String) async throws
 
-    /// Ends every claim, of any owner: for a forwarder that knows it is the queue's only one
-    /// (the embedded queue of a locked registry root), after a restart, so the claims of the
-    /// process that died do not wait out their leases.
-    func releaseAllClaims() async throws
+    /// Ends every claim `owner` holds: a forwarder restarting under the same identity takes
+    /// back at once what its previous process held, instead of waiting out the leases.
+    func releaseClaims(of owner: String) async throws
 
     /// Records a destination-wide failure (the destination unreachable), for status; nil clears it.
     func destinationError(_ destination: String, error: String?) async throws
@@ -93,5 +92,15 @@ public struct ReplicationStatus: Sendable, Codable, Equatable {
         self.failingRepositories = failingRepositories
         self.lastError = lastError
         self.lastDeliveredAt = lastDeliveredAt
+    }
+}
+
+/// The queue implementations, chosen by how a queue is named.
+public enum ReplicationQueues {
+    /// Opens the queue `location` names: a `postgres://` (or `postgresql://`) URL is a shared
+    /// PostgreSQL queue, anything else the path of an embedded SQLite file (created if missing).
+    public static func open(_ location: String) throws -> any ReplicationQueue {
+        if PostgresReplicationQueue.isPostgres(location) { return try PostgresReplicationQueue(url: location) }
+        return try SQLiteReplicationQueue(path: location)
     }
 }

@@ -6,7 +6,10 @@ import Foundation
 import GRDB
 
 /// The embedded queue: one SQLite database in WAL mode (through GRDB) with
-/// `synchronous=FULL`, so a commit is on disk when `append` returns. Several processes may
+/// `synchronous=FULL`, so a commit is on disk when `append` returns. Cursor bookkeeping
+/// (claims, deliveries, failures) commits with `synchronous=NORMAL`: WAL keeps the database
+/// consistent, the next append's sync makes it durable too, and a cursor update lost in a
+/// power failure only makes delivery repeat, which is idempotent. Several processes may
 /// open the same file (the registry appending, `replication status` reading); writes take
 /// SQLite's write lock at their start (`BEGIN IMMEDIATE`), which makes a claim atomic.
 public final class SQLiteReplicationQueue: ReplicationQueue {
@@ -69,6 +72,23 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
         }
     }
 
+    /// A write transaction of cursor bookkeeping, committed without waiting for the disk.
+    private func bookkeeping<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await guarded {
+            try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                var value: T?
+                try db.inTransaction(.immediate) {
+                    value = try body(db)
+                    return .commit
+                }
+                guard let value else { throw ReplicationError.queueUnavailable(location: path, reason: "a transaction returned nothing") }
+                return value
+            }
+        }
+    }
+
     public func append(_ changes: [ReplicationChange]) throws {
         guard !changes.isEmpty else { return }
         let now = WallClock.now
@@ -98,26 +118,24 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
 
     public func claim(destination: String, owner: String, limit: Int, lease: Double) async throws -> [RepositoryClaim] {
         let now = WallClock.now
-        return try await guarded {
-            try await pool.write { db in
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT h.repository, COALESCE(c.delivered, 0) AS delivered, COALESCE(c.attempts, 0) AS attempts
-                    FROM heads h LEFT JOIN cursors c ON c.destination = ? AND c.repository = h.repository
-                    WHERE h.last_event > COALESCE(c.delivered, 0) AND COALESCE(c.retry_at, 0) <= ?
-                      AND (c.claimed_by IS NULL OR c.claimed_by = ? OR c.claimed_until < ?)
-                    ORDER BY h.last_event LIMIT ?
-                    """, arguments: [destination, now, owner, now, limit])
-                var claims: [RepositoryClaim] = []
-                for row in rows {
-                    let claim = RepositoryClaim(repository: row["repository"], delivered: row["delivered"], attempts: row["attempts"])
-                    try db.execute(sql: """
-                        INSERT INTO cursors (destination, repository, claimed_by, claimed_until) VALUES (?, ?, ?, ?)
-                        ON CONFLICT(destination, repository) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
-                        """, arguments: [destination, claim.repository, owner, now + lease])
-                    claims.append(claim)
-                }
-                return claims
+        return try await bookkeeping { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT h.repository, COALESCE(c.delivered, 0) AS delivered, COALESCE(c.attempts, 0) AS attempts
+                FROM heads h LEFT JOIN cursors c ON c.destination = ? AND c.repository = h.repository
+                WHERE h.last_event > COALESCE(c.delivered, 0) AND COALESCE(c.retry_at, 0) <= ?
+                  AND (c.claimed_by IS NULL OR c.claimed_by = ? OR c.claimed_until < ?)
+                ORDER BY h.last_event LIMIT ?
+                """, arguments: [destination, now, owner, now, limit])
+            var claims: [RepositoryClaim] = []
+            for row in rows {
+                let claim = RepositoryClaim(repository: row["repository"], delivered: row["delivered"], attempts: row["attempts"])
+                try db.execute(sql: """
+                    INSERT INTO cursors (destination, repository, claimed_by, claimed_until) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(destination, repository) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
+                    """, arguments: [destination, claim.repository, owner, now + lease])
+                claims.append(claim)
             }
+            return claims
         }
     }
 
@@ -150,54 +168,44 @@ public final class SQLiteReplicationQueue: ReplicationQueue {
 
     public func delivered(destination: String, repository: String, through eventID: Int64, owner: String, lease: Double) async throws -> Bool {
         let now = WallClock.now
-        return try await guarded {
-            try await pool.write { db in
-                try db.execute(sql: """
-                    UPDATE cursors SET delivered = MAX(delivered, ?), attempts = 0, retry_at = 0, last_error = NULL, claimed_until = ?
-                    WHERE destination = ? AND repository = ? AND claimed_by = ?
-                    """, arguments: [eventID, now + lease, destination, repository, owner])
-                guard db.changesCount == 1 else { return false }
-                try db.execute(sql: "UPDATE destinations SET last_delivered_at = ? WHERE name = ?", arguments: [now, destination])
-                return true
-            }
+        return try await bookkeeping { db in
+            try db.execute(sql: """
+                UPDATE cursors SET delivered = MAX(delivered, ?), attempts = 0, retry_at = 0, last_error = NULL, claimed_until = ?
+                WHERE destination = ? AND repository = ? AND claimed_by = ?
+                """, arguments: [eventID, now + lease, destination, repository, owner])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(sql: "UPDATE destinations SET last_delivered_at = ? WHERE name = ?", arguments: [now, destination])
+            return true
         }
     }
 
     public func failed(destination: String, repository: String, owner: String, error: String, retryAt: Double) async throws {
-        try await guarded {
-            try await pool.write { db in
-                try db.execute(sql: """
-                    UPDATE cursors SET attempts = attempts + 1, retry_at = ?, last_error = ?, claimed_by = NULL, claimed_until = 0
-                    WHERE destination = ? AND repository = ? AND claimed_by = ?
-                    """, arguments: [retryAt, error, destination, repository, owner])
-            }
+        try await bookkeeping { db in
+            try db.execute(sql: """
+                UPDATE cursors SET attempts = attempts + 1, retry_at = ?, last_error = ?, claimed_by = NULL, claimed_until = 0
+                WHERE destination = ? AND repository = ? AND claimed_by = ?
+                """, arguments: [retryAt, error, destination, repository, owner])
         }
     }
 
     public func release(destination: String, repository: String, owner: String) async throws {
-        try await guarded {
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE cursors SET claimed_by = NULL, claimed_until = 0 WHERE destination = ? AND repository = ? AND claimed_by = ?",
-                               arguments: [destination, repository, owner])
-            }
+        try await bookkeeping { db in
+            try db.execute(sql: "UPDATE cursors SET claimed_by = NULL, claimed_until = 0 WHERE destination = ? AND repository = ? AND claimed_by = ?",
+                           arguments: [destination, repository, owner])
         }
     }
 
-    public func releaseAllClaims() async throws {
-        try await guarded {
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE cursors SET claimed_by = NULL, claimed_until = 0")
-            }
+    public func releaseClaims(of owner: String) async throws {
+        try await bookkeeping { db in
+            try db.execute(sql: "UPDATE cursors SET claimed_by = NULL, claimed_until = 0 WHERE claimed_by = ?", arguments: [owner])
         }
     }
 
     public func destinationError(_ destination: String, error: String?) async throws {
         let now = WallClock.now
-        try await guarded {
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE destinations SET last_error = ?, last_error_at = ? WHERE name = ?",
-                               arguments: [error, error == nil ? nil : now, destination])
-            }
+        try await bookkeeping { db in
+            try db.execute(sql: "UPDATE destinations SET last_error = ?, last_error_at = ? WHERE name = ?",
+                           arguments: [error, error == nil ? nil : now, destination])
         }
     }
 

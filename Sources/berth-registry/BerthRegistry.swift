@@ -42,12 +42,17 @@ struct Serve: AsyncParsableCommand {
         discussion: "Writes are queued in <root>/replication.db before they become visible; pushes never wait for a destination."))
     var replicateTo: [String] = []
 
+    @Option(help: ArgumentHelp("The replication queue: a SQLite file or a postgres:// URL (default: <root>/replication.db).",
+                               discussion: "A PostgreSQL queue is shared: several registries append to it and several forwarders deliver it."))
+    var queue: String?
+
     @OptionGroup var forwarding: ForwarderOptions
 
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard uploadTimeout > 0 else { throw ValidationError("--upload-timeout must be positive") }
         _ = try StoredCredentials.destinations(replicateTo, option: "--replicate-to")
+        guard queue == nil || !replicateTo.isEmpty else { throw ValidationError("--queue goes with --replicate-to") }
         _ = try address()
     }
 
@@ -65,7 +70,7 @@ struct Serve: AsyncParsableCommand {
             htpasswd: try htpasswd.map(HTPasswd.load), secureConnection: secure)
         let destinations = try StoredCredentials.destinations(replicateTo, option: "--replicate-to")
         if !destinations.isEmpty {
-            configuration.replication = RegistryServer.Replicating(destinations: destinations, options: forwarding.options,
+            configuration.replication = RegistryServer.Replicating(destinations: destinations, options: forwarding.options, queue: queue,
                                                                    log: { standardError("berth-registry: \($0)\n") })
         }
         let server = RegistryServer(configuration: configuration)

@@ -22,9 +22,16 @@ struct ForwarderOptions: ParsableArguments {
     @Option(name: .customLong("replication-poll"), help: "Seconds between looks at the queue when nothing is known to be new.")
     var poll = 2.0
 
+    @Option(name: .customLong("replication-lease"), help: ArgumentHelp(
+        "Seconds a forwarder's claim on a repository lasts without progress.",
+        discussion: "When a forwarder sharing a queue dies, another takes its repositories over after this long."))
+    var lease = 60.0
+
     func validate() throws {
         guard parallel > 0 else { throw ValidationError("--replication-parallel must be positive") }
-        guard backoffMax > 0, poll > 0 else { throw ValidationError("--replication-backoff-max and --replication-poll must be positive") }
+        guard backoffMax > 0, poll > 0, lease > 0 else {
+            throw ValidationError("--replication-backoff-max, --replication-poll and --replication-lease must be positive")
+        }
     }
 
     var options: ReplicationForwarder.Options {
@@ -33,6 +40,7 @@ struct ForwarderOptions: ParsableArguments {
         options.backoffMax = backoffMax
         options.backoffBase = min(options.backoffBase, backoffMax)
         options.pollInterval = poll
+        options.lease = lease
         return options
     }
 }
@@ -42,16 +50,16 @@ struct QueueLocation: ParsableArguments {
     @Option(help: "The registry's root directory (its queue is <root>/replication.db).")
     var root = "/var/lib/berth-registry"
 
-    @Option(help: "The queue: a SQLite file (default: the root's).")
+    @Option(help: "The queue: a SQLite file or a postgres:// URL (default: the root's embedded queue).")
     var queue: String?
 
-    /// Opens the queue; refuses to create one where none is.
+    /// Opens the queue; refuses to create an embedded one where none is.
     func open() throws -> any ReplicationQueue {
-        let path = queue ?? RegistryServer.replicationQueuePath(root: root)
-        guard FileSystem.exists(path) else {
-            throw ValidationError("no replication queue at \(path): the registry has not run with --replicate-to (or give --root/--queue)")
+        let location = queue ?? RegistryServer.replicationQueuePath(root: root)
+        guard PostgresReplicationQueue.isPostgres(location) || FileSystem.exists(location) else {
+            throw ValidationError("no replication queue at \(location): the registry has not run with --replicate-to (or give --root/--queue)")
         }
-        return try SQLiteReplicationQueue(path: path)
+        return try ReplicationQueues.open(location)
     }
 
     /// The destination `name` the queue knows, with the login stored for it.
@@ -169,10 +177,11 @@ struct Replicate: AsyncParsableCommand {
     @Option(help: "Address the notifications are received on, host:port.")
     var listen = "127.0.0.1:5050"
 
-    @Option(help: "Directory for the queue (queue.db) and blobs in transit.")
+    @Option(help: "Directory for the queue (queue.db) and blobs in transit; one forwarder uses it at a time.")
     var state = "/var/lib/berth-replicate"
 
-    @Option(help: "The queue: a SQLite file (default: <state>/queue.db).")
+    @Option(help: ArgumentHelp("The queue: a SQLite file or a postgres:// URL (default: <state>/queue.db).",
+                               discussion: "Forwarders sharing a PostgreSQL queue share its work; give each its own --state."))
     var queue: String?
 
     @Option(name: .customLong("to"), help: "A destination, NAME=URL[,insecure] (repeatable).")
@@ -191,9 +200,12 @@ struct Replicate: AsyncParsableCommand {
         let address = try ListenAddress(listen)
         let destinations = try StoredCredentials.destinations(to, option: "--to")
         try FileSystem.makeDirectories(state, mode: 0o700)
-        let store = try SQLiteReplicationQueue(path: queue ?? state + "/queue.db")
+        let lock = try RootLock(root: state)
+        defer { lock.release() }
+        let store = try ReplicationQueues.open(queue ?? state + "/queue.db")
         let remote = try StoredCredentials.remoteSource(source, cacheDirectory: state + "/blobs")
-        let forwarder = ReplicationForwarder(queue: store, source: remote, destinations: destinations, options: forwarding.options,
+        let forwarder = ReplicationForwarder(queue: store, source: remote, destinations: destinations,
+                                             identity: ReplicationForwarder.identity(of: Paths.absolute(state)), options: forwarding.options,
                                              log: { standardError("berth-registry replicate: \($0)\n") })
         let server = NotificationServer(host: address.host, port: address.port, queue: store, forwarder: forwarder)
         let shown = listen

@@ -242,3 +242,146 @@ def skopeo(*args, check=True, timeout=300):
     if check and r.returncode != 0:
         raise AssertionError(f"skopeo {' '.join(args)} failed ({r.returncode}): {r.stderr}")
     return r
+
+
+class Postgres:
+    """A throwaway PostgreSQL server from Debian's postgresql package on 127.0.0.1:<free port>,
+    run as the `postgres` user with its cluster under a fresh temp directory (trust auth, so
+    the URL needs no password); `cleanup()` stops it and removes the cluster."""
+
+    BIN = "/usr/lib/postgresql"
+
+    @staticmethod
+    def available():
+        return Postgres.bindir() is not None
+
+    @staticmethod
+    def bindir():
+        versions = sorted(os.listdir(Postgres.BIN), key=lambda v: int(v) if v.isdigit() else 0) if os.path.isdir(Postgres.BIN) else []
+        for v in reversed(versions):
+            if os.path.exists(os.path.join(Postgres.BIN, v, "bin", "postgres")):
+                return os.path.join(Postgres.BIN, v, "bin")
+        return None
+
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="brs-pg-", dir="/tmp")
+        os.chmod(self.base, 0o755)
+        self.data = os.path.join(self.base, "data")
+        self.port = free_port()
+        self.proc = None
+        self.log_path = os.path.join(self.base, "postgres.log")
+
+    @property
+    def url(self):
+        return f"postgres://berth@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *cmd):
+        return subprocess.run(list(cmd), capture_output=True, text=True, timeout=120, user="postgres", group="postgres", cwd=self.base)
+
+    def start(self):
+        if not os.path.exists(self.data):
+            shutil.chown(self.base, "postgres", "postgres")
+            r = self._as_postgres(os.path.join(self.bindir(), "initdb"), "-D", self.data, "-U", "berth", "--auth=trust", "-E", "UTF8", "--no-instructions")
+            if r.returncode != 0:
+                raise RuntimeError(f"initdb failed: {r.stderr}")
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([os.path.join(self.bindir(), "postgres"), "-D", self.data, "-p", str(self.port),
+                                      "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.base}"],
+                                     stdout=log, stderr=log, user="postgres", group="postgres", cwd=self.base)
+        log.close()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"postgres exited {self.proc.returncode}: {pathlib.Path(self.log_path).read_text(errors='replace')}")
+            r = self._as_postgres(os.path.join(self.bindir(), "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port))
+            if r.returncode == 0:
+                return self
+            time.sleep(0.2)
+        raise RuntimeError("postgres did not start")
+
+    def sql(self, statement):
+        r = self._as_postgres(os.path.join(self.bindir(), "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "berth", "-d", "postgres",
+                              "-At", "-v", "ON_ERROR_STOP=1", "-c", statement)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr}")
+        return r.stdout
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class RecordingProxy:
+    """An HTTP proxy on 127.0.0.1:<free port> in front of `upstream` (a registry URL) that
+    records every request as (method, path, start, end) and lets `rewrite(method, path, status,
+    headers)` change the answer's headers, to play a destination that lies."""
+
+    def __init__(self, upstream, rewrite=None):
+        import http.server
+        import threading
+        self.upstream = upstream.split("://", 1)[1]
+        self.rewrite = rewrite
+        self.requests = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def relay(self):
+                import http.client
+                start = time.monotonic()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                out = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("transfer-encoding", "connection", "content-length")]
+                if proxy.rewrite:
+                    out = proxy.rewrite(self.command, self.path, answer.status, out)
+                self.send_response(answer.status)
+                for k, v in out:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+                with proxy.lock:
+                    proxy.requests.append((self.command, self.path.split("?")[0], start, time.monotonic()))
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def overlapping(self, methods=("PUT",)):
+        """Pairs of requests with the same method and path that were in flight at once."""
+        with self.lock:
+            seen = sorted((r for r in self.requests if r[0] in methods), key=lambda r: (r[0], r[1], r[2]))
+        return [(a, b) for a, b in zip(seen, seen[1:]) if a[:2] == b[:2] and b[2] < a[3]]
+
+    def cleanup(self):
+        self.server.shutdown()
+        self.server.server_close()

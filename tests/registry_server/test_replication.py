@@ -1,8 +1,10 @@
 """Replication through the durable queue: `berth-registry serve --replicate-to` to Berth's and
 Debian's registries (one of them down during the pushes), the stand-alone `replicate`
 forwarder fed by docker-registry's notifications, and `kill -9` of the source mid-stream."""
+import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -10,7 +12,7 @@ import time
 
 import pytest
 
-from serverlib import DistributionRegistry, Server, binary, make_oci_layout, request, skopeo
+from serverlib import DistributionRegistry, Postgres, RecordingProxy, Server, binary, free_port, make_oci_layout, request, skopeo
 
 
 class ReplicatingServer(Server):
@@ -23,6 +25,20 @@ class ReplicatingServer(Server):
         for name, url in self.destinations:
             cmd += ["--replicate-to", f"{name}={url}"]
         return cmd + ["--replication-backoff-max", "1"]
+
+
+class SharedQueueSource(Server):
+    """A source registry with its forwarder on a shared queue (`--queue URL`)."""
+
+    def __init__(self, destinations, queue, extra=(), **kw):
+        super().__init__(**kw)
+        self.destinations, self.queue, self.extra = destinations, queue, list(extra)
+
+    def command(self):
+        cmd = super().command() + ["--queue", self.queue, "--replication-backoff-max", "1", *self.extra]
+        for name, url in self.destinations:
+            cmd += ["--replicate-to", f"{name}={url}"]
+        return cmd
 
 
 def status(queue_args):
@@ -39,6 +55,40 @@ def wait_synced(queue_args, names, timeout=60):
             return current
         time.sleep(0.2)
     raise AssertionError(f"not in sync: {status(queue_args)}")
+
+
+def metric(url, name, destination):
+    """A counter or gauge of /metrics at `url` for `destination` (0 when absent)."""
+    code, _, body = request("GET", f"{url}/metrics")
+    assert code == 200, body
+    for line in body.decode().splitlines():
+        if line.startswith(f'{name}{{destination="{destination}"}} '):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def snapshot(registry):
+    """Every repository of the catalog, its tags and their digests, and the digests of the
+    blobs each tagged manifest references, each checked present with HEAD."""
+    code, _, body = request("GET", f"{registry.url}/v2/_catalog?n=1000")
+    assert code == 200, body
+    out = {}
+    for repo in json.loads(body).get("repositories") or []:
+        listed = tags(registry, repo)
+        if not listed:
+            continue
+        entry = {}
+        for tag, digest in listed.items():
+            code, _, manifest = request("GET", f"{registry.url}/v2/{repo}/manifests/{digest}",
+                                        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+            assert code == 200
+            doc = json.loads(manifest)
+            blobs = sorted([doc["config"]["digest"]] + [layer["digest"] for layer in doc["layers"]])
+            for blob in blobs:
+                assert request("HEAD", f"{registry.url}/v2/{repo}/blobs/{blob}")[0] == 200, (registry.url, repo, blob)
+            entry[tag] = (digest, blobs)
+        out[repo] = entry
+    return out
 
 
 def tags(registry, repo):
@@ -196,3 +246,211 @@ def test_status_and_rewind_without_a_queue_or_destination_say_so(tmp_path):
         source.cleanup()
     finally:
         b.cleanup()
+
+
+def forwarder(source_url, queue, state, destinations, extra=()):
+    """A stand-alone `replicate` forwarder on the queue; its /metrics on the returned port."""
+    port = free_port()
+    cmd = [binary("berth-registry"), "replicate", "--source", source_url, "--listen", f"127.0.0.1:{port}", "--state", state,
+           "--queue", queue, "--replication-backoff-max", "1", *extra]
+    for name, url in destinations:
+        cmd += ["--to", f"{name}={url}"]
+    log = open(state + ".log", "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    log.close()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        assert proc.poll() is None, open(state + ".log").read()
+        try:
+            if request("GET", f"http://127.0.0.1:{port}/metrics", timeout=2)[0] == 200:
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the forwarder did not start: " + open(state + ".log").read())
+
+
+def wait_shared(queue_url, names, timeout=90):
+    return wait_synced(["--queue", queue_url], names, timeout)
+
+
+@pytest.fixture
+def postgres():
+    if not Postgres.available():
+        pytest.skip("Debian's postgresql is not installed (scripts/install-deps.sh)")
+    pg = Postgres().start()
+    yield pg
+    pg.cleanup()
+
+
+def test_two_forwarders_share_a_postgres_queue_through_repeated_kill_9(servers, postgres, tmp_path):
+    b = Server()
+    servers.append(b)
+    b.start()
+    targets = [b]
+    if shutil.which("docker-registry"):
+        c = DistributionRegistry()
+        servers.append(c)
+        c.start()
+        targets.append(c)
+    # Each destination behind a proxy that records when every request was in flight.
+    proxies = [RecordingProxy(t.url) for t in targets]
+    try:
+        names = [f"d{i}" for i in range(len(targets))]
+        dests = list(zip(names, [p.url for p in proxies]))
+        tuning = ["--replication-parallel", "1", "--replication-lease", "5", "--replication-poll", "0.2"]
+        source = SharedQueueSource(dests, postgres.url, extra=tuning)
+        servers.append(source)
+        source.start()
+        state = str(tmp_path / "fwd2")
+        second, second_url = forwarder(source.url, postgres.url, state, dests, extra=tuning)
+        try:
+            layouts = []
+            for i in range(4):
+                d = str(tmp_path / f"l{i}")
+                make_oci_layout(d, layer_sizes=((16 << 10, False),))
+                layouts.append(d)
+            # Undisturbed: both forwarders deliver, and every event exactly once between them.
+            for i in range(6):
+                skopeo("copy", "--dest-tls-verify=false", f"oci:{layouts[i % 4]}:latest", f"docker://{source.address}/shared/r{i}:v1")
+            wait_shared(postgres.url, names)
+            events = int(postgres.sql("SELECT count(*) FROM berth_replication_events").strip())
+            for name in names:
+                total = metric(source.url, "berth_replication_delivered_events_total", name) + \
+                    metric(second_url, "berth_replication_delivered_events_total", name)
+                assert total == events, (name, total, events)
+            # Repeated kill -9, at random moments, of the source (and its forwarder) or of the
+            # stand-alone forwarder, while pushes go on.
+            rng = random.Random(7)
+            for i in range(8):
+                d = layouts[i % 4]
+                pushed = subprocess.Popen(["skopeo", "copy", "--dest-tls-verify=false", f"oci:{d}:latest",
+                                           f"docker://{source.address}/shared/k{i % 3}:v{i}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                time.sleep(rng.uniform(0.0, 0.3))
+                if rng.random() < 0.5:
+                    second.kill()
+                    second.wait(timeout=10)
+                    pushed.wait(timeout=120)
+                    second, second_url = forwarder(source.url, postgres.url, state, dests, extra=tuning)
+                else:
+                    pushed.wait(timeout=120)
+                    source.kill9()
+                    source.start()
+                if pushed.returncode != 0:  # the source died under this push: push again, as a client would
+                    skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/shared/k{i % 3}:v{i}")
+            wait_shared(postgres.url, names)
+            wanted = snapshot(source)
+            assert len(wanted) == 9 and sum(len(t) for t in wanted.values()) == 14, wanted
+            for t in targets:
+                assert snapshot(t) == wanted, t.url
+            for p in proxies:
+                assert p.overlapping(("PUT", "POST")) == [], "a repository was delivered by two forwarders at once"
+            # Replaying the whole queue changes nothing.
+            for name in names:
+                subprocess.run([binary("berth-registry"), "replication", "rewind", "--queue", postgres.url, name], check=True, timeout=30)
+            wait_shared(postgres.url, names)
+            for t in targets:
+                assert snapshot(t) == wanted
+        finally:
+            second.kill()
+            second.wait(timeout=10)
+    finally:
+        for p in proxies:
+            p.cleanup()
+
+
+def test_a_lying_destination_is_an_error_in_status_and_nothing_is_lost(servers, tmp_path):
+    b = Server()
+    servers.append(b)
+    b.start()
+    wrong = "sha256:" + "0" * 64
+
+    def lie(method, path, code, headers):
+        if method == "PUT" and code == 201:
+            return [(k, wrong if k.lower() == "docker-content-digest" else v) for k, v in headers]
+        return headers
+
+    proxy = RecordingProxy(b.url, rewrite=lie)
+    try:
+        source = ReplicatingServer([("liar", proxy.url)])
+        servers.append(source)
+        source.start()
+        d = str(tmp_path / "l")
+        make_oci_layout(d, layer_sizes=((16 << 10, False),))
+        skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/lie/app:v1")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            s = status(["--root", source.root])["liar"]
+            if s["lastError"] and "digest" in s["lastError"]:
+                break
+            time.sleep(0.2)
+        assert s["pendingEvents"] > 0 and wrong in s["lastError"], s
+        assert metric(source.url, "berth_replication_healthy", "liar") == 0
+        assert tags(source, "lie/app") and source.verify_store() > 0
+        # Once the destination answers truthfully, the retries deliver everything.
+        proxy.rewrite = None
+        wait_synced(["--root", source.root], ["liar"])
+        assert snapshot(b) == snapshot(source)
+    finally:
+        proxy.cleanup()
+
+
+def test_a_full_disk_at_a_destination_is_an_error_in_status_until_there_is_room(servers, tmp_path):
+    disk = tmp_path / "small"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
+    try:
+        b = Server(root=str(disk / "root"))
+        servers.append(b)
+        b.start()
+        source = ReplicatingServer([("small", b.url)])
+        servers.append(source)
+        source.start()
+        d = str(tmp_path / "l")
+        make_oci_layout(d, layer_sizes=((2 << 20, False),))
+        skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/big/app:v1")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            s = status(["--root", source.root])["small"]
+            if s["lastError"]:
+                break
+            time.sleep(0.2)
+        assert s["pendingEvents"] > 0 and "space" in s["lastError"].lower(), s
+        assert tags(source, "big/app") and source.verify_store() == 3
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        wait_synced(["--root", source.root], ["small"])
+        assert snapshot(b) == snapshot(source)
+        b.verify_store()
+    finally:
+        for s in list(servers):
+            s.kill9()
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_queue_database_that_is_gone_refuses_writes_and_loses_nothing(servers, postgres, tmp_path):
+    b = Server()
+    servers.append(b)
+    b.start()
+    source = SharedQueueSource([("b", b.url)], postgres.url)
+    servers.append(source)
+    source.start()
+    d = str(tmp_path / "l")
+    make_oci_layout(d, layer_sizes=((16 << 10, False),))
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/gone/app:v1")
+    wait_shared(postgres.url, ["b"])
+    postgres.stop()
+    other = str(tmp_path / "l2")
+    make_oci_layout(other, layer_sizes=((16 << 10, False),))
+    r = skopeo("copy", "--dest-tls-verify=false", f"oci:{other}:latest", f"docker://{source.address}/gone/app:v2", check=False)
+    assert r.returncode != 0
+    assert list(tags(source, "gone/app")) == ["v1"]
+    r = subprocess.run([binary("berth-registry"), "replication", "status", "--queue", postgres.url], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "replication queue at" in r.stderr and "unavailable" in r.stderr, r.stderr
+    blob = b"refused while the queue is gone"
+    code, _, body = request("POST", f"{source.url}/v2/gone/app/blobs/uploads/?digest=sha256:{hashlib.sha256(blob).hexdigest()}", body=blob)
+    assert code >= 500 and b"could not be queued for replication" in body, (code, body)
+    # The database back: the refused push goes through when tried again, and reaches b.
+    postgres.start()
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{other}:latest", f"docker://{source.address}/gone/app:v2")
+    wait_shared(postgres.url, ["b"])
+    assert snapshot(b) == snapshot(source) and set(tags(b, "gone/app")) == {"v1", "v2"}
