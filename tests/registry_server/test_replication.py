@@ -359,6 +359,27 @@ def test_two_forwarders_share_a_postgres_queue_through_repeated_kill_9(servers, 
             p.cleanup()
 
 
+def push_through_replication(servers, tmp_path, name, url, layer_size, reference):
+    """A source replicating to `name`=`url`, with one image of one layer pushed to `reference`."""
+    source = ReplicatingServer([(name, url)])
+    servers.append(source)
+    source.start()
+    d = str(tmp_path / "l")
+    make_oci_layout(d, layer_sizes=((layer_size, False),))
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/{reference}")
+    return source
+
+
+def wait_error(source, name, text, timeout=30):
+    """The status of `name` once its last error contains `text` (or the last status seen)."""
+    deadline = time.time() + timeout
+    while True:
+        s = status(["--root", source.root])[name]
+        if (s["lastError"] and text in s["lastError"]) or time.time() > deadline:
+            return s
+        time.sleep(0.2)
+
+
 def test_a_lying_destination_is_an_error_in_status_and_nothing_is_lost(servers, tmp_path):
     b = Server()
     servers.append(b)
@@ -372,18 +393,8 @@ def test_a_lying_destination_is_an_error_in_status_and_nothing_is_lost(servers, 
 
     proxy = RecordingProxy(b.url, rewrite=lie)
     try:
-        source = ReplicatingServer([("liar", proxy.url)])
-        servers.append(source)
-        source.start()
-        d = str(tmp_path / "l")
-        make_oci_layout(d, layer_sizes=((16 << 10, False),))
-        skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/lie/app:v1")
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            s = status(["--root", source.root])["liar"]
-            if s["lastError"] and "digest" in s["lastError"]:
-                break
-            time.sleep(0.2)
+        source = push_through_replication(servers, tmp_path, "liar", proxy.url, 16 << 10, "lie/app:v1")
+        s = wait_error(source, "liar", "digest")
         assert s["pendingEvents"] > 0 and wrong in s["lastError"], s
         assert metric(source.url, "berth_replication_healthy", "liar") == 0
         assert tags(source, "lie/app") and source.verify_store() > 0
@@ -403,18 +414,8 @@ def test_a_full_disk_at_a_destination_is_an_error_in_status_until_there_is_room(
         b = Server(root=str(disk / "root"))
         servers.append(b)
         b.start()
-        source = ReplicatingServer([("small", b.url)])
-        servers.append(source)
-        source.start()
-        d = str(tmp_path / "l")
-        make_oci_layout(d, layer_sizes=((2 << 20, False),))
-        skopeo("copy", "--dest-tls-verify=false", f"oci:{d}:latest", f"docker://{source.address}/big/app:v1")
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            s = status(["--root", source.root])["small"]
-            if s["lastError"]:
-                break
-            time.sleep(0.2)
+        source = push_through_replication(servers, tmp_path, "small", b.url, 2 << 20, "big/app:v1")
+        s = wait_error(source, "small", "")
         assert s["pendingEvents"] > 0 and "space" in s["lastError"].lower(), s
         assert tags(source, "big/app") and source.verify_store() == 3
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
